@@ -1,0 +1,56 @@
+// Loads the configuration: defaults, then the JSON file named by CONFIG_FILE (or
+// config/gateway.json when present), then environment variables; validated once at
+// start-up with an error that names the bad key.
+import { existsSync, readFileSync } from 'node:fs'
+import { Value } from 'typebox/value'
+import { ConfigSchema, ENVIRONMENT_VARIABLES, type Config } from './schema.js'
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+function parseEnvironmentValue (name: string, raw: string, parse: 'string' | 'integer' | 'boolean' | 'list'): unknown {
+  switch (parse) {
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer, got "${raw}"`)
+      return Number(raw)
+    }
+    case 'boolean': {
+      if (/^(1|true|yes|on)$/i.test(raw)) return true
+      if (/^(0|false|no|off)$/i.test(raw)) return false
+      throw new ConfigError(`${name} must be true or false, got "${raw}"`)
+    }
+    case 'list': return raw.split(',').map(item => item.trim()).filter(item => item !== '')
+    default: return raw
+  }
+}
+
+export function loadConfig (environment: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const file = environment.CONFIG_FILE ?? (existsSync('config/gateway.json') ? 'config/gateway.json' : undefined)
+  let fromFile: Record<string, unknown> = {}
+  if (file !== undefined) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8'))
+    } catch (error) {
+      throw new ConfigError(`Cannot read the configuration file ${file}: ${(error as Error).message}`)
+    }
+  }
+  const fromEnvironment: Record<string, unknown> = {}
+  const sourceOf: Record<string, string> = {}
+  for (const [name, { key, parse }] of Object.entries(ENVIRONMENT_VARIABLES)) {
+    const raw = environment[name]
+    if (raw === undefined || raw === '') continue
+    fromEnvironment[key] = parseEnvironmentValue(name, raw, parse)
+    sourceOf[key] = name
+  }
+  const merged = Value.Default(ConfigSchema, { ...fromFile, ...fromEnvironment, ...overrides })
+  if (!Value.Check(ConfigSchema, merged)) {
+    const first = Value.Errors(ConfigSchema, merged)[0]
+    const path = first?.instancePath.replace(/^\//, '').split('/')[0] ?? ''
+    const key = path === '' ? (first?.params as { additionalProperties?: string[] } | undefined)?.additionalProperties?.[0] ?? '(root)' : path
+    const where = sourceOf[key] !== undefined ? ` (from ${sourceOf[key]})` : file !== undefined ? ` (in ${file})` : ''
+    const reason = path === '' ? 'not a known setting' : first?.message ?? 'invalid value'
+    throw new ConfigError(`Invalid configuration key "${key}"${where}: ${reason}`)
+  }
+  return merged as Config
+}

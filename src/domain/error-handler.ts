@@ -1,0 +1,43 @@
+// One error handler for every Fastify instance: maps Fastify's own and our catalogue's
+// errors to {"error":{"code","message"}} with a 4xx status, and hides 5xx details.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+
+export interface ErrorBody {
+  error: { code: string, message: string }
+}
+
+const FASTIFY_CODE_MAP: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED'
+}
+
+export function errorBody (code: string, message: string): ErrorBody {
+  return { error: { code, message } }
+}
+
+export function toErrorResponse (error: FastifyError): { statusCode: number, body: ErrorBody } {
+  if (error.validation !== undefined) {
+    return { statusCode: 400, body: errorBody('VALIDATION_FAILED', error.message) }
+  }
+  const statusCode = error.statusCode ?? 500
+  if (statusCode >= 500) {
+    return { statusCode, body: errorBody(error.code?.startsWith('FST_') === false && error.code !== undefined ? error.code : 'INTERNAL_ERROR', statusCode === 500 ? 'Internal server error' : error.message) }
+  }
+  // a JSON parse failure inside Fastify carries a SyntaxError with status 400 and no code
+  const code = error.code !== undefined ? (FASTIFY_CODE_MAP[error.code] ?? (error.code.startsWith('FST_') ? 'BAD_REQUEST' : error.code)) : (error instanceof SyntaxError ? 'MALFORMED_JSON' : 'BAD_REQUEST')
+  return { statusCode, body: errorBody(code, error.message) }
+}
+
+export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const { statusCode, body } = toErrorResponse(error)
+  if (statusCode >= 500) request.log.error({ err: error }, 'request failed')
+  void reply.code(statusCode).send(body)
+}
+
+export function notFoundHandler (request: FastifyRequest, reply: FastifyReply): void {
+  void reply.code(404).send(errorBody('NOT_FOUND', `No resource at ${request.method} ${request.url.split('?')[0]}`))
+}

@@ -1,0 +1,44 @@
+// The one catalogue of errors the product returns. Every error is created once here with
+// a stable code and HTTP status; the JSON body {"error":{"code","message"}} is written by
+// the shared error handler (src/domain/error-handler.ts). Codes are part of the public API.
+import createError from '@fastify/error'
+
+// Generic request errors (control API and gateway)
+export const ValidationError = createError('VALIDATION_FAILED', '%s', 400)
+export const MalformedJsonError = createError('MALFORMED_JSON', 'The request body is not valid JSON', 400)
+export const UnsupportedMediaTypeError = createError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type: %s', 415)
+export const PayloadTooLargeError = createError('PAYLOAD_TOO_LARGE', 'The request body is larger than %s bytes', 413)
+export const NotFoundError = createError('NOT_FOUND', '%s', 404)
+export const ConflictError = createError('CONFLICT', '%s', 409)
+export const InvalidCursorError = createError('INVALID_CURSOR', 'The pagination cursor is not valid', 400)
+export const BadRequestError = createError('BAD_REQUEST', '%s', 400)
+export const InternalError = createError('INTERNAL_ERROR', 'Internal server error', 500)
+
+// Operator API authentication
+export const UnauthorizedError = createError('UNAUTHORIZED', '%s', 401)
+export const ForbiddenError = createError('FORBIDDEN', '%s', 403)
+
+// Gateway: routing
+export const RouteNotFoundError = createError('ROUTE_NOT_FOUND', 'No route matches %s %s', 404)
+export const BadPathError = createError('BAD_PATH', 'The request path is not valid', 400)
+
+// Gateway: authentication
+export const MissingCredentialsError = createError('MISSING_CREDENTIALS', '%s', 401)
+export const UnknownKeyError = createError('UNKNOWN_KEY', 'The app key or API key is not known or no longer valid', 401)
+export const BadSignatureError = createError('BAD_SIGNATURE', '%s', 401)
+export const ExpiredTimestampError = createError('EXPIRED_TIMESTAMP', '%s', 401)
+export const ReplayedNonceError = createError('REPLAYED_NONCE', 'The nonce %s was already used', 401)
+export const InvalidTokenError = createError('INVALID_TOKEN', '%s', 401)
+export const ExpiredTokenError = createError('EXPIRED_TOKEN', 'The access token has expired', 401)
+
+// Gateway: permission and limits
+export const AppSuspendedError = createError('APP_SUSPENDED', 'The app is suspended', 403)
+export const NotGrantedError = createError('NOT_GRANTED', 'The app has no approved grant for the API %s', 403)
+export const RateLimitedError = createError('RATE_LIMITED', 'Rate limit exceeded, retry in %s s', 429)
+export const QuotaExceededError = createError('QUOTA_EXCEEDED', 'The %s quota is used up until %s', 429)
+export const TooManyConnectionsError = createError('TOO_MANY_CONNECTIONS', '%s', 429)
+
+// Gateway: upstream
+export const UpstreamUnavailableError = createError('UPSTREAM_UNAVAILABLE', 'The upstream service is unavailable', 502)
+export const UpstreamTimeoutError = createError('UPSTREAM_TIMEOUT', 'The upstream service did not answer in time', 504)
+export const ServiceUnavailableError = createError('SERVICE_UNAVAILABLE', '%s', 503)
