@@ -1,0 +1,50 @@
+// Composition of the control server: operator API, docs and (later) the partner API,
+// OAuth2 endpoints and the portal. The process concerns (ports, signals) live in src/server.ts.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from '../config/schema.js'
+import type { SecretBox } from '../domain/crypto.js'
+import { errorHandler, notFoundHandler } from '../domain/error-handler.js'
+import type { ConfigWriter } from '../store/config-writer.js'
+import type { PrismaClient } from '../store/db.js'
+import './decorators.js'
+import docs from './plugins/docs.js'
+import operatorAuth from './plugins/operator-auth.js'
+import { mapPrismaError } from './prisma-errors.js'
+import { adminRoutes } from './routes/admin/index.js'
+import { buildValidatorCompiler } from './validation.js'
+
+export interface ControlServerOptions {
+  config: Config
+  prisma: PrismaClient
+  configWriter: ConfigWriter
+  secretBox: SecretBox
+  logger?: FastifyServerOptions['logger']
+}
+
+export async function buildControlServer (options: ControlServerOptions): Promise<FastifyInstance> {
+  const fastify = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.config.bodyLimitBytes
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  fastify.setValidatorCompiler(buildValidatorCompiler())
+
+  fastify.decorate('prisma', options.prisma)
+  fastify.decorate('configWriter', options.configWriter)
+  fastify.decorate('secretBox', options.secretBox)
+  fastify.decorate('appConfig', options.config)
+
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    errorHandler((mapPrismaError(error) as FastifyError | undefined) ?? error, request, reply)
+  })
+  fastify.setNotFoundHandler(notFoundHandler)
+
+  await fastify.register(docs)
+  await fastify.register(async admin => {
+    await admin.register(operatorAuth)
+    await admin.register(adminRoutes)
+  }, { prefix: '/admin/v1' })
+
+  fastify.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
+  return fastify
+}
