@@ -61,7 +61,7 @@ async function openPglite (dataDir: string | undefined): Promise<Database> {
   }
   const pglite = new PGlite(directory)
   await pglite.waitReady
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) as unknown as ConstructorParameters<typeof PrismaClient>[0]["adapter"] })
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) as unknown as PrismaPg })
   return {
     prisma,
     kind: 'pglite',
