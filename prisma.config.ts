@@ -24,6 +24,6 @@ export default defineConfig({
     const dataDir = process.env.DATA_DIR ?? './data'
     const { mkdirSync } = await import('node:fs')
     mkdirSync(dataDir, { recursive: true })
-    return new PrismaPGlite(new PGlite(path.join(dataDir, 'pglite')))
+    return new PrismaPGlite(new PGlite(path.join(dataDir, 'pglite'))) as never
   }
 })

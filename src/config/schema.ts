@@ -1,20 +1,18 @@
 // The configuration schema: every setting, its default and its environment variable.
 import { Type, type Static } from 'typebox'
 
-export const ROLES = ['gateway', 'control'] as const
-
 export const ConfigSchema = Type.Object({
   host: Type.String({ default: '0.0.0.0', description: 'Interface the servers listen on' }),
   gatewayPort: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
   controlPort: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
-  roles: Type.Array(Type.Union(ROLES.map(role => Type.Literal(role))), { minItems: 1, default: ['gateway', 'control'] }),
+  roles: Type.Array(Type.Union([Type.Literal('gateway'), Type.Literal('control')]), { minItems: 1, uniqueItems: true, default: ['gateway', 'control'] }),
   dataDir: Type.String({ minLength: 1, default: './data', description: 'Embedded database, generated master key, snapshot cache' }),
   databaseUrl: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL URL; unset = embedded PGlite in dataDir' })),
   redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'Redis URL; unset = in-memory counters and events' })),
   redisKeyPrefix: Type.String({ default: 'pgw:' }),
   adminToken: Type.Optional(Type.String({ minLength: 16, description: 'Bootstrap operator token' })),
   masterKey: Type.Optional(Type.String({ minLength: 1, description: '32 bytes as hex or base64; encrypts secrets at rest' })),
-  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(level => Type.Literal(level)), { default: 'info' }),
+  logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
   seedDemo: Type.Boolean({ default: true, description: 'Seed the demo partner, app and API on an empty embedded database' }),
   workers: Type.Integer({ minimum: 0, default: 0, description: 'node:cluster gateway workers; 0 = one process' }),
   credentialOverlapSeconds: Type.Integer({ minimum: 0, default: 86400 }),

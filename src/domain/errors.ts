@@ -42,3 +42,4 @@ export const TooManyConnectionsError = createError('TOO_MANY_CONNECTIONS', '%s',
 export const UpstreamUnavailableError = createError('UPSTREAM_UNAVAILABLE', 'The upstream service is unavailable', 502)
 export const UpstreamTimeoutError = createError('UPSTREAM_TIMEOUT', 'The upstream service did not answer in time', 504)
 export const ServiceUnavailableError = createError('SERVICE_UNAVAILABLE', '%s', 503)
+export const DependencyUnavailableError = createError('DEPENDENCY_UNAVAILABLE', '%s', 503)
