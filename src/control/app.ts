@@ -12,6 +12,8 @@ import docs from './plugins/docs.js'
 import operatorAuth from './plugins/operator-auth.js'
 import { mapPrismaError } from './prisma-errors.js'
 import { adminRoutes } from './routes/admin/index.js'
+import { partnerApiRoutes } from './routes/partner/index.js'
+import portalStatic from './plugins/portal-static.js'
 import { buildValidatorCompiler } from './validation.js'
 
 export interface ControlServerOptions {
@@ -44,6 +46,8 @@ export async function buildControlServer (options: ControlServerOptions): Promis
     await admin.register(operatorAuth)
     await admin.register(adminRoutes)
   }, { prefix: '/admin/v1' })
+  await fastify.register(partnerApiRoutes, { prefix: '/partner/v1' })
+  await fastify.register(portalStatic)
 
   fastify.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
   return fastify

@@ -43,3 +43,13 @@ export const UpstreamUnavailableError = createError('UPSTREAM_UNAVAILABLE', 'The
 export const UpstreamTimeoutError = createError('UPSTREAM_TIMEOUT', 'The upstream service did not answer in time', 504)
 export const ServiceUnavailableError = createError('SERVICE_UNAVAILABLE', '%s', 503)
 export const DependencyUnavailableError = createError('DEPENDENCY_UNAVAILABLE', '%s', 503)
+
+// Partner API (portal sessions)
+export const CsrfFailedError = createError('CSRF_FAILED', 'The request lacks a valid X-CSRF-Token header for this session', 403)
+export const InvalidLoginError = createError('INVALID_LOGIN', 'The email or password is not correct', 401)
+export const LoginThrottledError = createError('TOO_MANY_LOGIN_ATTEMPTS', 'Too many failed logins, retry in %s s', 429)
+export const PartnerPendingError = createError('PARTNER_PENDING', 'Your partner account is waiting for approval by an operator', 403)
+export const PartnerSuspendedError = createError('PARTNER_SUSPENDED', 'Your partner account is suspended; contact the operator', 403)
+
+// OpenAPI import
+export const InvalidOpenApiError = createError('INVALID_OPENAPI', '%s', 400)

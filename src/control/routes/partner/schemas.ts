@@ -1,0 +1,25 @@
+// Schemas shared by the partner API routes.
+import { Type } from 'typebox'
+import { ERROR_RESPONSES } from '../../schemas/common.js'
+
+export const TAGS = ['partner']
+
+/** Partner routes authenticate with the portal session cookie, not an operator token. */
+export const PARTNER_ROUTE = { tags: TAGS, security: [] as Array<Record<string, string[]>> }
+
+export const PARTNER_ERRORS = { ...ERROR_RESPONSES, 429: ERROR_RESPONSES[400] }
+
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 320 })
+export const Password = Type.String({ minLength: 10, maxLength: 200, description: 'at least 10 characters' })
+
+export const Me = Type.Object({
+  user: Type.Object({ id: Type.String({ format: 'uuid' }), email: Type.String() }),
+  partner: Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    name: Type.String(),
+    status: Type.Union([Type.Literal('active'), Type.Literal('pending'), Type.Literal('suspended')])
+  }),
+  csrfToken: Type.String({ description: 'Send it back in X-CSRF-Token on every POST, PATCH, PUT and DELETE' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  gatewayUrl: Type.String({ description: 'Base URL of the gateway, for code snippets' })
+})
