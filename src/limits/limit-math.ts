@@ -1,0 +1,57 @@
+// Pure limit arithmetic shared by the memory and Redis backends (the Lua script mirrors
+// it): GCRA for rates — a token bucket expressed as one "theoretical arrival time", so a
+// limiter needs a single number per subject — and UTC calendar windows for quotas.
+
+export interface GcraParameters {
+  /** ms between two requests at the sustained rate */
+  emissionIntervalMs: number
+  /** how far ahead of now the arrival time may run: burst × interval */
+  toleranceMs: number
+}
+
+export function gcraParameters (ratePerSecond: number, burst: number): GcraParameters {
+  const emissionIntervalMs = 1000 / ratePerSecond
+  return { emissionIntervalMs, toleranceMs: emissionIntervalMs * Math.max(1, burst) }
+}
+
+export interface GcraResult {
+  allowed: boolean
+  /** the arrival time to store when allowed */
+  newArrivalMs: number
+  remaining: number
+  /** seconds until the bucket is full again */
+  resetSeconds: number
+  retryAfterSeconds: number
+}
+
+export function gcra (storedArrivalMs: number | undefined, nowMs: number, parameters: GcraParameters): GcraResult {
+  const { emissionIntervalMs, toleranceMs } = parameters
+  const arrival = Math.max(storedArrivalMs ?? nowMs, nowMs)
+  const newArrivalMs = arrival + emissionIntervalMs
+  const allowed = newArrivalMs - nowMs <= toleranceMs + 1e-6
+  const basis = allowed ? newArrivalMs : arrival
+  const remaining = Math.max(0, Math.floor((toleranceMs - (basis - nowMs)) / emissionIntervalMs + 1e-9))
+  return {
+    allowed,
+    newArrivalMs,
+    remaining,
+    resetSeconds: Math.max(0, Math.ceil((basis - nowMs) / 1000)),
+    retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((newArrivalMs - toleranceMs - nowMs) / 1000))
+  }
+}
+
+export interface CalendarWindow {
+  /** e.g. 2026-11-25 or 2026-11 */
+  id: string
+  resetAtMs: number
+}
+
+export function dayWindow (nowMs: number): CalendarWindow {
+  const now = new Date(nowMs)
+  return { id: now.toISOString().slice(0, 10), resetAtMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) }
+}
+
+export function monthWindow (nowMs: number): CalendarWindow {
+  const now = new Date(nowMs)
+  return { id: now.toISOString().slice(0, 7), resetAtMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) }
+}

@@ -1,0 +1,128 @@
+// Cluster-wide rate limits and quotas: one Lua script, one round trip per request. The
+// script takes the time from Redis itself so that gateway nodes with drifting clocks share
+// one timeline, and all keys of a subject share a {hash tag} so Redis Cluster keeps them in
+// one slot.
+import type { RedisConnection } from '../store/redis.js'
+import { dayWindow, gcraParameters, monthWindow, type GcraResult } from './limit-math.js'
+import { buildDecision, type LimitDecision, type LimitPlan, type RequestLimiter } from './request-limiter.js'
+
+// KEYS: rate, day quota, month quota. ARGV: interval ms, tolerance ms, day limit, month limit,
+// day key TTL ms, month key TTL ms, fixed now ms (0 = Redis time). A limit of -1 means none.
+// Returns: allowed (1/0), reason (0 none, 1 rate, 2 day, 3 month), arrival basis, new arrival, now, day used, month used.
+const CONSUME_SCRIPT = `
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local day_limit = tonumber(ARGV[3])
+local month_limit = tonumber(ARGV[4])
+local now = tonumber(ARGV[7])
+if now == 0 then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+local reason = 0
+local arrival = now
+local new_arrival = now
+if interval > 0 then
+  local stored = tonumber(redis.call('GET', KEYS[1]))
+  if stored ~= nil and stored > now then arrival = stored end
+  new_arrival = arrival + interval
+  if new_arrival - now > tolerance + 0.000001 then reason = 1 end
+end
+local day_used = tonumber(redis.call('GET', KEYS[2]) or '0')
+local month_used = tonumber(redis.call('GET', KEYS[3]) or '0')
+if reason == 0 and day_limit >= 0 and day_used >= day_limit then reason = 2 end
+if reason == 0 and month_limit >= 0 and month_used >= month_limit then reason = 3 end
+if reason == 0 then
+  if interval > 0 then
+    redis.call('SET', KEYS[1], tostring(new_arrival), 'PX', math.max(1, math.ceil(new_arrival - now)))
+  end
+  if day_limit >= 0 then
+    day_used = redis.call('INCR', KEYS[2])
+    redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  end
+  if month_limit >= 0 then
+    month_used = redis.call('INCR', KEYS[3])
+    redis.call('PEXPIRE', KEYS[3], ARGV[6])
+  end
+end
+return { reason == 0 and 1 or 0, reason, tostring(arrival), tostring(new_arrival), tostring(now), day_used, month_used }
+`
+
+// KEYS: day, month. ARGV: day used, month used, day TTL ms, month TTL ms. Never lowers a counter.
+const SEED_SCRIPT = `
+for index = 1, 2 do
+  local current = tonumber(redis.call('GET', KEYS[index]) or '0')
+  if current < tonumber(ARGV[index]) then
+    redis.call('SET', KEYS[index], ARGV[index], 'PX', ARGV[index + 2])
+  end
+end
+return 1
+`
+
+/** Quota keys outlive their window by an hour, so nodes with slightly different clocks agree. */
+function windowTtlMs (resetAtMs: number, nowMs: number): number {
+  return Math.max(1, Math.ceil(resetAtMs - nowMs)) + 3_600_000
+}
+
+const REASONS: Array<LimitDecision['reason']> = [undefined, 'rate', 'quota-day', 'quota-month']
+
+type ScriptedRedis = RedisConnection & {
+  pgwConsumeLimits: (rateKey: string, dayKey: string, monthKey: string, ...args: Array<string | number>) => Promise<[number, number, string, string, string, number, number]>
+  pgwSeedQuota: (dayKey: string, monthKey: string, ...args: Array<string | number>) => Promise<number>
+}
+
+export class RedisRequestLimiter implements RequestLimiter {
+  readonly #redis: ScriptedRedis
+  readonly #prefix: string
+  /** when set, the caller's clock is used instead of Redis time (tests move time) */
+  readonly #useCallerClock: boolean
+
+  constructor (redis: RedisConnection, keyPrefix: string, options: { useCallerClock?: boolean } = {}) {
+    if (typeof (redis as unknown as Partial<ScriptedRedis>).pgwConsumeLimits !== 'function') {
+      redis.defineCommand('pgwConsumeLimits', { numberOfKeys: 3, lua: CONSUME_SCRIPT })
+      redis.defineCommand('pgwSeedQuota', { numberOfKeys: 2, lua: SEED_SCRIPT })
+    }
+    this.#redis = redis as unknown as ScriptedRedis
+    this.#prefix = keyPrefix
+    this.#useCallerClock = options.useCallerClock ?? false
+  }
+
+  #keys (subject: string, nowMs: number): [string, string, string] {
+    const tag = `{${subject}}`
+    return [`${this.#prefix}rate:${tag}`, `${this.#prefix}quota:${tag}:${dayWindow(nowMs).id}`, `${this.#prefix}quota:${tag}:${monthWindow(nowMs).id}`]
+  }
+
+  async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
+    const clockMs = nowMs ?? Date.now()
+    const parameters = plan.ratePerSecond !== null ? gcraParameters(plan.ratePerSecond, plan.burst ?? plan.ratePerSecond) : { emissionIntervalMs: 0, toleranceMs: 0 }
+    const [rateKey, dayKey, monthKey] = this.#keys(subject, clockMs)
+    const [allowed, reasonCode, arrival, newArrival, now, dayUsed, monthUsed] = await this.#redis.pgwConsumeLimits(
+      rateKey, dayKey, monthKey,
+      parameters.emissionIntervalMs, parameters.toleranceMs, plan.quotaPerDay ?? -1, plan.quotaPerMonth ?? -1,
+      windowTtlMs(dayWindow(clockMs).resetAtMs, clockMs), windowTtlMs(monthWindow(clockMs).resetAtMs, clockMs), this.#useCallerClock || nowMs !== undefined ? clockMs : 0
+    )
+    const redisNow = Number(now)
+    let rate: GcraResult | undefined
+    if (plan.ratePerSecond !== null) {
+      const rateAllowed = reasonCode !== 1
+      const basis = rateAllowed ? Number(newArrival) : Number(arrival)
+      rate = {
+        allowed: rateAllowed,
+        newArrivalMs: Number(newArrival),
+        remaining: Math.max(0, Math.floor((parameters.toleranceMs - (basis - redisNow)) / parameters.emissionIntervalMs + 1e-9)),
+        resetSeconds: Math.max(0, Math.ceil((basis - redisNow) / 1000)),
+        retryAfterSeconds: rateAllowed ? 0 : Math.max(1, Math.ceil((Number(newArrival) - parameters.toleranceMs - redisNow) / 1000))
+      }
+    }
+    const decision = buildDecision(plan, clockMs, rate, REASONS[reasonCode], dayUsed, monthUsed)
+    decision.allowed = allowed === 1
+    return decision
+  }
+
+  async seedQuota (subject: string, dayUsed: number, monthUsed: number, nowMs = Date.now()): Promise<void> {
+    const [, dayKey, monthKey] = this.#keys(subject, nowMs)
+    await this.#redis.pgwSeedQuota(dayKey, monthKey, dayUsed, monthUsed, windowTtlMs(dayWindow(nowMs).resetAtMs, nowMs), windowTtlMs(monthWindow(nowMs).resetAtMs, nowMs))
+  }
+
+  async close (): Promise<void> {}
+}
