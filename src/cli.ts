@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// partner-gateway <command>: start | migrate | seed | admin-token create | sign
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig } from './config/load.js'
+import type { Config } from './config/schema.js'
+import { seedDemo, type DemoCredentials } from './control/demo.js'
+import { SecretBox } from './domain/crypto.js'
+import { signRequest } from './domain/sign-request.js'
+import { startProduct } from './server.js'
+import { MemoryChangeBus } from './store/change-bus.js'
+import { ConfigWriter } from './store/config-writer.js'
+import { openDatabase } from './store/db.js'
+import { resolveMasterKey } from './store/master-key.js'
+
+const USAGE = `Usage: partner-gateway <command>
+
+Commands:
+  start                         run the gateway and the control server (GATEWAY_ROLES picks one)
+  migrate                       apply pending database migrations and exit
+  seed                          seed the demo partner, app and API into an empty database
+  admin-token create --name N [--scope admin|read]
+                                create an operator token (printed once)
+  sign --key K --secret S [--method M] [--data BODY] [--content-type T] URL
+                                print a curl command with an HMAC-signed request
+
+Configuration: environment variables and config/gateway.json, see README.md.`
+
+function shellQuote (text: string): string {
+  return `'${text.replace(/'/g, "'\\''")}'`
+}
+
+export function signedCurl (options: { key: string, secret: string, method: string, url: string, body?: string, contentType?: string }): string {
+  const url = new URL(options.url)
+  const headers = signRequest({
+    method: options.method,
+    url: url.pathname + url.search,
+    headers: options.contentType !== undefined ? { 'Content-Type': options.contentType } : {},
+    body: options.body
+  }, options.key, options.secret, { contentMd5: options.body !== undefined })
+  const parts = ['curl', '-sS', '-X', options.method, shellQuote(options.url)]
+  for (const [name, value] of Object.entries(headers)) parts.push('-H', shellQuote(`${name}: ${value}`))
+  if (options.body !== undefined) parts.push('--data-binary', shellQuote(options.body))
+  return parts.join(' ')
+}
+
+function printDemo (demo: DemoCredentials, gatewayUrl: string): void {
+  const url = `${gatewayUrl}${demo.path}?greeting=hi`
+  console.log(`
+Demo app (partner "Demo Partner", API "demo", route /demo → the built-in echo upstream)
+  key:     ${demo.key}
+  secret:  ${demo.secret}
+  apiKey:  ${demo.apiKey}
+
+Call it with the API key:
+  curl -sS -H 'X-Api-Key: ${demo.apiKey}' '${url}'
+
+Call it with an HMAC signature (valid for 15 minutes; make a fresh one with \`partner-gateway sign\`):
+  ${signedCurl({ key: demo.key, secret: demo.secret, method: 'GET', url })}
+`)
+}
+
+async function start (config: Config): Promise<void> {
+  const product = await startProduct(config)
+  const gatewayUrl = product.gatewayUrl !== undefined ? `http://127.0.0.1:${config.gatewayPort}` : undefined
+  console.log(`partner-gateway started (${product.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}, ${config.redisUrl !== undefined ? 'Redis counters' : 'in-memory counters'})`)
+  if (gatewayUrl !== undefined) console.log(`  gateway:      ${gatewayUrl}  (metrics at /metrics)`)
+  if (product.controlUrl !== undefined) {
+    console.log(`  control API:  http://127.0.0.1:${config.controlPort}/admin/v1  (docs at /docs)`)
+    if (config.adminToken === undefined) console.log('  no GATEWAY_ADMIN_TOKEN set: create an operator token with `partner-gateway admin-token create --name me`')
+  }
+  if (product.demo !== undefined && gatewayUrl !== undefined) printDemo(product.demo, gatewayUrl)
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    console.log(`${signal}: shutting down (draining requests, flushing usage)`)
+    product.close().then(() => process.exit(0), error => { console.error(error); process.exit(1) })
+  }
+  process.on('SIGINT', () => { stop('SIGINT') })
+  process.on('SIGTERM', () => { stop('SIGTERM') })
+}
+
+async function withDatabase<T> (config: Config, work: (database: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+  try {
+    await database.migrate()
+    return await work(database)
+  } finally {
+    await database.close()
+  }
+}
+
+async function main (argv: string[]): Promise<void> {
+  const [command, ...rest] = argv
+  if (command === undefined || command === '--help' || command === 'help') {
+    console.log(USAGE)
+    return
+  }
+  const config = loadConfig()
+  switch (command) {
+    case 'start':
+      await start(config)
+      return
+    case 'migrate': {
+      const applied = await withDatabase(config, async () => [])
+      console.log(applied.length === 0 ? 'migrations applied; the database is up to date' : applied.join('\n'))
+      return
+    }
+    case 'seed': {
+      const demo = await withDatabase(config, async database => {
+        const secretBox = new SecretBox(resolveMasterKey(config).key)
+        return await seedDemo(database.prisma, new ConfigWriter(database.prisma, new MemoryChangeBus()), secretBox, { controlPort: config.controlPort, dataDir: config.dataDir })
+      })
+      if (demo === undefined) console.log('the database already has data; nothing seeded')
+      else printDemo(demo, `http://127.0.0.1:${config.gatewayPort}`)
+      return
+    }
+    case 'sign': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { key: { type: 'string' }, secret: { type: 'string' }, method: { type: 'string', default: 'GET' }, data: { type: 'string' }, 'content-type': { type: 'string' } } })
+      if (values.key === undefined || values.secret === undefined || positionals.length !== 1) throw new ConfigError('sign needs --key, --secret and one URL')
+      console.log(signedCurl({ key: values.key, secret: values.secret, method: values.method.toUpperCase(), url: positionals[0], body: values.data, contentType: values['content-type'] ?? (values.data !== undefined ? 'application/json' : undefined) }))
+      return
+    }
+    default:
+      throw new ConfigError(`Unknown command "${command}"\n\n${USAGE}`)
+  }
+}
+
+main(process.argv.slice(2)).catch(error => {
+  console.error(error instanceof ConfigError ? `partner-gateway: ${error.message}` : error)
+  process.exit(1)
+})

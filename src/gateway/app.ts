@@ -1,0 +1,187 @@
+// Composition of the gateway (data plane): one catch-all route running the policy chain
+// route → authenticate → permission → rate limit + quota → proxy, reading only the
+// in-memory snapshot. Request bodies are never parsed; they stream to the upstream unless
+// a signature covers them (form parameters, Content-MD5), then they are read once, bounded.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import type { Config } from '../config/schema.js'
+import { errorBody, errorHandler } from '../domain/error-handler.js'
+import { BadPathError, PayloadTooLargeError, RouteNotFoundError, UpstreamUnavailableError } from '../domain/errors.js'
+import type { LimitBackends } from '../limits/index.js'
+import { GatewayMetrics, statusClass, type Outcome } from '../observability/gateway-metrics.js'
+import { authenticate } from './policies/authenticate.js'
+import { checkPermission } from './policies/permission.js'
+import { applyRequestLimits } from './policies/request-limits.js'
+import { proxyHttpRequest } from './proxy/proxy-request.js'
+import { UpstreamPools } from './proxy/upstream-pool.js'
+import { normalizePath } from './routing/normalize-path.js'
+import type { SnapshotManager } from './snapshot/snapshot-manager.js'
+import type { UsageRecorder } from './usage/usage-recorder.js'
+
+export interface GatewayServerOptions {
+  config: Config
+  snapshots: SnapshotManager
+  limits: LimitBackends
+  usage: UsageRecorder
+  metrics?: GatewayMetrics
+  redisHealthy?: () => Promise<boolean>
+  logger?: FastifyServerOptions['logger']
+}
+
+export interface GatewayServerExtras {
+  pools: UpstreamPools
+  metrics: GatewayMetrics
+  snapshotVersion: () => bigint
+}
+
+export type GatewayServer = FastifyInstance & GatewayServerExtras
+
+/** Bodies read for signature checks are bounded; streamed bodies are not read at all. */
+const SIGNED_BODY_LIMIT_BYTES = 10 * 1024 * 1024
+const REQUEST_ID = /^[\w.:-]{1,128}$/
+
+interface Trace {
+  api: string
+  appId?: string
+  outcome: Outcome
+  upstreamMs?: number
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    trace: Trace
+  }
+}
+
+async function readBounded (stream: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length
+    if (size > limit) throw new PayloadTooLargeError(String(limit))
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+export async function buildGatewayServer (options: GatewayServerOptions): Promise<GatewayServer> {
+  const { config, snapshots, limits, usage } = options
+  const metrics = options.metrics ?? new GatewayMetrics()
+  const fastify = Fastify({
+    logger: options.logger ?? false,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    trustProxy: false,
+    // the catch-all route handles every path itself, after normalising it
+    ignoreDuplicateSlashes: false,
+    genReqId: request => {
+      const incoming = request.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    }
+  })
+  const pools = new UpstreamPools()
+  const syncPools = (): void => { pools.sync(snapshots.current.upstreams) }
+  syncPools()
+  snapshots.on('update', syncPools)
+
+  metrics.setSources({
+    snapshotVersion: () => Number(snapshots.current.version),
+    snapshotLoadedAt: () => snapshots.current.loadedAt,
+    databaseHealthy: () => snapshots.databaseHealthy,
+    redisHealthy: options.redisHealthy
+  })
+
+  fastify.decorateRequest('trace', null as unknown as Trace)
+  fastify.removeAllContentTypeParsers()
+  fastify.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    if (request.trace !== null && request.trace.outcome === 'proxied') request.trace.outcome = 'rejected'
+    if (error.code !== undefined && (error.statusCode ?? 500) < 500) metrics.rejections.inc({ reason: error.code })
+    errorHandler(error, request, reply)
+  })
+
+  fastify.get('/metrics', { config: { internal: true } }, async (request, reply) => {
+    // only from the loopback or when no route claims /metrics: the metrics must not leak to partners
+    if (snapshots.current.routes.match('GET', request.hostname, '/metrics') !== undefined) return await handle(request, reply)
+    void reply.header('content-type', metrics.registry.contentType)
+    return await metrics.registry.metrics()
+  })
+
+  fastify.get('/healthz', async (request, reply) => {
+    if (snapshots.current.routes.match('GET', request.hostname, '/healthz') !== undefined) return await handle(request, reply)
+    return { status: 'ok', snapshotVersion: snapshots.current.version.toString(), database: snapshots.databaseHealthy ? 'up' : 'down' }
+  })
+
+  fastify.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '*', handler: handle })
+
+  async function handle (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    request.trace = { api: '', outcome: 'proxied' }
+    const snapshot = snapshots.current
+    const rawUrl = request.raw.url ?? '/'
+    const queryStart = rawUrl.indexOf('?')
+    const path = normalizePath(queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart))
+    if (path === undefined) {
+      request.trace.outcome = 'bad_request'
+      throw new BadPathError()
+    }
+    const match = snapshot.routes.match(request.method, request.hostname, path)
+    if (match === undefined || match.route.websocket && request.headers.upgrade !== undefined) {
+      request.trace.outcome = 'not_found'
+      throw new RouteNotFoundError(request.method, path)
+    }
+    const api = snapshot.apis.get(match.route.apiId)
+    const upstream = api !== undefined ? pools.get(api.upstreamId) : undefined
+    if (api === undefined || upstream === undefined) {
+      request.trace.outcome = 'not_found'
+      throw new RouteNotFoundError(request.method, path)
+    }
+    request.trace.api = api.name
+    let body: Buffer | undefined
+    const { credential, credentialHeaders } = await authenticate(request, reply, snapshot, api.authModes, {
+      nonceStore: limits.nonceStore,
+      timestampWindowMs: config.timestampWindowSeconds * 1000,
+      readBody: async () => (body ??= await readBounded(request.raw, SIGNED_BODY_LIMIT_BYTES))
+    })
+    const { app, grant } = checkPermission(snapshot, credential, api)
+    request.trace.appId = app.id
+    await applyRequestLimits(reply, limits.requestLimiter, usage, app.id, api.id, grant.plan)
+    const outcome = await proxyHttpRequest(request, reply, {
+      pool: upstream,
+      path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
+      body: body ?? (request.body as IncomingMessage | undefined),
+      setHeaders: { 'x-request-id': String(request.id), 'x-partner-id': app.partnerId, 'x-app-id': app.id },
+      removeHeaders: credentialHeaders
+    }).catch((error: Error) => {
+      request.trace.outcome = 'upstream_error'
+      throw error instanceof UpstreamUnavailableError || (error as FastifyError).statusCode !== undefined ? error : new UpstreamUnavailableError()
+    })
+    request.trace.upstreamMs = outcome.upstreamMs
+    metrics.upstreamDuration.observe({ api: api.name }, outcome.upstreamMs / 1000)
+  }
+
+  fastify.addHook('onResponse', async (request, reply) => {
+    const trace = request.trace
+    if (trace === null) return
+    const seconds = reply.elapsedTime / 1000
+    metrics.requests.inc({ api: trace.api, status_class: statusClass(reply.statusCode), outcome: trace.outcome })
+    if (trace.api !== '') metrics.requestDuration.observe({ api: trace.api }, seconds)
+    request.log.info({
+      reqId: request.id, method: request.method, url: request.raw.url, status: reply.statusCode, api: trace.api || undefined,
+      app: trace.appId, outcome: trace.outcome, durationMs: Math.round(reply.elapsedTime * 100) / 100, upstreamMs: trace.upstreamMs
+    }, 'request')
+  })
+
+  fastify.addHook('onClose', async () => {
+    snapshots.off('update', syncPools)
+    await pools.close()
+  })
+
+  fastify.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `No route matches ${request.method} ${request.url.split('?')[0]}`))
+  })
+
+  const extras: GatewayServerExtras = { pools, metrics, snapshotVersion: () => snapshots.current.version }
+  return Object.assign(fastify, extras) as GatewayServer
+}

@@ -1,0 +1,98 @@
+// Policy 1 — authentication. Finds which credential the request carries (HMAC signature,
+// API key or bearer token), checks it is one the route's API accepts, and verifies it.
+// Returns the credential's app and the request headers that carried secrets, which the
+// proxy strips before the upstream sees them.
+import { createHash } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import {
+  BadSignatureError, DependencyUnavailableError, ExpiredTimestampError, MissingCredentialsError, ReplayedNonceError, UnknownKeyError
+} from '../../domain/errors.js'
+import { apiKeyLookupHash, readApiKey } from '../auth/api-key.js'
+import { errorMessageHeader, readHmacKey, verifyHmacSignature } from '../auth/hmac.js'
+import type { CompiledCredential, GatewaySnapshot } from '../snapshot/compile.js'
+import type { NonceStore } from '../../limits/nonce-store.js'
+
+export const HMAC_HEADERS = ['x-ca-key', 'x-ca-signature', 'x-ca-signature-headers', 'x-ca-timestamp', 'x-ca-nonce', 'x-ca-signature-method', 'x-ca-stage']
+
+export interface Authenticated {
+  credential: CompiledCredential
+  mode: 'hmac' | 'apikey' | 'jwt'
+  /** request headers that carried credentials; never forwarded */
+  credentialHeaders: string[]
+}
+
+export interface AuthenticateOptions {
+  nonceStore: NonceStore
+  timestampWindowMs: number
+  /** reads the (bounded) request body when the signature covers it */
+  readBody: () => Promise<Buffer>
+}
+
+function liveCredential (credential: CompiledCredential | undefined, nowMs: number): CompiledCredential {
+  if (credential === undefined || (credential.expiresAt !== null && credential.expiresAt <= nowMs)) throw new UnknownKeyError()
+  return credential
+}
+
+function queryRecord (search: string): Record<string, string | string[]> {
+  const record: Record<string, string | string[]> = {}
+  for (const [name, value] of new URLSearchParams(search)) {
+    const existing = record[name]
+    record[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value]
+  }
+  return record
+}
+
+function describeModes (modes: Set<string>): string {
+  const names: Record<string, string> = { hmac: 'an HMAC signature (X-Ca-* headers)', apikey: 'an API key (X-Api-Key)', jwt: 'an OAuth2 bearer token' }
+  return [...modes].map(mode => names[mode] ?? mode).join(' or ')
+}
+
+export async function authenticate (request: FastifyRequest, reply: FastifyReply, snapshot: GatewaySnapshot, authModes: Set<string>, options: AuthenticateOptions): Promise<Authenticated> {
+  const headers = request.headers
+  const nowMs = Date.now()
+  const hmacKey = readHmacKey(headers)
+  if (hmacKey !== undefined && authModes.has('hmac')) {
+    const credential = liveCredential(snapshot.credentialsByKey.get(hmacKey), nowMs)
+    const rawUrl = request.raw.url ?? '/'
+    const queryStart = rawUrl.indexOf('?')
+    const path = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart)
+    const query = queryStart === -1 ? {} : queryRecord(rawUrl.slice(queryStart + 1))
+    const contentType = headers['content-type'] ?? ''
+    const isForm = /^application\/x-www-form-urlencoded\b/i.test(contentType)
+    const contentMd5 = headers['content-md5']
+    let form: Record<string, string | string[]> | undefined
+    if (isForm || contentMd5 !== undefined) {
+      const body = await options.readBody()
+      if (contentMd5 !== undefined && createHash('md5').update(body).digest('base64') !== contentMd5) {
+        throw new BadSignatureError('Content-MD5 does not match the request body')
+      }
+      if (isForm) form = queryRecord(body.toString('utf8'))
+    }
+    const verification = verifyHmacSignature({ method: request.method, path, query, form, headers }, credential.secret, nowMs, options.timestampWindowMs)
+    if (!verification.ok) {
+      switch (verification.code) {
+        case 'BAD_SIGNATURE':
+          if (verification.stringToSign !== undefined) void reply.header('x-ca-error-message', errorMessageHeader(verification.stringToSign))
+          throw new BadSignatureError(verification.message)
+        case 'EXPIRED_TIMESTAMP': throw new ExpiredTimestampError(verification.message)
+        case 'UNKNOWN_KEY': throw new UnknownKeyError()
+        default: throw new MissingCredentialsError(verification.message)
+      }
+    }
+    const nonce = headers['x-ca-nonce'] as string
+    let fresh: boolean
+    try {
+      fresh = await options.nonceStore.remember(credential.key, nonce, options.timestampWindowMs * 2)
+    } catch {
+      throw new DependencyUnavailableError('The replay protection store is unavailable')
+    }
+    if (!fresh) throw new ReplayedNonceError(nonce)
+    return { credential, mode: 'hmac', credentialHeaders: HMAC_HEADERS }
+  }
+  const apiKey = readApiKey(headers)
+  if (apiKey !== undefined && authModes.has('apikey')) {
+    const credential = liveCredential(snapshot.credentialsByApiKeyHash.get(apiKeyLookupHash(apiKey.apiKey)), nowMs)
+    return { credential, mode: 'apikey', credentialHeaders: apiKey.fromAuthorization ? ['authorization'] : ['x-api-key'] }
+  }
+  throw new MissingCredentialsError(`This API needs ${describeModes(authModes)}`)
+}

@@ -1,0 +1,42 @@
+// Policies 3 and 4 — rate limit and quota, per app × API from the grant's plan, in one
+// round trip to the counter backend. Every response carries the rate-limit headers.
+import type { FastifyReply } from 'fastify'
+import { DependencyUnavailableError, QuotaExceededError, RateLimitedError } from '../../domain/errors.js'
+import type { LimitPlan, RequestLimiter } from '../../limits/request-limiter.js'
+import type { SnapshotPlan } from '../../store/config-snapshot.js'
+import type { UsageRecorder } from '../usage/usage-recorder.js'
+import { rateLimitHeaders } from './rate-limit-headers.js'
+
+const planCache = new WeakMap<SnapshotPlan, LimitPlan>()
+
+function limitPlan (plan: SnapshotPlan): LimitPlan {
+  let limit = planCache.get(plan)
+  if (limit === undefined) {
+    limit = { ratePerSecond: plan.rateLimitPerSecond, burst: plan.rateLimitBurst ?? plan.rateLimitPerSecond, quotaPerDay: plan.quotaPerDay, quotaPerMonth: plan.quotaPerMonth }
+    planCache.set(plan, limit)
+  }
+  return limit
+}
+
+export async function applyRequestLimits (reply: FastifyReply, limiter: RequestLimiter, usage: UsageRecorder, appId: string, apiId: string, plan: SnapshotPlan): Promise<void> {
+  const limit = limitPlan(plan)
+  if (limit.ratePerSecond === null && limit.quotaPerDay === null && limit.quotaPerMonth === null) {
+    usage.record(appId, apiId, 'call')
+    return
+  }
+  let decision
+  try {
+    decision = await limiter.consume(`${appId}:${apiId}`, limit)
+  } catch {
+    throw new DependencyUnavailableError('The rate limit store is unavailable')
+  }
+  void reply.headers(rateLimitHeaders(decision))
+  if (decision.allowed) {
+    usage.record(appId, apiId, 'call')
+    return
+  }
+  usage.record(appId, apiId, 'rejected')
+  if (decision.reason === 'rate') throw new RateLimitedError(String(decision.rate?.retryAfterSeconds ?? 1))
+  const window = decision.reason === 'quota-day' ? decision.quota?.day : decision.quota?.month
+  throw new QuotaExceededError(decision.reason === 'quota-day' ? 'daily' : 'monthly', window?.resetAt.toISOString() ?? 'the next window')
+}

@@ -1,0 +1,122 @@
+// Forwards one request to a target of the upstream and streams the answer back: bodies
+// are never buffered in either direction. Connection-level failures mark the target's
+// passive health, and an idempotent request whose body can be replayed gets one retry
+// on another target.
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Dispatcher } from 'undici'
+import { ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
+
+export interface ProxyOptions {
+  pool: UpstreamPool
+  /** upstream path with the query string */
+  path: string
+  body: Readable | Buffer | undefined
+  /** set on the upstream request, replacing anything the client sent under these names */
+  setHeaders: Record<string, string>
+  /** request headers never forwarded, e.g. the credentials */
+  removeHeaders: readonly string[]
+}
+
+export interface ProxyOutcome {
+  statusCode: number
+  upstreamMs: number
+  target: string
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED'])
+
+/** Header names the Connection header lists are hop-by-hop too (RFC 9110 §7.6.1). */
+function connectionListed (headers: IncomingHttpHeaders): Set<string> | undefined {
+  const connection = headers.connection
+  if (connection === undefined) return undefined
+  return new Set(String(connection).toLowerCase().split(',').map(name => name.trim()).filter(name => name !== ''))
+}
+
+function upstreamRequestHeaders (request: FastifyRequest, target: UpstreamTarget, options: ProxyOptions): Record<string, string | string[]> {
+  const incoming = request.headers
+  const listed = connectionListed(incoming)
+  const headers: Record<string, string | string[]> = {}
+  for (const name in incoming) {
+    const value = incoming[name]
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'host' || listed?.has(name) === true || options.removeHeaders.includes(name)) continue
+    headers[name] = value
+  }
+  const remoteAddress = request.raw.socket.remoteAddress ?? ''
+  const forwardedFor = incoming['x-forwarded-for']
+  // the gateway is the edge: it trusts no X-Forwarded-* from clients except to append to the chain
+  headers['x-forwarded-for'] = forwardedFor !== undefined ? `${String(forwardedFor)}, ${remoteAddress}` : remoteAddress
+  headers['x-forwarded-proto'] = (request.raw.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
+  headers['x-forwarded-host'] = incoming.host ?? ''
+  headers.host = target.host
+  for (const name in options.setHeaders) headers[name] = options.setHeaders[name]
+  return headers
+}
+
+function isConnectFailure (error: unknown): boolean {
+  const code = (error as { code?: string }).code
+  return code !== undefined && CONNECT_FAILURES.has(code)
+}
+
+function toGatewayError (error: unknown): Error {
+  const code = (error as { code?: string }).code
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamTimeoutError()
+  return new UpstreamUnavailableError()
+}
+
+export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyReply, options: ProxyOptions): Promise<ProxyOutcome> {
+  const method = request.method
+  const replayable = options.body === undefined || Buffer.isBuffer(options.body)
+  const abort = new AbortController()
+  const onClientGone = (): void => { if (!reply.raw.writableFinished) abort.abort() }
+  reply.raw.once('close', onClientGone)
+  const started = performance.now()
+  const first = options.pool.pick()
+  if (first === undefined) throw new ServiceUnavailableError('No healthy upstream target')
+  let target: UpstreamTarget = first
+  let response: Dispatcher.ResponseData
+  for (let attempt = 1; ; attempt++) {
+    const attempted = target
+    attempted.activeRequests++
+    try {
+      response = await attempted.pool.request({
+        method: method as Dispatcher.HttpMethod,
+        path: attempted.basePath + options.path,
+        headers: upstreamRequestHeaders(request, attempted, options),
+        body: options.body,
+        signal: abort.signal
+      })
+      attempted.health.recordSuccess()
+      // counted as active until its body has been streamed, for least-connections
+      response.body.once('close', () => { attempted.activeRequests-- })
+      break
+    } catch (error) {
+      attempted.activeRequests--
+      const connectFailure = isConnectFailure(error)
+      if (connectFailure || (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') attempted.health.recordFailure(Date.now())
+      if (abort.signal.aborted) throw new UpstreamUnavailableError()
+      const next: UpstreamTarget | undefined = attempt === 1 && connectFailure && replayable && IDEMPOTENT.has(method) ? options.pool.pick(attempted) : undefined
+      if (next === undefined) throw toGatewayError(error)
+      target = next
+    }
+  }
+  const upstreamMs = performance.now() - started
+  const listed = connectionListed(response.headers as IncomingHttpHeaders)
+  void reply.code(response.statusCode)
+  for (const name in response.headers) {
+    if (HOP_BY_HOP.has(name) || listed?.has(name) === true) continue
+    const value = response.headers[name]
+    if (value !== undefined) void reply.header(name, value)
+  }
+  if (method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
+    response.body.resume()
+    await reply.send()
+  } else {
+    await reply.send(response.body)
+  }
+  return { statusCode: response.statusCode, upstreamMs, target: target.url }
+}

@@ -1,0 +1,59 @@
+// The gateway's Prometheus metrics. One registry per gateway instance (tests run several in
+// one process). Labels are bounded: API names are set by operators, status is a class, and
+// outcomes and reasons are fixed lists; per-app numbers live in the usage table instead.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export const OUTCOMES = ['proxied', 'rejected', 'upstream_error', 'not_found', 'bad_request'] as const
+export type Outcome = typeof OUTCOMES[number]
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+/** Live values the gauges read at scrape time. */
+export interface MetricSources {
+  snapshotVersion: () => number
+  snapshotLoadedAt: () => number
+  databaseHealthy: () => boolean
+  redisHealthy?: () => Promise<boolean>
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry()
+  #sources: MetricSources | undefined
+  readonly requests = new Counter({ name: 'gateway_requests_total', help: 'Requests by API, status class and outcome', labelNames: ['api', 'status_class', 'outcome'] as const, registers: [this.registry] })
+  readonly requestDuration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Total time in the gateway, by API', labelNames: ['api'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] })
+  readonly upstreamDuration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Time to the upstream response headers, by API', labelNames: ['api'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] })
+  readonly rejections = new Counter({ name: 'gateway_rejections_total', help: 'Requests rejected by a policy, by reason (error code)', labelNames: ['reason'] as const, registers: [this.registry] })
+  readonly snapshotVersion = this.#sourcedGauge('gateway_snapshot_version', 'Configuration version of the snapshot in use', async sources => sources.snapshotVersion())
+  readonly snapshotAge = this.#sourcedGauge('gateway_snapshot_age_seconds', 'Seconds since the snapshot in use was loaded from the database', async sources => (Date.now() - sources.snapshotLoadedAt()) / 1000)
+  readonly databaseUp = this.#sourcedGauge('gateway_database_up', '1 when the last configuration read succeeded', async sources => sources.databaseHealthy() ? 1 : 0)
+  readonly redisUp = this.#sourcedGauge('gateway_redis_up', '1 when Redis answers; absent when counters are in memory', async sources => sources.redisHealthy === undefined ? undefined : (await sources.redisHealthy()) ? 1 : 0)
+  readonly webSocketConnections = new Gauge({ name: 'gateway_websocket_connections', help: 'Open WebSocket connections, by API', labelNames: ['api'] as const, registers: [this.registry] })
+  readonly webSocketMessages = new Counter({ name: 'gateway_websocket_messages_total', help: 'WebSocket messages, by API and direction', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
+  readonly webSocketBytes = new Counter({ name: 'gateway_websocket_bytes_total', help: 'WebSocket payload bytes, by API and direction', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
+
+  constructor (options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry })
+  }
+
+  setSources (sources: MetricSources): void {
+    this.#sources = sources
+  }
+
+  #sourcedGauge (name: string, help: string, read: (sources: MetricSources) => Promise<number | undefined>): Gauge {
+    const metrics = this
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      async collect () {
+        const value = metrics.#sources === undefined ? undefined : await read(metrics.#sources)
+        if (value === undefined) this.reset()
+        else this.set(value)
+      }
+    })
+  }
+}
+
+export function statusClass (statusCode: number): string {
+  return `${Math.floor(statusCode / 100)}xx`
+}
