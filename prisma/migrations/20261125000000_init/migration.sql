@@ -93,7 +93,7 @@ CREATE TABLE "Api" (
     "auth" TEXT[],
     "autoApprove" BOOLEAN NOT NULL DEFAULT false,
     "openapi" JSONB,
-    "planIds" UUID[],
+    "planIds" TEXT[],
     "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updatedAt" TIMESTAMP(3) NOT NULL,
 
