@@ -1,0 +1,100 @@
+// The partner API client: JSON over fetch with the session cookie, and the CSRF token from
+// /me or the log-in response on every state-changing request.
+export interface ApiErrorBody { error: { code: string, message: string } }
+
+export class ApiError extends Error {
+  constructor (readonly status: number, readonly code: string, message: string, readonly retryAfter?: number) {
+    super(message)
+  }
+}
+
+let csrfToken: string | undefined
+
+export function setCsrfToken (token: string | undefined): void {
+  csrfToken = token
+}
+
+export async function api<T = unknown> (method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (method !== 'GET' && csrfToken !== undefined) headers['x-csrf-token'] = csrfToken
+  let response: Response
+  try {
+    response = await fetch(`/partner/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' })
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check your connection and try again.')
+  }
+  const text = await response.text()
+  const parsed = text === '' ? undefined : JSON.parse(text) as unknown
+  if (!response.ok) {
+    const error = (parsed as ApiErrorBody | undefined)?.error
+    const retryAfter = Number(response.headers.get('retry-after') ?? '') || undefined
+    throw new ApiError(response.status, error?.code ?? 'HTTP_' + String(response.status), error?.message ?? `Request failed (${response.status})`, retryAfter)
+  }
+  const token = (parsed as { csrfToken?: string } | undefined)?.csrfToken
+  if (token !== undefined) csrfToken = token
+  return parsed as T
+}
+
+export interface Me {
+  user: { id: string, email: string }
+  partner: { id: string, name: string, status: 'active' | 'pending' | 'suspended' }
+  csrfToken: string
+  expiresAt: string
+  gatewayUrl: string
+}
+
+export interface Credential {
+  id: string
+  key: string
+  apiKeyPrefix: string
+  status: 'active' | 'expiring' | 'revoked' | 'expired'
+  createdAt: string
+  expiresAt: string | null
+  revokedAt: string | null
+}
+
+export interface App { id: string, name: string, status: 'active' | 'suspended', createdAt: string, updatedAt: string }
+export interface AppDetail extends App { credentials: Credential[] }
+export interface NewSecret { key: string, secret: string, apiKey: string }
+export interface CreatedApp extends App, NewSecret { credentialId: string }
+export interface Rotated extends NewSecret { id: string, createdAt: string, previous: Credential[] }
+
+export interface Plan { id: string, name: string, rateLimitPerSecond: number | null, rateLimitBurst: number | null, quotaPerDay: number | null, quotaPerMonth: number | null }
+export interface CatalogApi {
+  id: string
+  name: string
+  description: string
+  auth: string[]
+  autoApprove: boolean
+  hasReference: boolean
+  routes: Array<{ path: string, methods: string[] }>
+  plans: Plan[]
+}
+export interface CatalogApiDetail extends CatalogApi { openapi: Record<string, unknown> | null }
+
+export interface AccessRequest {
+  id: string
+  appId: string
+  appName: string
+  apiId: string
+  apiName: string
+  planId: string
+  planName: string
+  status: 'requested' | 'approved' | 'rejected' | 'revoked'
+  createdAt: string
+  updatedAt: string
+}
+
+export interface Count { calls: number, rejected: number }
+export interface ApiUsage {
+  apiId: string
+  apiName: string
+  grantStatus: string | null
+  plan: { id: string, name: string, quotaPerDay: number | null, quotaPerMonth: number | null, rateLimitPerSecond: number | null } | null
+  today: Count
+  month: Count
+  total: Count
+  series: Array<{ day: string, calls: number, rejected: number }>
+}
+export interface Usage { appId: string, from: string, to: string, days: string[], apis: ApiUsage[] }
