@@ -1,6 +1,6 @@
 // Composition of the control server: operator API, docs and (later) the partner API,
 // OAuth2 endpoints and the portal. The process concerns (ports, signals) live in src/server.ts.
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyBaseLogger } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '../config/schema.js'
 import type { SecretBox } from '../domain/crypto.js'
@@ -21,12 +21,12 @@ export interface ControlServerOptions {
   prisma: PrismaClient
   configWriter: ConfigWriter
   secretBox: SecretBox
-  logger?: FastifyServerOptions['logger']
+  logger?: FastifyBaseLogger
 }
 
 export async function buildControlServer (options: ControlServerOptions): Promise<FastifyInstance> {
   const fastify = Fastify({
-    logger: options.logger ?? false,
+    ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.config.bodyLimitBytes
   }).withTypeProvider<TypeBoxTypeProvider>()
   fastify.setValidatorCompiler(buildValidatorCompiler())

@@ -81,6 +81,9 @@ export function signRequest (
   setHeader(headers, 'X-Ca-Signature-Method', signatureMethod)
   if (options.stage !== undefined) setHeader(headers, 'X-Ca-Stage', options.stage)
   if (options.contentMd5 === true) setHeader(headers, 'Content-MD5', contentMd5(request.body ?? ''))
+  // Accept is signed, and curl and fetch add `Accept: */*` when none is given: sending one
+  // explicitly keeps what is signed and what is sent the same, as the published SDKs do
+  if (findHeader(headers, 'accept') === undefined) setHeader(headers, 'Accept', 'application/json')
 
   const extraNames = new Set((options.signedHeaders ?? []).map(name => name.toLowerCase()))
   const signedHeaders = Object.entries(headers).filter(([name]) => {

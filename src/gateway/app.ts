@@ -4,7 +4,7 @@
 // a signature covers them (form parameters, Content-MD5), then they are read once, bounded.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { BadPathError, PayloadTooLargeError, RouteNotFoundError, UpstreamUnavailableError } from '../domain/errors.js'
@@ -26,7 +26,7 @@ export interface GatewayServerOptions {
   usage: UsageRecorder
   metrics?: GatewayMetrics
   redisHealthy?: () => Promise<boolean>
-  logger?: FastifyServerOptions['logger']
+  logger?: FastifyBaseLogger
 }
 
 export interface GatewayServerExtras {
@@ -69,12 +69,11 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   const { config, snapshots, limits, usage } = options
   const metrics = options.metrics ?? new GatewayMetrics()
   const fastify = Fastify({
-    logger: options.logger ?? false,
-    disableRequestLogging: true,
+    ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
+    // the onResponse hook writes one access-log line per request instead of Fastify's two
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     trustProxy: false,
-    // the catch-all route handles every path itself, after normalising it
-    ignoreDuplicateSlashes: false,
     genReqId: request => {
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()

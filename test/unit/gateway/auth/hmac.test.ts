@@ -138,7 +138,7 @@ describe('verifyHmacSignature', () => {
       ok: false,
       code: 'BAD_SIGNATURE',
       message: 'The signature does not match',
-      stringToSign: 'GET\n\n\n\n\nX-Ca-Key:app-key-1\nX-Ca-Nonce:nonce-1\nX-Ca-Signature-Method:HmacSHA256\n' +
+      stringToSign: 'GET\napplication/json\n\n\n\nX-Ca-Key:app-key-1\nX-Ca-Nonce:nonce-1\nX-Ca-Signature-Method:HmacSHA256\n' +
         'X-Ca-Timestamp:1700000000000\n/v1/orders?id=7'
     })
   })
