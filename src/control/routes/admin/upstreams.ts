@@ -1,0 +1,159 @@
+// /admin/v1/upstreams — where APIs send their traffic: targets with weights, balancing,
+// health checks and timeouts. Only operators set upstream targets.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { ConflictError, NotFoundError, ValidationError } from '../../../domain/errors.js'
+import type { Transaction } from '../../../store/config-writer.js'
+import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
+import { ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
+
+const Target = Type.Object({
+  url: Type.String({ format: 'uri', maxLength: 2000, description: 'http(s)://host[:port][/base-path]' }),
+  weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1 })
+}, { additionalProperties: false })
+
+const HealthCheck = Type.Object({
+  path: Type.String({ pattern: '^/', maxLength: 500 }),
+  intervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000 }),
+  timeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 2000 }),
+  healthyThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
+  unhealthyThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 3 })
+}, { additionalProperties: false })
+
+const Timeouts = Type.Object({
+  connectMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 }),
+  responseMs: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000 })
+}, { additionalProperties: false })
+
+const LoadBalancing = Type.Union([Type.Literal('round-robin'), Type.Literal('least-connections')])
+
+const UpstreamBody = {
+  name: Name,
+  targets: Type.Array(Target, { minItems: 1, maxItems: 64 }),
+  loadBalancing: Type.Optional(LoadBalancing),
+  healthCheck: Type.Optional(Type.Union([HealthCheck, Type.Null()])),
+  timeouts: Type.Optional(Timeouts)
+}
+
+const Upstream = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  targets: Type.Array(Type.Object({ url: Type.String(), weight: Type.Integer() })),
+  loadBalancing: LoadBalancing,
+  healthCheck: Type.Union([HealthCheck, Type.Null()]),
+  timeouts: Type.Object({ connectMs: Type.Integer(), responseMs: Type.Integer() }),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+})
+
+interface UpstreamRow {
+  id: string
+  name: string
+  loadBalancing: string
+  healthCheck: unknown
+  connectTimeoutMs: number
+  responseTimeoutMs: number
+  createdAt: Date
+  updatedAt: Date
+  targets: Array<{ url: string, weight: number }>
+}
+
+function toUpstream (row: UpstreamRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    targets: row.targets.map(target => ({ url: target.url, weight: target.weight })),
+    loadBalancing: row.loadBalancing,
+    healthCheck: row.healthCheck ?? null,
+    timeouts: { connectMs: row.connectTimeoutMs, responseMs: row.responseTimeoutMs },
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt
+  } as never
+}
+
+/** Targets must be plain http(s) origins with an optional base path: no credentials, query or fragment. */
+export function checkTargetUrl (url: string): void {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ValidationError(`Target URL ${url} is not a valid URL`)
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ValidationError(`Target URL ${url} must use http or https`)
+  if (parsed.username !== '' || parsed.password !== '') throw new ValidationError(`Target URL ${url} must not contain credentials`)
+  if (parsed.search !== '' || parsed.hash !== '') throw new ValidationError(`Target URL ${url} must not have a query or fragment`)
+}
+
+async function findUpstream (tx: Transaction, id: string): Promise<UpstreamRow> {
+  const upstream = await tx.upstream.findUnique({ where: { id }, include: { targets: { orderBy: { id: 'asc' } } } })
+  if (upstream === null) throw new NotFoundError(`Upstream ${id} does not exist`)
+  return upstream
+}
+
+export const upstreamRoutes: FastifyPluginAsyncTypebox = async fastify => {
+  const tags = ['upstreams']
+
+  fastify.post('/upstreams', { schema: { tags, summary: 'Create an upstream', body: Type.Object(UpstreamBody, { additionalProperties: false }), response: { 201: Upstream, ...ERROR_RESPONSES } } }, async (request, reply) => {
+    const body = request.body
+    for (const target of body.targets) checkTargetUrl(target.url)
+    const upstream = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
+      const created = await tx.upstream.create({
+        data: {
+          name: body.name,
+          loadBalancing: body.loadBalancing ?? 'round-robin',
+          healthCheck: body.healthCheck ?? undefined,
+          connectTimeoutMs: body.timeouts?.connectMs,
+          responseTimeoutMs: body.timeouts?.responseMs,
+          targets: { create: body.targets.map(target => ({ url: target.url, weight: target.weight })) }
+        }
+      })
+      audit({ action: 'upstream.create', targetType: 'upstream', targetId: created.id, details: body })
+      return await findUpstream(tx, created.id)
+    })
+    return await reply.code(201).send(toUpstream(upstream))
+  })
+
+  fastify.get('/upstreams', { schema: { tags, summary: 'List upstreams', querystring: PageQuery, response: { 200: pageOf(Upstream), ...ERROR_RESPONSES } } }, async request => {
+    const rows = await fastify.prisma.upstream.findMany({ ...pageArguments(request.query), include: { targets: { orderBy: { id: 'asc' } } } })
+    return toPage(rows, request.query.limit, toUpstream)
+  })
+
+  fastify.get('/upstreams/:id', { schema: { tags, summary: 'Get an upstream', params: IdParams, response: { 200: Upstream, ...ERROR_RESPONSES } } }, async request => {
+    return toUpstream(await findUpstream(fastify.prisma as unknown as Transaction, request.params.id))
+  })
+
+  fastify.patch('/upstreams/:id', {
+    schema: { tags, summary: 'Update an upstream; targets, when given, replace the current ones', params: IdParams, body: Type.Object({ ...Type.Partial(Type.Object(UpstreamBody)).properties }, { additionalProperties: false, minProperties: 1 }), response: { 200: Upstream, ...ERROR_RESPONSES } }
+  }, async request => {
+    const body = request.body
+    for (const target of body.targets ?? []) checkTargetUrl(target.url)
+    const upstream = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
+      await findUpstream(tx, request.params.id)
+      await tx.upstream.update({
+        where: { id: request.params.id },
+        data: {
+          name: body.name,
+          loadBalancing: body.loadBalancing,
+          healthCheck: body.healthCheck === null ? { set: null } as never : body.healthCheck,
+          connectTimeoutMs: body.timeouts?.connectMs,
+          responseTimeoutMs: body.timeouts?.responseMs,
+          ...(body.targets !== undefined ? { targets: { deleteMany: {}, create: body.targets.map(target => ({ url: target.url, weight: target.weight })) } } : {})
+        }
+      })
+      audit({ action: 'upstream.update', targetType: 'upstream', targetId: request.params.id, details: body })
+      return await findUpstream(tx, request.params.id)
+    })
+    return toUpstream(upstream)
+  })
+
+  fastify.delete('/upstreams/:id', { schema: { tags, summary: 'Delete an upstream no API uses', params: IdParams, response: { 204: Type.Null(), ...ERROR_RESPONSES } } }, async (request, reply) => {
+    await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
+      const upstream = await findUpstream(tx, request.params.id)
+      const users = await tx.api.findMany({ where: { upstreamId: upstream.id }, select: { name: true }, take: 5 })
+      if (users.length > 0) throw new ConflictError(`Upstream ${upstream.name} is used by the API(s) ${users.map(api => api.name).join(', ')}`)
+      await tx.upstream.delete({ where: { id: upstream.id } })
+      audit({ action: 'upstream.delete', targetType: 'upstream', targetId: upstream.id, details: { name: upstream.name } })
+    })
+    return await reply.code(204).send(null)
+  })
+}
