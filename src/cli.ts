@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
 import { seedDemo, type DemoCredentials } from './control/demo.js'
+import { createAdminToken, type OperatorScope } from './control/services/admin-tokens.js'
 import { SecretBox } from './domain/crypto.js'
 import { signRequest } from './domain/sign-request.js'
 import { startProduct } from './server.js'
@@ -113,6 +114,15 @@ async function main (argv: string[]): Promise<void> {
       })
       if (demo === undefined) console.log('the database already has data; nothing seeded')
       else printDemo(demo, `http://127.0.0.1:${config.gatewayPort}`)
+      return
+    }
+    case 'admin-token': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { name: { type: 'string' }, scope: { type: 'string', default: 'admin' } } })
+      if (positionals[0] !== 'create' || values.name === undefined) throw new ConfigError('usage: admin-token create --name NAME [--scope admin|read]')
+      if (values.scope !== 'admin' && values.scope !== 'read') throw new ConfigError('--scope must be admin or read')
+      const scope: OperatorScope = values.scope
+      const created = await withDatabase(config, async database => await createAdminToken(new ConfigWriter(database.prisma, new MemoryChangeBus()), 'cli', values.name as string, [scope]))
+      console.log(`operator token "${created.name}" (${created.scopes.join(', ')}); shown once:\n${created.token}`)
       return
     }
     case 'sign': {

@@ -7,11 +7,13 @@ import { PGlite } from '@electric-sql/pglite'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { PrismaPGlite } from 'pglite-prisma-adapter'
 import pg from 'pg'
-import { PrismaClient } from './generated/client.js'
+import { Prisma, PrismaClient } from './generated/client.js'
 import { applyMigrations, type SqlExecutor } from './migrate.js'
 
 export { PrismaClient }
-export type { Prisma } from './generated/client.js'
+export { Prisma } from './generated/client.js'
+/** Writes SQL NULL into a Json column (a plain null would be ambiguous with JSON null) */
+export const DbNull = Prisma.DbNull
 
 export interface DatabaseOptions {
   /** PostgreSQL URL; undefined = embedded PGlite */

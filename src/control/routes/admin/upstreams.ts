@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ConflictError, NotFoundError, ValidationError } from '../../../domain/errors.js'
 import type { Transaction } from '../../../store/config-writer.js'
+import { DbNull } from '../../../store/db.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
 import { ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
 
@@ -12,13 +13,21 @@ const Target = Type.Object({
   weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1 })
 }, { additionalProperties: false })
 
-const HealthCheck = Type.Object({
+const HealthCheckFields = {
   path: Type.String({ pattern: '^/', maxLength: 500 }),
-  intervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000 }),
-  timeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 2000 }),
-  healthyThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 2 }),
-  unhealthyThreshold: Type.Integer({ minimum: 1, maximum: 100, default: 3 })
-}, { additionalProperties: false })
+  intervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'default 5000' }),
+  timeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, description: 'default 2000' }),
+  healthyThreshold: Type.Integer({ minimum: 1, maximum: 100, description: 'default 2' }),
+  unhealthyThreshold: Type.Integer({ minimum: 1, maximum: 100, description: 'default 3' })
+}
+const HealthCheck = Type.Object(HealthCheckFields)
+// JSON Schema defaults are not applied inside anyOf (the nullable union), so they are filled in here
+const HealthCheckInput = Type.Object({ ...Type.Partial(Type.Object(HealthCheckFields)).properties, path: HealthCheckFields.path }, { additionalProperties: false })
+const HEALTH_CHECK_DEFAULTS = { intervalMs: 5000, timeoutMs: 2000, healthyThreshold: 2, unhealthyThreshold: 3 }
+
+function withHealthCheckDefaults (check: { path: string } | null | undefined): object | null | undefined {
+  return check === null || check === undefined ? check : { ...HEALTH_CHECK_DEFAULTS, ...check }
+}
 
 const Timeouts = Type.Object({
   connectMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 5000 }),
@@ -31,7 +40,7 @@ const UpstreamBody = {
   name: Name,
   targets: Type.Array(Target, { minItems: 1, maxItems: 64 }),
   loadBalancing: Type.Optional(LoadBalancing),
-  healthCheck: Type.Optional(Type.Union([HealthCheck, Type.Null()])),
+  healthCheck: Type.Optional(Type.Union([HealthCheckInput, Type.Null()])),
   timeouts: Type.Optional(Timeouts)
 }
 
@@ -101,7 +110,7 @@ export const upstreamRoutes: FastifyPluginAsyncTypebox = async fastify => {
         data: {
           name: body.name,
           loadBalancing: body.loadBalancing ?? 'round-robin',
-          healthCheck: body.healthCheck ?? undefined,
+          healthCheck: withHealthCheckDefaults(body.healthCheck) ?? undefined,
           connectTimeoutMs: body.timeouts?.connectMs,
           responseTimeoutMs: body.timeouts?.responseMs,
           targets: { create: body.targets.map(target => ({ url: target.url, weight: target.weight })) }
@@ -134,7 +143,7 @@ export const upstreamRoutes: FastifyPluginAsyncTypebox = async fastify => {
         data: {
           name: body.name,
           loadBalancing: body.loadBalancing,
-          healthCheck: body.healthCheck === null ? { set: null } as never : body.healthCheck,
+          healthCheck: body.healthCheck === null ? DbNull : withHealthCheckDefaults(body.healthCheck) ?? undefined,
           connectTimeoutMs: body.timeouts?.connectMs,
           responseTimeoutMs: body.timeouts?.responseMs,
           ...(body.targets !== undefined ? { targets: { deleteMany: {}, create: body.targets.map(target => ({ url: target.url, weight: target.weight })) } } : {})
