@@ -7,6 +7,7 @@ const WIDTH = 600
 const HEIGHT = 160
 const PAD_LEFT = 36
 const PAD_BOTTOM = 20
+const PAD_TOP = 10
 
 function niceMax (value: number): number {
   if (value <= 5) return 5
@@ -18,14 +19,14 @@ export function UsageChart (props: { usage: ApiUsage }): JSX.Element {
   const series = props.usage.series
   const max = niceMax(Math.max(...series.map(point => point.calls + point.rejected)))
   const plotWidth = WIDTH - PAD_LEFT
-  const plotHeight = HEIGHT - PAD_BOTTOM
+  const plotHeight = HEIGHT - PAD_BOTTOM - PAD_TOP
   const step = plotWidth / series.length
   const barWidth = Math.max(2, step * 0.7)
-  const y = (value: number): number => plotHeight - (value / max) * plotHeight
+  const y = (value: number): number => PAD_TOP + plotHeight - (value / max) * plotHeight
   const total = props.usage.total
   return (
     <figure class="chart">
-      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`${props.usage.apiName}: ${total.calls} calls and ${total.rejected} rejected in the last ${series.length} days`} preserveAspectRatio="none">
+      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`${props.usage.apiName}: ${total.calls} calls and ${total.rejected} rejected in the last ${series.length} days`}>
         {[0, 0.5, 1].map(fraction => (
           <g key={fraction}>
             <line x1={PAD_LEFT} x2={WIDTH} y1={y(max * fraction)} y2={y(max * fraction)} class="grid" />
@@ -37,7 +38,7 @@ export function UsageChart (props: { usage: ApiUsage }): JSX.Element {
           return (
             <g key={point.day}>
               <title>{`${point.day}: ${point.calls} calls, ${point.rejected} rejected`}</title>
-              <rect x={x} width={barWidth} y={y(point.calls)} height={plotHeight - y(point.calls)} class="bar-calls" />
+              <rect x={x} width={barWidth} y={y(point.calls)} height={PAD_TOP + plotHeight - y(point.calls)} class="bar-calls" />
               <rect x={x} width={barWidth} y={y(point.calls + point.rejected)} height={y(point.calls) - y(point.calls + point.rejected)} class="bar-rejected" />
             </g>
           )

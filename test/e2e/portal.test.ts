@@ -80,7 +80,7 @@ describe.skipIf(!existsSync(CHROMIUM))('partner portal in Chromium', { timeout: 
     const apiKey = await page.getByRole('textbox', { name: 'API key', exact: true }).inputValue()
     await page.getByRole('button', { name: 'Copy Secret' }).click()
     await page.getByRole('button', { name: 'Copy Secret' }).getByText('Copied').waitFor()
-    const secret = await page.evaluate(async () => await navigator.clipboard.readText())
+    const secret = await page.evaluate(async () => await (globalThis as any).navigator.clipboard.readText() as string)
     expect(secret).toBe(await page.getByRole('textbox', { name: 'Secret', exact: true }).inputValue())
     const href = await page.getByRole('link', { name: `Open ${name}` }).getAttribute('href')
     return { id: (href as string).split('/').pop() as string, key, secret, apiKey }
@@ -153,7 +153,7 @@ describe.skipIf(!existsSync(CHROMIUM))('partner portal in Chromium', { timeout: 
 
     const response = await callUntilOk(app.key, app.secret, '/echo/hello?x=1')
     expect(response.status).toBe(200)
-    expect((await response.json()).url).toBe('/echo/hello?x=1')
+    expect((await response.json() as { url: string }).url).toBe('/echo/hello?x=1')
     const byApiKey = await fetch(`${stack.gatewayUrls[0]}/echo/again`, { headers: { 'x-api-key': app.apiKey } })
     expect(byApiKey.status).toBe(200)
     await byApiKey.text()
@@ -234,7 +234,7 @@ describe.skipIf(!existsSync(CHROMIUM))('partner portal in Chromium', { timeout: 
     await bob.getByRole('alert').filter({ hasText: `App ${aliceApp.id} does not exist` }).waitFor()
     await screenshot(bob, '08-isolation-other-partners-app')
     const attempts = await bob.evaluate(async id => {
-      const me = await (await fetch('/partner/v1/me')).json()
+      const me = await (await fetch('/partner/v1/me')).json() as { csrfToken: string }
       const headers = { 'content-type': 'application/json', 'x-csrf-token': me.csrfToken }
       return await Promise.all([
         fetch(`/partner/v1/apps/${id}`).then(response => response.status),

@@ -112,10 +112,15 @@ function Settings (props: { app: AppDetail, onChange: () => void }): JSX.Element
   )
 }
 
+function DoneNotice (props: { request: AccessRequest }): JSX.Element {
+  return <Notice kind="success">{props.request.status === 'approved' ? `Access to ${props.request.apiName} is approved.` : `Request sent: an operator will review access to ${props.request.apiName}.`}</Notice>
+}
+
 export function RequestAccessForm (props: { appId?: string, apis: CatalogApi[], apps?: Array<{ id: string, name: string }>, apiId?: string, onDone: () => void }): JSX.Element {
   const [appId, setAppId] = useState(props.appId ?? props.apps?.[0]?.id ?? '')
   const [apiId, setApiId] = useState(props.apiId ?? props.apis[0]?.id ?? '')
-  const chosen = props.apis.find(item => item.id === apiId)
+  // the list shrinks once a request is made: fall back to the first API still offered
+  const chosen = props.apis.find(item => item.id === apiId) ?? props.apis[0]
   const [planId, setPlanId] = useState('')
   const plan = chosen?.plans.find(item => item.id === planId) ?? chosen?.plans[0]
   const action = useAction()
@@ -123,11 +128,11 @@ export function RequestAccessForm (props: { appId?: string, apis: CatalogApi[], 
   const submit = (event: Event): void => {
     event.preventDefault()
     action.run(async () => {
-      setDone(await api<AccessRequest>('POST', '/access-requests', { appId, apiId, planId: plan?.id }))
+      setDone(await api<AccessRequest>('POST', '/access-requests', { appId, apiId: chosen?.id, planId: plan?.id }))
       props.onDone()
     })
   }
-  if (props.apis.length === 0) return <Empty title="No APIs in the catalog yet" />
+  if (props.apis.length === 0) return done !== undefined ? <DoneNotice request={done} /> : <Empty title={props.appId !== undefined ? 'This app has access to, or has asked for, every API in the catalog' : 'No APIs in the catalog yet'} />
   return (
     <form class="card request-form" onSubmit={submit}>
       {props.apps !== undefined && (
@@ -139,7 +144,7 @@ export function RequestAccessForm (props: { appId?: string, apis: CatalogApi[], 
       {props.apiId === undefined && (
         <div class="field">
           <label for="request-api">API</label>
-          <select id="request-api" value={apiId} onChange={event => { setApiId(event.currentTarget.value); setPlanId('') }}>{props.apis.map(item => <option key={item.id} value={item.id}>{item.name}</option>)}</select>
+          <select id="request-api" value={chosen?.id} onChange={event => { setApiId(event.currentTarget.value); setPlanId('') }}>{props.apis.map(item => <option key={item.id} value={item.id}>{item.name}</option>)}</select>
         </div>
       )}
       <div class="field">
@@ -151,7 +156,7 @@ export function RequestAccessForm (props: { appId?: string, apis: CatalogApi[], 
       <button type="submit" disabled={action.busy || plan === undefined || appId === ''}>Request access</button>
       {chosen?.autoApprove === true && <p class="hint">This API approves requests at once.</p>}
       <ErrorMessage error={action.error} />
-      {done !== undefined && <Notice kind="success">{done.status === 'approved' ? `Access to ${done.apiName} is approved.` : `Request sent: an operator will review access to ${done.apiName}.`}</Notice>}
+      {done !== undefined && <DoneNotice request={done} />}
     </form>
   )
 }
@@ -171,7 +176,7 @@ function Access (props: { app: AppDetail }): JSX.Element {
             {requests.data.map(request => <li key={request.id}><Link to={`/catalog/${request.apiId}`}>{request.apiName}</Link> on plan {request.planName} <StatusBadge status={request.status} /></li>)}
           </ul>
           )}
-      {catalog.data !== undefined && requestable.length > 0 && <RequestAccessForm key={requestable.map(item => item.id).join()} appId={props.app.id} apis={requestable} onDone={requests.reload} />}
+      {catalog.data !== undefined && <RequestAccessForm appId={props.app.id} apis={requestable} onDone={requests.reload} />}
     </section>
   )
 }
