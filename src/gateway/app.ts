@@ -167,7 +167,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     metrics.requests.inc({ api: trace.api, status_class: statusClass(reply.statusCode), outcome: trace.outcome })
     if (trace.api !== '') metrics.requestDuration.observe({ api: trace.api }, seconds)
     request.log.info({
-      reqId: request.id, method: request.method, url: request.raw.url, status: reply.statusCode, api: trace.api || undefined,
+      method: request.method, url: request.raw.url, status: reply.statusCode, api: trace.api || undefined,
       app: trace.appId, outcome: trace.outcome, durationMs: Math.round(reply.elapsedTime * 100) / 100, upstreamMs: trace.upstreamMs
     }, 'request')
   })
