@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // partner-gateway <command>: start | migrate | seed | admin-token create | sign
+import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
+import pino from 'pino'
+import { startPrimary } from './cluster.js'
 import { ConfigError, loadConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
 import { seedDemo, type DemoCredentials } from './control/demo.js'
@@ -61,6 +64,13 @@ Call it with an HMAC signature (valid for 15 minutes; make a fresh one with \`pa
 }
 
 async function start (config: Config): Promise<void> {
+  if (config.workers > 0 && cluster.isPrimary) {
+    const logger = pino({ level: config.logLevel })
+    const primary = await startPrimary(config, logger)
+    console.log(`partner-gateway started: ${config.workers} gateway workers on port ${config.gatewayPort}${primary.product?.controlUrl !== undefined ? `, control API on port ${config.controlPort}` : ''}`)
+    stopOnSignals(primary.close)
+    return
+  }
   const product = await startProduct(config)
   const gatewayUrl = product.gatewayUrl !== undefined ? `http://127.0.0.1:${config.gatewayPort}` : undefined
   console.log(`partner-gateway started (${product.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}, ${config.redisUrl !== undefined ? 'Redis counters' : 'in-memory counters'})`)
@@ -70,12 +80,16 @@ async function start (config: Config): Promise<void> {
     if (config.adminToken === undefined) console.log('  no GATEWAY_ADMIN_TOKEN set: create an operator token with `partner-gateway admin-token create --name me`')
   }
   if (product.demo !== undefined && gatewayUrl !== undefined) printDemo(product.demo, gatewayUrl)
+  stopOnSignals(product.close)
+}
+
+function stopOnSignals (close: () => Promise<void>): void {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
     console.log(`${signal}: shutting down (draining requests, flushing usage)`)
-    product.close().then(() => process.exit(0), error => { console.error(error); process.exit(1) })
+    close().then(() => process.exit(0), error => { console.error(error); process.exit(1) })
   }
   process.on('SIGINT', () => { stop('SIGINT') })
   process.on('SIGTERM', () => { stop('SIGTERM') })

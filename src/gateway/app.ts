@@ -110,7 +110,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   fastify.get('/healthz', async (request, reply) => {
     if (snapshots.current.routes.match('GET', request.hostname, '/healthz') !== undefined) return await handle(request, reply)
-    return { status: 'ok', snapshotVersion: snapshots.current.version.toString(), database: snapshots.databaseHealthy ? 'up' : 'down' }
+    return { status: 'ok', pid: process.pid, snapshotVersion: snapshots.current.version.toString(), database: snapshots.databaseHealthy ? 'up' : 'down' }
   })
 
   fastify.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '*', handler: handle })
