@@ -84,8 +84,8 @@ async function main (): Promise<void> {
     const adminToken = randomBytes(24).toString('hex')
     const databaseUrl = new URL(POSTGRES)
     databaseUrl.pathname = `/${database}`
-    const gateway = spawn(process.execPath, ['dist/cli.js', 'start'], {
-      env: { ...process.env, DATABASE_URL: databaseUrl.toString(), REDIS_URL: REDIS, REDIS_KEY_PREFIX: prefix, GATEWAY_MASTER_KEY: randomBytes(32).toString('hex'), GATEWAY_ADMIN_TOKEN: adminToken, GATEWAY_PORT: String(gatewayPort), CONTROL_PORT: String(controlPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    const gateway = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean), 'dist/cli.js', 'start'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl.toString(), ...(process.env.BENCH_MEMORY_COUNTERS === '1' ? {} : { REDIS_URL: REDIS }), REDIS_KEY_PREFIX: prefix, GATEWAY_MASTER_KEY: randomBytes(32).toString('hex'), GATEWAY_ADMIN_TOKEN: adminToken, GATEWAY_PORT: String(gatewayPort), CONTROL_PORT: String(controlPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit']
     })
     children.push(gateway)

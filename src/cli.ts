@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
 import { seedDemo, type DemoCredentials } from './control/demo.js'
 import { createAdminToken, type OperatorScope } from './control/services/admin-tokens.js'
+import { SigningKeys } from './control/services/signing-keys.js'
 import { SecretBox } from './domain/crypto.js'
 import { signRequest } from './domain/sign-request.js'
 import { startProduct } from './server.js'
@@ -24,6 +25,7 @@ Commands:
   seed                          seed the demo partner, app and API into an empty database
   admin-token create --name N [--scope admin|read]
                                 create an operator token (printed once)
+  keys rotate                   sign new OAuth2 tokens with a new key
   sign --key K --secret S [--method M] [--data BODY] [--content-type T] URL
                                 print a curl command with an HMAC-signed request
 
@@ -137,6 +139,15 @@ async function main (argv: string[]): Promise<void> {
       const scope: OperatorScope = values.scope
       const created = await withDatabase(config, async database => await createAdminToken(new ConfigWriter(database.prisma, new MemoryChangeBus()), 'cli', values.name as string, [scope]))
       console.log(`operator token "${created.name}" (${created.scopes.join(', ')}); shown once:\n${created.token}`)
+      return
+    }
+    case 'keys': {
+      if (rest[0] !== 'rotate') throw new ConfigError('usage: keys rotate')
+      const rotated = await withDatabase(config, async database => {
+        const writer = new ConfigWriter(database.prisma, new MemoryChangeBus())
+        return await new SigningKeys(database.prisma, writer, new SecretBox(resolveMasterKey(config).key)).rotate('cli')
+      })
+      console.log(`new signing key ${rotated.kid}; retired ${rotated.retired.length === 0 ? 'none' : rotated.retired.join(', ')} (still published until their tokens expire)`)
       return
     }
     case 'sign': {

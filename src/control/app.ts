@@ -12,6 +12,9 @@ import docs from './plugins/docs.js'
 import operatorAuth from './plugins/operator-auth.js'
 import { mapPrismaError } from './prisma-errors.js'
 import { adminRoutes } from './routes/admin/index.js'
+import { signingKeyRoutes } from './routes/admin/signing-keys.js'
+import { oauthRoutes } from './routes/oauth/index.js'
+import { SigningKeys } from './services/signing-keys.js'
 import { partnerApiRoutes } from './routes/partner/index.js'
 import portalStatic from './plugins/portal-static.js'
 import { buildValidatorCompiler } from './validation.js'
@@ -42,11 +45,14 @@ export async function buildControlServer (options: ControlServerOptions): Promis
   fastify.setNotFoundHandler(notFoundHandler)
 
   await fastify.register(docs)
+  const signingKeys = new SigningKeys(options.prisma, options.configWriter, options.secretBox)
   await fastify.register(async admin => {
     await admin.register(operatorAuth)
     await admin.register(adminRoutes)
+    await admin.register(signingKeyRoutes(signingKeys))
   }, { prefix: '/admin/v1' })
   await fastify.register(partnerApiRoutes, { prefix: '/partner/v1' })
+  await fastify.register(oauthRoutes(signingKeys))
   await fastify.register(portalStatic)
 
   fastify.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))

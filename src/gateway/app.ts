@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
+import { tokenIssuer } from '../domain/oauth.js'
 import { BadPathError, PayloadTooLargeError, RouteNotFoundError, UpstreamUnavailableError } from '../domain/errors.js'
 import type { LimitBackends } from '../limits/index.js'
 import { GatewayMetrics, statusClass, type Outcome } from '../observability/gateway-metrics.js'
@@ -80,6 +81,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     }
   })
   const pools = new UpstreamPools()
+  const issuer = tokenIssuer(config)
   const syncPools = (): void => { pools.sync(snapshots.current.upstreams) }
   syncPools()
   snapshots.on('update', syncPools)
@@ -138,12 +140,13 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     }
     request.trace.api = api.name
     let body: Buffer | undefined
-    const { credential, credentialHeaders } = await authenticate(request, reply, snapshot, api.authModes, {
+    const { appId, credentialHeaders } = await authenticate(request, reply, snapshot, api.authModes, api.name, {
       nonceStore: limits.nonceStore,
       timestampWindowMs: config.timestampWindowSeconds * 1000,
+      tokenIssuer: issuer,
       readBody: async () => (body ??= await readBounded(request.raw, SIGNED_BODY_LIMIT_BYTES))
     })
-    const { app, grant } = checkPermission(snapshot, credential, api)
+    const { app, grant } = checkPermission(snapshot, appId, api)
     request.trace.appId = app.id
     await applyRequestLimits(reply, limits.requestLimiter, usage, app.id, api.id, grant.plan)
     const outcome = await proxyHttpRequest(request, reply, {

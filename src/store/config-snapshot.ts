@@ -101,7 +101,8 @@ export async function loadConfigSnapshot (prisma: PrismaClient): Promise<ConfigS
       tx.app.findMany({ include: { partner: { select: { status: true } } } }),
       tx.credential.findMany({ where: { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } }),
       tx.grant.findMany({ where: { status: 'approved' } }),
-      tx.signingKey.findMany()
+      // retired keys verify tokens until those expire; a week outlives any token lifetime
+      tx.signingKey.findMany({ where: { OR: [{ retiredAt: null }, { retiredAt: { gt: new Date(now.getTime() - 7 * 86_400_000) } }] } })
     ])
     return {
       version: state.version.toString(),

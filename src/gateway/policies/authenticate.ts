@@ -5,17 +5,18 @@
 import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import {
-  BadSignatureError, DependencyUnavailableError, ExpiredTimestampError, MissingCredentialsError, ReplayedNonceError, UnknownKeyError
+  BadSignatureError, DependencyUnavailableError, ExpiredTimestampError, ExpiredTokenError, InvalidTokenError, MissingCredentialsError, ReplayedNonceError, UnknownKeyError
 } from '../../domain/errors.js'
 import { apiKeyLookupHash, readApiKey } from '../auth/api-key.js'
 import { errorMessageHeader, readHmacKey, verifyHmacSignature } from '../auth/hmac.js'
+import { readBearerToken, verifyAccessToken } from '../auth/jwt.js'
 import type { CompiledCredential, GatewaySnapshot } from '../snapshot/compile.js'
 import type { NonceStore } from '../../limits/nonce-store.js'
 
 export const HMAC_HEADERS = ['x-ca-key', 'x-ca-signature', 'x-ca-signature-headers', 'x-ca-timestamp', 'x-ca-nonce', 'x-ca-signature-method', 'x-ca-stage']
 
 export interface Authenticated {
-  credential: CompiledCredential
+  appId: string
   mode: 'hmac' | 'apikey' | 'jwt'
   /** request headers that carried credentials; never forwarded */
   credentialHeaders: string[]
@@ -24,6 +25,8 @@ export interface Authenticated {
 export interface AuthenticateOptions {
   nonceStore: NonceStore
   timestampWindowMs: number
+  /** the `iss` access tokens must carry */
+  tokenIssuer: string
   /** reads the (bounded) request body when the signature covers it */
   readBody: () => Promise<Buffer>
 }
@@ -47,7 +50,7 @@ function describeModes (modes: Set<string>): string {
   return [...modes].map(mode => names[mode] ?? mode).join(' or ')
 }
 
-export async function authenticate (request: FastifyRequest, reply: FastifyReply, snapshot: GatewaySnapshot, authModes: Set<string>, options: AuthenticateOptions): Promise<Authenticated> {
+export async function authenticate (request: FastifyRequest, reply: FastifyReply, snapshot: GatewaySnapshot, authModes: Set<string>, apiName: string, options: AuthenticateOptions): Promise<Authenticated> {
   const headers = request.headers
   const nowMs = Date.now()
   const hmacKey = readHmacKey(headers)
@@ -87,12 +90,26 @@ export async function authenticate (request: FastifyRequest, reply: FastifyReply
       throw new DependencyUnavailableError('The replay protection store is unavailable')
     }
     if (!fresh) throw new ReplayedNonceError(nonce)
-    return { credential, mode: 'hmac', credentialHeaders: HMAC_HEADERS }
+    return { appId: credential.appId, mode: 'hmac', credentialHeaders: HMAC_HEADERS }
   }
   const apiKey = readApiKey(headers)
   if (apiKey !== undefined && authModes.has('apikey')) {
     const credential = liveCredential(snapshot.credentialsByApiKeyHash.get(apiKeyLookupHash(apiKey.apiKey)), nowMs)
-    return { credential, mode: 'apikey', credentialHeaders: apiKey.fromAuthorization ? ['authorization'] : ['x-api-key'] }
+    return { appId: credential.appId, mode: 'apikey', credentialHeaders: apiKey.fromAuthorization ? ['authorization'] : ['x-api-key'] }
+  }
+  const token = authModes.has('jwt') ? readBearerToken(headers.authorization) : undefined
+  if (token !== undefined) {
+    const verification = await verifyAccessToken(token, snapshot.tokenKeys, options.tokenIssuer)
+    const rejected = (code: 'INVALID_TOKEN' | 'EXPIRED_TOKEN', message: string): never => {
+      void reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${message.replace(/"/g, "'")}"`)
+      throw code === 'EXPIRED_TOKEN' ? new ExpiredTokenError() : new InvalidTokenError(message)
+    }
+    if (!verification.ok) return rejected(verification.code, verification.message)
+    if (!verification.scopes.has(apiName)) return rejected('INVALID_TOKEN', `The token's scope does not include the API ${apiName}`)
+    // a token dies with the credential it was issued to
+    const credential = snapshot.credentialsByKey.get(verification.clientId)
+    if (credential === undefined || credential.appId !== verification.appId || (credential.expiresAt !== null && credential.expiresAt <= nowMs)) return rejected('INVALID_TOKEN', 'The credential the token was issued to is no longer valid')
+    return { appId: verification.appId, mode: 'jwt', credentialHeaders: ['authorization'] }
   }
   throw new MissingCredentialsError(`This API needs ${describeModes(authModes)}`)
 }

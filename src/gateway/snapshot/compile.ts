@@ -3,6 +3,7 @@
 // Map lookup. Secrets are decrypted once here, never per request.
 import type { SecretBox } from '../../domain/crypto.js'
 import type { ConfigSnapshotData, SnapshotApi, SnapshotApp, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
+import { compileTokenKeySet, type TokenKeySet } from '../auth/jwt.js'
 import { compileRouteTable } from '../routing/route-table.js'
 
 export interface CompiledCredential {
@@ -29,6 +30,8 @@ export interface GatewaySnapshot {
   credentialsByApiKeyHash: Map<string, CompiledCredential>
   /** by `${appId}:${apiId}`, approved grants only */
   grants: Map<string, CompiledGrant>
+  /** public keys that verify OAuth2 access tokens */
+  tokenKeys: TokenKeySet
   data: ConfigSnapshotData
 }
 
@@ -67,6 +70,7 @@ export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox)
     credentialsByKey,
     credentialsByApiKeyHash,
     grants,
+    tokenKeys: compileTokenKeySet(data.signingKeys),
     data
   }
 }
