@@ -117,3 +117,34 @@ export function signRequest (
   setHeader(headers, 'X-Ca-Signature', computeSignature(stringToSign, secret, signatureMethod))
   return headers
 }
+
+/** The X-Ca-* values a browser puts in the query string of a WebSocket URL, as it cannot set headers. */
+export const QUERY_SIGNATURE_PARAMETERS = ['x-ca-key', 'x-ca-timestamp', 'x-ca-nonce', 'x-ca-signature-method', 'x-ca-signature'] as const
+
+/**
+ * Signs a URL with query parameters instead of headers (for browsers opening WebSockets):
+ * the string to sign is the one for a GET with no Accept, Content-MD5, Content-Type or
+ * Date, the x-ca-key, x-ca-nonce, x-ca-signature-method and x-ca-timestamp values as
+ * signed headers (lowercase names), and the path with the other query parameters.
+ */
+export function signQueryString (pathAndQuery: string, key: string, secret: string, options: Pick<SignRequestOptions, 'timestamp' | 'nonce' | 'signatureMethod'> = {}): string {
+  const signatureMethod = options.signatureMethod ?? 'HmacSHA256'
+  const queryStart = pathAndQuery.indexOf('?')
+  const path = queryStart === -1 ? pathAndQuery : pathAndQuery.slice(0, queryStart)
+  const query = new URLSearchParams(queryStart === -1 ? '' : pathAndQuery.slice(queryStart + 1))
+  const values: Record<string, string> = {
+    'x-ca-key': key,
+    'x-ca-nonce': options.nonce ?? randomUUID(),
+    'x-ca-signature-method': signatureMethod,
+    'x-ca-timestamp': String(options.timestamp ?? Date.now())
+  }
+  const stringToSign = buildStringToSign({
+    method: 'GET',
+    signedHeaders: Object.entries(values),
+    path,
+    parameters: mergeSigningParameters(searchParamsToSource(query))
+  })
+  for (const [name, value] of Object.entries(values)) query.set(name, value)
+  query.set('x-ca-signature', computeSignature(stringToSign, secret, signatureMethod))
+  return `${path}?${query.toString()}`
+}

@@ -11,7 +11,7 @@ import { tokenIssuer } from '../domain/oauth.js'
 import { BadPathError, PayloadTooLargeError, RouteNotFoundError, UpstreamUnavailableError } from '../domain/errors.js'
 import type { LimitBackends } from '../limits/index.js'
 import { GatewayMetrics, statusClass, type Outcome } from '../observability/gateway-metrics.js'
-import { authenticate } from './policies/authenticate.js'
+import { authenticate, type AuthRequest } from './policies/authenticate.js'
 import { checkPermission } from './policies/permission.js'
 import { applyRequestLimits } from './policies/request-limits.js'
 import { proxyHttpRequest } from './proxy/proxy-request.js'
@@ -19,6 +19,7 @@ import { UpstreamPools } from './proxy/upstream-pool.js'
 import { normalizePath } from './routing/normalize-path.js'
 import type { SnapshotManager } from './snapshot/snapshot-manager.js'
 import type { UsageRecorder } from './usage/usage-recorder.js'
+import { WebSocketProxy } from './websocket/websocket-proxy.js'
 
 export interface GatewayServerOptions {
   config: Config
@@ -32,6 +33,7 @@ export interface GatewayServerOptions {
 
 export interface GatewayServerExtras {
   pools: UpstreamPools
+  webSockets: WebSocketProxy
   metrics: GatewayMetrics
   snapshotVersion: () => bigint
 }
@@ -128,7 +130,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       throw new BadPathError()
     }
     const match = snapshot.routes.match(request.method, request.hostname, path)
-    if (match === undefined || match.route.websocket && request.headers.upgrade !== undefined) {
+    if (match === undefined) {
       request.trace.outcome = 'not_found'
       throw new RouteNotFoundError(request.method, path)
     }
@@ -140,7 +142,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     }
     request.trace.api = api.name
     let body: Buffer | undefined
-    const { appId, credentialHeaders } = await authenticate(request, reply, snapshot, api.authModes, api.name, {
+    const { appId, credentialHeaders } = await authenticate(request.raw as AuthRequest, (name, value) => { void reply.header(name, value) }, snapshot, api.authModes, api.name, {
       nonceStore: limits.nonceStore,
       timestampWindowMs: config.timestampWindowSeconds * 1000,
       tokenIssuer: issuer,
@@ -148,7 +150,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     })
     const { app, grant } = checkPermission(snapshot, appId, api)
     request.trace.appId = app.id
-    await applyRequestLimits(reply, limits.requestLimiter, usage, app.id, api.id, grant.plan)
+    await applyRequestLimits(headers => { void reply.headers(headers) }, limits.requestLimiter, usage, app.id, api.id, grant.plan)
     const outcome = await proxyHttpRequest(request, reply, {
       pool: upstream,
       path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
@@ -175,6 +177,11 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     }, 'request')
   })
 
+  const webSockets = new WebSocketProxy({ config, snapshots, limits, usage, pools, metrics, log: fastify.log, tokenIssuer: issuer })
+  fastify.server.on('upgrade', (request, socket, head) => { webSockets.handleUpgrade(request, socket, head) })
+  // upgraded sockets are not the HTTP server's any more: close them before it waits for its own
+  fastify.addHook('preClose', async () => { await webSockets.close() })
+
   fastify.addHook('onClose', async () => {
     snapshots.off('update', syncPools)
     await pools.close()
@@ -184,6 +191,6 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     void reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `No route matches ${request.method} ${request.url.split('?')[0]}`))
   })
 
-  const extras: GatewayServerExtras = { pools, metrics, snapshotVersion: () => snapshots.current.version }
+  const extras: GatewayServerExtras = { pools, metrics, webSockets, snapshotVersion: () => snapshots.current.version }
   return Object.assign(fastify, extras) as GatewayServer
 }

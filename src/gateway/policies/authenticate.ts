@@ -3,7 +3,7 @@
 // Returns the credential's app and the request headers that carried secrets, which the
 // proxy strips before the upstream sees them.
 import { createHash } from 'node:crypto'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { IncomingHttpHeaders } from 'node:http'
 import {
   BadSignatureError, DependencyUnavailableError, ExpiredTimestampError, ExpiredTokenError, InvalidTokenError, MissingCredentialsError, ReplayedNonceError, UnknownKeyError
 } from '../../domain/errors.js'
@@ -17,6 +17,8 @@ export const HMAC_HEADERS = ['x-ca-key', 'x-ca-signature', 'x-ca-signature-heade
 
 export interface Authenticated {
   appId: string
+  /** the public app key of the credential used (for a token: the one it was issued to) */
+  credentialKey: string
   mode: 'hmac' | 'apikey' | 'jwt'
   /** request headers that carried credentials; never forwarded */
   credentialHeaders: string[]
@@ -50,13 +52,22 @@ function describeModes (modes: Set<string>): string {
   return [...modes].map(mode => names[mode] ?? mode).join(' or ')
 }
 
-export async function authenticate (request: FastifyRequest, reply: FastifyReply, snapshot: GatewaySnapshot, authModes: Set<string>, apiName: string, options: AuthenticateOptions): Promise<Authenticated> {
+/** What authentication reads of a request: plain HTTP requests and WebSocket upgrades alike. */
+export interface AuthRequest {
+  method: string
+  url: string
+  headers: IncomingHttpHeaders
+}
+
+export type SetResponseHeader = (name: string, value: string) => void
+
+export async function authenticate (request: AuthRequest, setHeader: SetResponseHeader, snapshot: GatewaySnapshot, authModes: Set<string>, apiName: string, options: AuthenticateOptions): Promise<Authenticated> {
   const headers = request.headers
   const nowMs = Date.now()
   const hmacKey = readHmacKey(headers)
   if (hmacKey !== undefined && authModes.has('hmac')) {
     const credential = liveCredential(snapshot.credentialsByKey.get(hmacKey), nowMs)
-    const rawUrl = request.raw.url ?? '/'
+    const rawUrl = request.url
     const queryStart = rawUrl.indexOf('?')
     const path = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart)
     const query = queryStart === -1 ? {} : queryRecord(rawUrl.slice(queryStart + 1))
@@ -75,7 +86,7 @@ export async function authenticate (request: FastifyRequest, reply: FastifyReply
     if (!verification.ok) {
       switch (verification.code) {
         case 'BAD_SIGNATURE':
-          if (verification.stringToSign !== undefined) void reply.header('x-ca-error-message', errorMessageHeader(verification.stringToSign))
+          if (verification.stringToSign !== undefined) setHeader('x-ca-error-message', errorMessageHeader(verification.stringToSign))
           throw new BadSignatureError(verification.message)
         case 'EXPIRED_TIMESTAMP': throw new ExpiredTimestampError(verification.message)
         case 'UNKNOWN_KEY': throw new UnknownKeyError()
@@ -90,18 +101,18 @@ export async function authenticate (request: FastifyRequest, reply: FastifyReply
       throw new DependencyUnavailableError('The replay protection store is unavailable')
     }
     if (!fresh) throw new ReplayedNonceError(nonce)
-    return { appId: credential.appId, mode: 'hmac', credentialHeaders: HMAC_HEADERS }
+    return { appId: credential.appId, credentialKey: credential.key, mode: 'hmac', credentialHeaders: HMAC_HEADERS }
   }
   const apiKey = readApiKey(headers)
   if (apiKey !== undefined && authModes.has('apikey')) {
     const credential = liveCredential(snapshot.credentialsByApiKeyHash.get(apiKeyLookupHash(apiKey.apiKey)), nowMs)
-    return { appId: credential.appId, mode: 'apikey', credentialHeaders: apiKey.fromAuthorization ? ['authorization'] : ['x-api-key'] }
+    return { appId: credential.appId, credentialKey: credential.key, mode: 'apikey', credentialHeaders: apiKey.fromAuthorization ? ['authorization'] : ['x-api-key'] }
   }
   const token = authModes.has('jwt') ? readBearerToken(headers.authorization) : undefined
   if (token !== undefined) {
     const verification = await verifyAccessToken(token, snapshot.tokenKeys, options.tokenIssuer)
     const rejected = (code: 'INVALID_TOKEN' | 'EXPIRED_TOKEN', message: string): never => {
-      void reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${message.replace(/"/g, "'")}"`)
+      setHeader('www-authenticate', `Bearer error="invalid_token", error_description="${message.replace(/"/g, "'")}"`)
       throw code === 'EXPIRED_TOKEN' ? new ExpiredTokenError() : new InvalidTokenError(message)
     }
     if (!verification.ok) return rejected(verification.code, verification.message)
@@ -109,7 +120,7 @@ export async function authenticate (request: FastifyRequest, reply: FastifyReply
     // a token dies with the credential it was issued to
     const credential = snapshot.credentialsByKey.get(verification.clientId)
     if (credential === undefined || credential.appId !== verification.appId || (credential.expiresAt !== null && credential.expiresAt <= nowMs)) return rejected('INVALID_TOKEN', 'The credential the token was issued to is no longer valid')
-    return { appId: verification.appId, mode: 'jwt', credentialHeaders: ['authorization'] }
+    return { appId: verification.appId, credentialKey: verification.clientId, mode: 'jwt', credentialHeaders: ['authorization'] }
   }
   throw new MissingCredentialsError(`This API needs ${describeModes(authModes)}`)
 }

@@ -1,6 +1,5 @@
 // Policies 3 and 4 — rate limit and quota, per app × API from the grant's plan, in one
 // round trip to the counter backend. Every response carries the rate-limit headers.
-import type { FastifyReply } from 'fastify'
 import { DependencyUnavailableError, QuotaExceededError, RateLimitedError } from '../../domain/errors.js'
 import type { LimitPlan, RequestLimiter } from '../../limits/request-limiter.js'
 import type { SnapshotPlan } from '../../store/config-snapshot.js'
@@ -18,7 +17,7 @@ function limitPlan (plan: SnapshotPlan): LimitPlan {
   return limit
 }
 
-export async function applyRequestLimits (reply: FastifyReply, limiter: RequestLimiter, usage: UsageRecorder, appId: string, apiId: string, plan: SnapshotPlan): Promise<void> {
+export async function applyRequestLimits (setHeaders: (headers: Record<string, string>) => void, limiter: RequestLimiter, usage: UsageRecorder, appId: string, apiId: string, plan: SnapshotPlan): Promise<void> {
   const limit = limitPlan(plan)
   if (limit.ratePerSecond === null && limit.quotaPerDay === null && limit.quotaPerMonth === null) {
     usage.record(appId, apiId, 'call')
@@ -30,7 +29,7 @@ export async function applyRequestLimits (reply: FastifyReply, limiter: RequestL
   } catch {
     throw new DependencyUnavailableError('The rate limit store is unavailable')
   }
-  void reply.headers(rateLimitHeaders(decision))
+  setHeaders(rateLimitHeaders(decision))
   if (decision.allowed) {
     usage.record(appId, apiId, 'call')
     return

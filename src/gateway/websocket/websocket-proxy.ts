@@ -1,0 +1,295 @@
+// WebSocket pass-through. The upgrade runs the same policy chain as HTTP — route, auth
+// (headers, or a signed query string for browsers), permission, rate limit and quota —
+// plus the per-app connection cap, all before the handshake completes; a refusal is a
+// real HTTP response with the JSON error. Then frames are piped both ways with idle
+// timeout, keep-alive pings, a message size cap, and revocations closing live connections.
+import { randomUUID } from 'node:crypto'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { FastifyBaseLogger, FastifyError } from 'fastify'
+import { WebSocket, WebSocketServer, type RawData } from 'ws'
+import type { Config } from '../../config/schema.js'
+import { toErrorResponse } from '../../domain/error-handler.js'
+import { BadPathError, RouteNotFoundError, ServiceUnavailableError, TooManyConnectionsError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import type { LimitBackends } from '../../limits/index.js'
+import type { GatewayMetrics } from '../../observability/gateway-metrics.js'
+import { authenticate } from '../policies/authenticate.js'
+import { checkPermission } from '../policies/permission.js'
+import { applyRequestLimits } from '../policies/request-limits.js'
+import type { UpstreamPools } from '../proxy/upstream-pool.js'
+import { normalizePath } from '../routing/normalize-path.js'
+import { grantKey, type GatewaySnapshot } from '../snapshot/compile.js'
+import type { SnapshotManager } from '../snapshot/snapshot-manager.js'
+import type { UsageRecorder } from '../usage/usage-recorder.js'
+import { fromQuerySignature } from './query-signature.js'
+
+export interface WebSocketProxyOptions {
+  config: Config
+  snapshots: SnapshotManager
+  limits: LimitBackends
+  usage: UsageRecorder
+  pools: UpstreamPools
+  metrics: GatewayMetrics
+  log: FastifyBaseLogger
+  tokenIssuer: string
+}
+
+interface Tunnel {
+  id: string
+  apiId: string
+  apiName: string
+  appId: string
+  credentialKey: string
+  client: WebSocket
+  upstream: WebSocket
+  openedAt: number
+  lastActivity: number
+  clientAlive: boolean
+  closed: boolean
+}
+
+const HOP_BY_HOP = new Set(['connection', 'upgrade', 'keep-alive', 'host', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-accept', 'sec-websocket-protocol', 'proxy-authorization', 'te', 'transfer-encoding'])
+const UNSENDABLE_CLOSE_CODES = new Set([1004, 1005, 1006, 1015])
+const HEARTBEAT_MS = 10_000
+
+function sendableCloseCode (code: number): number | undefined {
+  return code >= 1000 && code < 5000 && !UNSENDABLE_CLOSE_CODES.has(code) ? code : undefined
+}
+
+function closeSide (socket: WebSocket, code: number | undefined, reason: Buffer | string): void {
+  if (socket.readyState === WebSocket.CLOSING || socket.readyState === WebSocket.CLOSED) return
+  if (socket.readyState === WebSocket.CONNECTING) {
+    socket.terminate()
+    return
+  }
+  // close reasons are limited to 123 bytes by the protocol
+  socket.close(code, Buffer.isBuffer(reason) ? reason.subarray(0, 123) : Buffer.from(reason).subarray(0, 123))
+}
+
+/** Answers a refused upgrade with a proper HTTP response instead of a dropped socket. */
+function refuse (socket: Duplex, error: Error, headers: Record<string, string> = {}): void {
+  const { statusCode, body } = toErrorResponse(error as FastifyError)
+  const payload = JSON.stringify(body)
+  const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}`, 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(payload)}`, 'Connection: close']
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`)
+  if (socket.writable) socket.end(`${lines.join('\r\n')}\r\n\r\n${payload}`)
+  else socket.destroy()
+}
+
+export class WebSocketProxy {
+  readonly #options: WebSocketProxyOptions
+  readonly #server: WebSocketServer
+  readonly #tunnels = new Map<string, Tunnel>()
+  readonly #timers: NodeJS.Timeout[] = []
+  #pending = 0
+  #closing = false
+
+  constructor (options: WebSocketProxyOptions) {
+    this.#options = options
+    this.#server = new WebSocketServer({ noServer: true, maxPayload: options.config.webSocketMaxMessageBytes, perMessageDeflate: false, handleProtocols: (_protocols, request) => (request as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol ?? false })
+    const sweepMs = Math.max(100, Math.min(1000, options.config.webSocketIdleTimeoutSeconds * 250))
+    this.#timers.push(setInterval(() => { this.#closeIdle() }, sweepMs))
+    this.#timers.push(setInterval(() => { this.#ping() }, options.config.webSocketPingIntervalSeconds * 1000))
+    this.#timers.push(setInterval(() => { void options.limits.connectionCounter.heartbeat().catch(() => {}) }, HEARTBEAT_MS))
+    for (const timer of this.#timers) timer.unref()
+    options.snapshots.on('update', this.#onSnapshot)
+  }
+
+  get openConnections (): number {
+    return this.#tunnels.size
+  }
+
+  handleUpgrade (request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => { socket.destroy() })
+    this.#upgrade(request, socket, head).catch(error => {
+      const headers = (error as { responseHeaders?: Record<string, string> }).responseHeaders
+      refuse(socket, error as Error, headers)
+    })
+  }
+
+  /** Closes every connection with 1001 and waits (briefly) for the closing handshakes. */
+  async close (): Promise<void> {
+    this.#closing = true
+    for (const timer of this.#timers) clearInterval(timer)
+    this.#options.snapshots.off('update', this.#onSnapshot)
+    const closed = [...this.#tunnels.values()].map(async tunnel => {
+      await new Promise<void>(resolve => {
+        tunnel.client.once('close', () => { resolve() })
+        closeSide(tunnel.client, 1001, 'server shutting down')
+        closeSide(tunnel.upstream, 1001, 'server shutting down')
+        setTimeout(() => { tunnel.client.terminate(); resolve() }, 2000).unref()
+      })
+    })
+    await Promise.all(closed)
+    this.#server.close()
+  }
+
+  async #upgrade (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const { config, snapshots, limits, usage, pools, log } = this.#options
+    const responseHeaders: Record<string, string> = {}
+    const fail = (error: Error): never => { throw Object.assign(error, { responseHeaders }) }
+    if (this.#closing) return fail(new ServiceUnavailableError('The gateway is shutting down'))
+    const snapshot = snapshots.current
+    const rawUrl = request.url ?? '/'
+    const viaQuery = fromQuerySignature(rawUrl, request.headers)
+    const url = viaQuery?.url ?? rawUrl
+    const queryStart = url.indexOf('?')
+    const path = normalizePath(queryStart === -1 ? url : url.slice(0, queryStart))
+    if (path === undefined) return fail(new BadPathError())
+    const host = request.headers.host?.replace(/:\d+$/, '')
+    const match = snapshot.routes.match('GET', host, path)
+    const api = match !== undefined ? snapshot.apis.get(match.route.apiId) : undefined
+    const pool = api !== undefined ? pools.get(api.upstreamId) : undefined
+    if (match === undefined || !match.route.websocket || api === undefined || pool === undefined) return fail(new RouteNotFoundError('GET', path))
+    const authenticated = await authenticate(viaQuery ?? { method: 'GET', url, headers: request.headers }, (name, value) => { responseHeaders[name] = value }, snapshot, api.authModes, api.name, {
+      nonceStore: limits.nonceStore,
+      timestampWindowMs: config.timestampWindowSeconds * 1000,
+      tokenIssuer: this.#options.tokenIssuer,
+      readBody: async () => Buffer.alloc(0)
+    }).catch(fail)
+    const { app, grant } = (() => {
+      try {
+        return checkPermission(snapshot, authenticated.appId, api)
+      } catch (error) {
+        return fail(error as Error)
+      }
+    })()
+    if (this.#tunnels.size + this.#pending >= config.maxWebSocketConnections) return fail(new TooManyConnectionsError('The gateway has reached its WebSocket connection limit; retry later'))
+    await applyRequestLimits(headers => { Object.assign(responseHeaders, headers) }, limits.requestLimiter, usage, app.id, api.id, grant.plan).catch(fail)
+    const id = randomUUID()
+    const subject = grantKey(app.id, api.id)
+    const limit = grant.plan.maxConnections
+    if (limit !== null && !await limits.connectionCounter.acquire(subject, id, limit)) {
+      return fail(new TooManyConnectionsError(`The app already has ${limit} open connection(s) to this API`))
+    }
+    this.#pending++
+    let upstream: WebSocket
+    try {
+      upstream = await this.#connectUpstream(request, pool, match.upstreamPath + (queryStart === -1 ? '' : url.slice(queryStart)), authenticated.credentialHeaders, { 'x-request-id': id, 'x-partner-id': app.partnerId, 'x-app-id': app.id })
+    } catch (error) {
+      if (limit !== null) await limits.connectionCounter.release(subject, id).catch(() => {})
+      return fail(error as Error)
+    } finally {
+      this.#pending--
+    }
+    ;(request as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol = upstream.protocol === '' ? undefined : upstream.protocol
+    this.#server.handleUpgrade(request, socket, head, client => {
+      const tunnel: Tunnel = { id, apiId: api.id, apiName: api.name, appId: app.id, credentialKey: authenticated.credentialKey, client, upstream, openedAt: Date.now(), lastActivity: Date.now(), clientAlive: true, closed: false }
+      this.#tunnels.set(id, tunnel)
+      this.#options.metrics.webSocketConnections.inc({ api: api.name })
+      this.#pipe(tunnel, () => {
+        if (limit !== null) void limits.connectionCounter.release(subject, id).catch(() => {})
+      })
+      log.debug({ connection: id, api: api.name, app: app.id }, 'websocket opened')
+    })
+  }
+
+  async #connectUpstream (request: IncomingMessage, pool: NonNullable<ReturnType<UpstreamPools['get']>>, path: string, credentialHeaders: string[], setHeaders: Record<string, string>): Promise<WebSocket> {
+    const target = pool.pick()
+    if (target === undefined) throw new ServiceUnavailableError('No healthy upstream target')
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value === undefined || HOP_BY_HOP.has(name) || credentialHeaders.includes(name)) continue
+      headers[name] = Array.isArray(value) ? value.join(', ') : value
+    }
+    const forwardedFor = request.headers['x-forwarded-for']
+    headers['x-forwarded-for'] = forwardedFor !== undefined ? `${String(forwardedFor)}, ${request.socket.remoteAddress ?? ''}` : request.socket.remoteAddress ?? ''
+    headers['x-forwarded-proto'] = 'http'
+    headers['x-forwarded-host'] = request.headers.host ?? ''
+    Object.assign(headers, setHeaders)
+    const protocols = request.headers['sec-websocket-protocol']?.split(',').map(protocol => protocol.trim()).filter(protocol => protocol !== '')
+    const url = `${target.origin.replace(/^http/, 'ws')}${target.basePath}${path}`
+    const upstream = new WebSocket(url, protocols, { headers, maxPayload: this.#options.config.webSocketMaxMessageBytes, handshakeTimeout: pool.definition.connectTimeoutMs, perMessageDeflate: false })
+    return await new Promise((resolve, reject) => {
+      const failed = (error: Error): void => {
+        upstream.removeAllListeners()
+        upstream.on('error', () => {})
+        upstream.terminate()
+        if (/timed out/i.test(error.message)) reject(new UpstreamTimeoutError())
+        else {
+          target.health.recordFailure(Date.now())
+          reject(new UpstreamUnavailableError())
+        }
+      }
+      upstream.once('open', () => {
+        upstream.removeListener('error', failed)
+        target.health.recordSuccess()
+        resolve(upstream)
+      })
+      upstream.once('error', failed)
+      upstream.once('unexpected-response', (_request, response) => {
+        response.resume()
+        failed(new Error(`upstream answered ${String(response.statusCode)} to the upgrade`))
+      })
+    })
+  }
+
+  #pipe (tunnel: Tunnel, released: () => void): void {
+    const { client, upstream } = tunnel
+    const { metrics, log } = this.#options
+    const forward = (to: WebSocket, direction: 'in' | 'out') => (data: RawData, isBinary: boolean) => {
+      tunnel.lastActivity = Date.now()
+      const size = Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : (data as Buffer | ArrayBuffer).byteLength
+      metrics.webSocketMessages.inc({ api: tunnel.apiName, direction })
+      metrics.webSocketBytes.inc({ api: tunnel.apiName, direction }, size)
+      if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary })
+    }
+    client.on('message', forward(upstream, 'in'))
+    upstream.on('message', forward(client, 'out'))
+    client.on('pong', () => { tunnel.clientAlive = true })
+    client.on('ping', data => { tunnel.lastActivity = Date.now(); if (upstream.readyState === WebSocket.OPEN) upstream.ping(data) })
+    upstream.on('ping', data => { tunnel.lastActivity = Date.now(); if (client.readyState === WebSocket.OPEN) client.ping(data) })
+    let closeCode: number | undefined
+    const finish = (side: 'client' | 'upstream', code: number, reason: Buffer): void => {
+      if (!tunnel.closed) {
+        tunnel.closed = true
+        closeCode = code
+        closeSide(side === 'client' ? upstream : client, sendableCloseCode(code), reason)
+        this.#tunnels.delete(tunnel.id)
+        metrics.webSocketConnections.dec({ api: tunnel.apiName })
+        released()
+        log.info({ connection: tunnel.id, api: tunnel.apiName, app: tunnel.appId, closedBy: side, closeCode, durationMs: Date.now() - tunnel.openedAt }, 'websocket closed')
+      }
+    }
+    client.on('close', (code, reason) => { finish('client', code, reason) })
+    upstream.on('close', (code, reason) => { finish('upstream', code, reason) })
+    client.on('error', () => { closeSide(client, 1011, 'error') })
+    upstream.on('error', () => { closeSide(upstream, 1011, 'error') })
+  }
+
+  #closeIdle (): void {
+    const limit = Date.now() - this.#options.config.webSocketIdleTimeoutSeconds * 1000
+    for (const tunnel of this.#tunnels.values()) {
+      if (tunnel.lastActivity < limit) {
+        closeSide(tunnel.client, 1001, 'idle timeout')
+        closeSide(tunnel.upstream, 1001, 'idle timeout')
+      }
+    }
+  }
+
+  #ping (): void {
+    for (const tunnel of this.#tunnels.values()) {
+      // no pong since the last ping: the peer is gone without a close frame
+      if (!tunnel.clientAlive) {
+        tunnel.client.terminate()
+        continue
+      }
+      tunnel.clientAlive = false
+      if (tunnel.client.readyState === WebSocket.OPEN) tunnel.client.ping()
+    }
+  }
+
+  readonly #onSnapshot = (snapshot: GatewaySnapshot): void => {
+    const now = Date.now()
+    for (const tunnel of this.#tunnels.values()) {
+      const credential = snapshot.credentialsByKey.get(tunnel.credentialKey)
+      const app = snapshot.apps.get(tunnel.appId)
+      const allowed = credential !== undefined && (credential.expiresAt === null || credential.expiresAt > now) &&
+        app?.status === 'active' && snapshot.grants.has(grantKey(tunnel.appId, tunnel.apiId))
+      if (!allowed) {
+        closeSide(tunnel.client, 1008, 'access revoked')
+        closeSide(tunnel.upstream, 1001, 'access revoked')
+      }
+    }
+  }
+}

@@ -1,0 +1,216 @@
+// WebSocket pass-through with real `ws` clients, a real WebSocket upstream, two gateway
+// nodes sharing PostgreSQL and Redis, and Socket.IO end to end.
+import { once } from 'node:events'
+import { createServer, type IncomingMessage } from 'node:http'
+import { Server as SocketIoServer } from 'socket.io'
+import { io as socketIoClient } from 'socket.io-client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket, WebSocketServer } from 'ws'
+import { signQueryString } from '../../../src/domain/sign-request.js'
+import { provision, startStack, waitForPropagation, type Provisioned, type TestStack } from '../../helpers/stack.js'
+
+interface Upstream { url: string, handshakes: IncomingMessage[], closes: Array<{ code: number, reason: string }>, close: () => Promise<void> }
+
+async function startWebSocketUpstream (): Promise<Upstream> {
+  const server = createServer((_request, response) => { response.statusCode = 426; response.end() })
+  const wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024 })
+  const handshakes: IncomingMessage[] = []
+  const closes: Array<{ code: number, reason: string }> = []
+  wss.on('connection', (socket, request) => {
+    handshakes.push(request)
+    socket.on('message', (data, isBinary) => {
+      const text = isBinary ? '' : data.toString()
+      const closeCommand = /^close:(\d+):(.*)$/.exec(text)
+      if (closeCommand !== null) socket.close(Number(closeCommand[1]), closeCommand[2])
+      else socket.send(data, { binary: isBinary })
+    })
+    socket.on('close', (code, reason) => { closes.push({ code, reason: reason.toString() }) })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  return {
+    url: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`,
+    handshakes,
+    closes,
+    async close () {
+      for (const client of wss.clients) client.terminate()
+      server.closeAllConnections()
+      await new Promise(resolve => server.close(resolve))
+    }
+  }
+}
+
+async function open (url: string, headers: Record<string, string> = {}): Promise<WebSocket> {
+  const socket = new WebSocket(url, { headers })
+  await once(socket, 'open')
+  return socket
+}
+
+async function refused (url: string, headers: Record<string, string> = {}): Promise<{ status: number, body: { error: { code: string } } }> {
+  const socket = new WebSocket(url, { headers })
+  // terminating a socket whose handshake was refused reports an error we expect
+  socket.on('error', () => {})
+  const [, response] = await once(socket, 'unexpected-response') as [unknown, IncomingMessage]
+  const chunks: Buffer[] = []
+  for await (const chunk of response) chunks.push(chunk as Buffer)
+  socket.terminate()
+  return { status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }
+}
+
+async function nextMessage (socket: WebSocket): Promise<{ data: Buffer, isBinary: boolean }> {
+  const [data, isBinary] = await once(socket, 'message') as [Buffer, boolean]
+  return { data, isBinary }
+}
+
+async function closed (socket: WebSocket): Promise<{ code: number, reason: string }> {
+  if (socket.readyState === WebSocket.CLOSED) throw new Error('already closed')
+  const [code, reason] = await once(socket, 'close') as [number, Buffer]
+  return { code, reason: reason.toString() }
+}
+
+describe('WebSocket pass-through', () => {
+  let stack: TestStack
+  let upstream: Upstream
+  let app: Provisioned
+  let prefix: string
+  let base: string
+
+  beforeAll(async () => {
+    stack = await startStack({ database: 'postgresql', redis: true, extraGateways: 1, config: { webSocketIdleTimeoutSeconds: 2, webSocketMaxMessageBytes: 256 * 1024 } })
+    upstream = await startWebSocketUpstream()
+    app = await provision(stack, { upstreamUrls: [upstream.url], routes: [{ path: `/ws-${Math.random().toString(36).slice(2, 8)}`, stripPrefix: true, websocket: true }], plan: { maxConnections: 2 } })
+    prefix = (await stack.admin('GET', `/admin/v1/apis/${app.apiId}`)).body.routes[0].path
+    base = stack.gatewayUrls[0].replace('http', 'ws')
+    await waitForPropagation(stack)
+  })
+  afterAll(async () => {
+    await stack?.close()
+    await upstream?.close()
+  })
+
+  it('echoes text, binary and large frames both ways and tells the upstream who connected', async () => {
+    const socket = await open(`${base}${prefix}/stream?room=7`, { 'x-api-key': app.apiKey })
+    socket.send('hello')
+    expect((await nextMessage(socket)).data.toString()).toBe('hello')
+    socket.send(Buffer.from([1, 2, 3, 255]))
+    const binary = await nextMessage(socket)
+    expect(binary.isBinary).toBe(true)
+    expect([...binary.data]).toEqual([1, 2, 3, 255])
+    const large = Buffer.alloc(200 * 1024, 7)
+    socket.send(large)
+    expect((await nextMessage(socket)).data.equals(large)).toBe(true)
+    const handshake = upstream.handshakes[upstream.handshakes.length - 1]
+    expect(handshake.url).toBe('/stream?room=7')
+    expect(handshake.headers['x-app-id']).toBe(app.appId)
+    expect(handshake.headers['x-api-key']).toBeUndefined()
+    socket.close(4000, 'client done')
+    await closed(socket)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(upstream.closes[upstream.closes.length - 1]).toEqual({ code: 4000, reason: 'client done' })
+  })
+
+  it('passes the upstream close code and reason to the client', async () => {
+    const socket = await open(`${base}${prefix}/x`, { 'x-api-key': app.apiKey })
+    socket.send('close:4001:upstream says bye')
+    expect(await closed(socket)).toEqual({ code: 4001, reason: 'upstream says bye' })
+  })
+
+  it('refuses bad upgrades with an HTTP status and a JSON error', async () => {
+    expect(await refused(`${base}${prefix}/x`)).toMatchObject({ status: 401, body: { error: { code: 'MISSING_CREDENTIALS' } } })
+    expect(await refused(`${base}${prefix}/x`, { 'x-api-key': 'pgw_ak_nope' })).toMatchObject({ status: 401, body: { error: { code: 'UNKNOWN_KEY' } } })
+    expect(await refused(`${base}/no-such-route`, { 'x-api-key': app.apiKey })).toMatchObject({ status: 404, body: { error: { code: 'ROUTE_NOT_FOUND' } } })
+    const other = await provision(stack, { upstreamUrls: [upstream.url], routes: [{ path: `/ws-other-${Math.random().toString(36).slice(2, 8)}`, websocket: true }], grant: false })
+    const otherPrefix = (await stack.admin('GET', `/admin/v1/apis/${other.apiId}`)).body.routes[0].path
+    await waitForPropagation(stack)
+    expect(await refused(`${base}${otherPrefix}`, { 'x-api-key': other.apiKey })).toMatchObject({ status: 403, body: { error: { code: 'NOT_GRANTED' } } })
+  })
+
+  it('answers 502 when the upstream is down at the upgrade', async () => {
+    const down = await provision(stack, { upstreamUrls: ['http://127.0.0.1:1'], routes: [{ path: `/ws-down-${Math.random().toString(36).slice(2, 8)}`, websocket: true }] })
+    const downPrefix = (await stack.admin('GET', `/admin/v1/apis/${down.apiId}`)).body.routes[0].path
+    await waitForPropagation(stack)
+    expect(await refused(`${base}${downPrefix}`, { 'x-api-key': down.apiKey })).toMatchObject({ status: 502, body: { error: { code: 'UPSTREAM_UNAVAILABLE' } } })
+  })
+
+  it('accepts a browser-style signed query string', async () => {
+    const signed = signQueryString(`${prefix}/browser?room=1`, app.key, app.secret)
+    const socket = await open(`${base}${signed}`)
+    socket.send('from a browser')
+    expect((await nextMessage(socket)).data.toString()).toBe('from a browser')
+    expect(upstream.handshakes[upstream.handshakes.length - 1].url).toBe('/browser?room=1')
+    socket.close()
+    const tampered = `${base}${signed.replace('room=1', 'room=2')}`
+    expect((await refused(tampered)).body.error.code).toBe('BAD_SIGNATURE')
+  })
+
+  it('closes a message over the size limit with 1009', async () => {
+    const socket = await open(`${base}${prefix}/big`, { 'x-api-key': app.apiKey })
+    socket.send(Buffer.alloc(300 * 1024))
+    expect((await closed(socket)).code).toBe(1009)
+  })
+
+  it('closes an idle connection with 1001', async () => {
+    const socket = await open(`${base}${prefix}/idle`, { 'x-api-key': app.apiKey })
+    const started = Date.now()
+    expect((await closed(socket)).code).toBe(1001)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900)
+  })
+
+  it('enforces the per-app connection limit across both gateway nodes', async () => {
+    const limited = await provision(stack, { upstreamUrls: [upstream.url], routes: [{ path: `/ws-limit-${Math.random().toString(36).slice(2, 8)}`, websocket: true }], plan: { maxConnections: 2 } })
+    const limitedPrefix = (await stack.admin('GET', `/admin/v1/apis/${limited.apiId}`)).body.routes[0].path
+    await waitForPropagation(stack)
+    const [first, second] = stack.gatewayUrls.map(url => url.replace('http', 'ws'))
+    const one = await open(`${first}${limitedPrefix}`, { 'x-api-key': limited.apiKey })
+    const two = await open(`${second}${limitedPrefix}`, { 'x-api-key': limited.apiKey })
+    expect(await refused(`${first}${limitedPrefix}`, { 'x-api-key': limited.apiKey })).toMatchObject({ status: 429, body: { error: { code: 'TOO_MANY_CONNECTIONS' } } })
+    one.close()
+    await closed(one)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    const three = await open(`${second}${limitedPrefix}`, { 'x-api-key': limited.apiKey })
+    two.close()
+    three.close()
+  })
+
+  it('closes live connections with 1008 when the grant is revoked', async () => {
+    const revoked = await provision(stack, { upstreamUrls: [upstream.url], routes: [{ path: `/ws-revoke-${Math.random().toString(36).slice(2, 8)}`, websocket: true }] })
+    const revokedPrefix = (await stack.admin('GET', `/admin/v1/apis/${revoked.apiId}`)).body.routes[0].path
+    await waitForPropagation(stack)
+    const socket = await open(`${base}${revokedPrefix}`, { 'x-api-key': revoked.apiKey })
+    const closing = closed(socket)
+    const started = Date.now()
+    await stack.admin('PATCH', `/admin/v1/grants/${revoked.grantId as string}`, { status: 'revoked' })
+    expect(await closing).toEqual({ code: 1008, reason: 'access revoked' })
+    expect(Date.now() - started).toBeLessThan(1000)
+  })
+
+  it('works for a Socket.IO client and server, polling then upgrading', async () => {
+    const httpServer = createServer()
+    const socketIo = new SocketIoServer(httpServer)
+    socketIo.on('connection', socket => { socket.on('ping-me', (text: string, answer: (reply: string) => void) => { answer(`pong: ${text}`) }) })
+    await new Promise<void>(resolve => httpServer.listen(0, '127.0.0.1', resolve))
+    const address = httpServer.address()
+    const ioApp = await provision(stack, { upstreamUrls: [`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`], routes: [{ path: `/io-${Math.random().toString(36).slice(2, 8)}`, stripPrefix: true, websocket: true }] })
+    const ioPrefix = (await stack.admin('GET', `/admin/v1/apis/${ioApp.apiId}`)).body.routes[0].path
+    await waitForPropagation(stack)
+    const client = socketIoClient(stack.gatewayUrls[0], { path: `${ioPrefix}/socket.io`, extraHeaders: { 'x-api-key': ioApp.apiKey }, transports: ['polling', 'websocket'], reconnection: false })
+    try {
+      await once(client, 'connect')
+      expect(await client.emitWithAck('ping-me', 'over polling or websocket')).toBe('pong: over polling or websocket')
+      if (client.io.engine.transport.name !== 'websocket') await once(client.io.engine, 'upgrade')
+      expect(client.io.engine.transport.name).toBe('websocket')
+      expect(await client.emitWithAck('ping-me', 'after upgrade')).toBe('pong: after upgrade')
+    } finally {
+      client.close()
+      await socketIo.close()
+    }
+  })
+
+  it('closes open connections with 1001 when a gateway shuts down', async () => {
+    const node = stack.gateways[1]
+    const socket = await open(`${stack.gatewayUrls[1].replace('http', 'ws')}${prefix}/shutdown`, { 'x-api-key': app.apiKey })
+    const closing = closed(socket)
+    await node.gateway?.close()
+    expect((await closing).code).toBe(1001)
+  })
+})
