@@ -52,8 +52,14 @@ export async function startProduct (config: Config, options: { logger?: Logger }
   try {
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
     closers.push(async () => { await database.close() })
-    const applied = await database.migrate()
-    if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations')
+    try {
+      const applied = await database.migrate()
+      if (applied.length > 0) logger.info({ migrations: applied }, 'applied database migrations')
+    } catch (error) {
+      // a gateway-only node can still serve from its cached snapshot; anything else needs the database
+      if (config.roles.includes('control') || config.databaseUrl === undefined) throw error
+      logger.error({ err: error }, 'database unreachable at start; the gateway serves from its cached snapshot until it is back')
+    }
     const masterKey = resolveMasterKey(config)
     if (masterKey.source === 'generated') logger.warn({ file: path.join(config.dataDir, 'master.key') }, 'generated a new master key for the embedded database; back it up')
     const secretBox = new SecretBox(masterKey.key)
@@ -92,8 +98,12 @@ export async function startProduct (config: Config, options: { logger?: Logger }
       await snapshots.start()
       closers.push(async () => { await snapshots.stop() })
       if (redis === undefined) {
-        for (const usage of await readQuotaUsage(database.prisma)) {
-          await limits.requestLimiter.seedQuota(`${usage.appId}:${usage.apiId}`, usage.day, usage.month)
+        try {
+          for (const usage of await readQuotaUsage(database.prisma)) {
+            await limits.requestLimiter.seedQuota(`${usage.appId}:${usage.apiId}`, usage.day, usage.month)
+          }
+        } catch (error) {
+          gatewayLog.error({ err: error }, 'could not read persisted usage; quotas count from zero in this process')
         }
       }
       const usage = new UsageRecorder(database.prisma, gatewayLog, config.usageFlushMs)

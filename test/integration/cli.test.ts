@@ -30,6 +30,16 @@ describe('partner-gateway CLI against PostgreSQL', () => {
     expect(stored).toMatchObject({ tokenHash: sha256Hex(token), scopes: ['read'] })
   })
 
+  it('rotates the token signing key', async () => {
+    const first = await cli('keys', 'rotate')
+    const second = await cli('keys', 'rotate')
+    const kid = (output: string): string => /new signing key (\S+);/.exec(output)?.[1] ?? ''
+    expect(second.stdout).toContain(`retired ${kid(first.stdout)}`)
+    const keys = await database.prisma.signingKey.findMany({ orderBy: { createdAt: 'asc' } })
+    expect(keys.map(key => key.retiredAt === null)).toEqual([false, true])
+    expect(keys[1].privateJwkCiphertext).toMatch(/^v1:/)
+  })
+
   it('prints a signed curl line', async () => {
     const { stdout } = await cli('sign', '--key', 'k1', '--secret', 's1', '--method', 'post', '--data', '{"a":1}', 'http://localhost:8080/orders?x=1')
     expect(stdout).toMatch(/^curl -sS -X POST 'http:\/\/localhost:8080\/orders\?x=1'/)

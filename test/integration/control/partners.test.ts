@@ -77,3 +77,20 @@ describe.each(DATABASE_KINDS)('operator partners API on %s', kind => {
     expect(audit.body.items[0]).toMatchObject({ actor: 'bootstrap', action: 'partner.create', targetType: 'partner', targetId: created.body.id })
   })
 })
+
+describe('the control API documentation', () => {
+  let server: TestControlServer
+  beforeAll(async () => { server = await startControlServer('pglite') })
+  afterAll(async () => { await server?.close() })
+
+  it('serves an OpenAPI 3 document of the operator, partner and OAuth2 endpoints, and a browsable page', async () => {
+    const document = await (await fetch(`${server.url}/docs/json`)).json() as { openapi: string, paths: Record<string, unknown> }
+    expect(document.openapi).toMatch(/^3\./)
+    for (const path of ['/admin/v1/partners', '/admin/v1/apps/{id}/credentials', '/admin/v1/grants', '/admin/v1/apis/import', '/partner/v1/apps', '/oauth/token']) {
+      expect(Object.keys(document.paths)).toContain(path)
+    }
+    const page = await fetch(`${server.url}/docs/`)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('<html')
+  })
+})

@@ -1,0 +1,47 @@
+// A gateway node that starts while the database is unreachable serves from the snapshot
+// its previous run cached on disk.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../../../src/config/load.js'
+import { startProduct, type RunningProduct } from '../../../src/server.js'
+import { MASTER_KEY, provision, startStack, waitForPropagation, type Provisioned, type TestStack } from '../../helpers/stack.js'
+import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
+
+describe('gateway without its database', () => {
+  let stack: TestStack
+  let upstream: TestUpstream
+  let app: Provisioned
+  let offline: RunningProduct | undefined
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'pgw-offline-'))
+
+  beforeAll(async () => {
+    stack = await startStack({ database: 'pglite', redis: false })
+    upstream = await startUpstream()
+    app = await provision(stack, { upstreamUrls: [upstream.url] })
+    await waitForPropagation(stack)
+  })
+  afterAll(async () => {
+    await offline?.close()
+    await stack?.close()
+    await upstream?.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('starts from the cached snapshot and serves calls', async () => {
+    const cache = path.join(stack.dataDir, 'snapshot-cache.json')
+    // the cache is written just after the snapshot is installed
+    for (let attempt = 0; attempt < 50 && !readFileSync(cache, 'utf8').includes(app.key); attempt++) await new Promise(resolve => setTimeout(resolve, 20))
+    copyFileSync(cache, path.join(dataDir, 'snapshot-cache.json'))
+    offline = await startProduct(loadConfig({}, {
+      roles: ['gateway'], databaseUrl: 'postgresql://postgres@127.0.0.1:1/unreachable', masterKey: MASTER_KEY, dataDir, host: '127.0.0.1', gatewayPort: 0, logLevel: 'silent'
+    }), { logger: pino({ level: 'silent' }) })
+    const prefix = (await stack.admin('GET', `/admin/v1/apis/${app.apiId}`)).body.routes[0].path
+    const response = await fetch(`${offline.gatewayUrl as string}${prefix}/x`, { headers: { 'x-api-key': app.apiKey } })
+    expect(response.status).toBe(200)
+    const health = await (await fetch(`${offline.gatewayUrl as string}/healthz`)).json() as { database: string }
+    expect(health.database).toBe('down')
+  })
+})
