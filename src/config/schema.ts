@@ -47,5 +47,8 @@ export const ENVIRONMENT_VARIABLES: Record<string, { key: keyof Config, parse: '
   SEED_DEMO: { key: 'seedDemo', parse: 'boolean' },
   GATEWAY_WORKERS: { key: 'workers', parse: 'integer' },
   PUBLIC_URL: { key: 'publicUrl', parse: 'string' },
+  WEBSOCKET_MAX_CONNECTIONS: { key: 'maxWebSocketConnections', parse: 'integer' },
+  WEBSOCKET_IDLE_TIMEOUT_SECONDS: { key: 'webSocketIdleTimeoutSeconds', parse: 'integer' },
+  WEBSOCKET_MAX_MESSAGE_BYTES: { key: 'webSocketMaxMessageBytes', parse: 'integer' },
   REQUIRE_PARTNER_APPROVAL: { key: 'requirePartnerApproval', parse: 'boolean' }
 }

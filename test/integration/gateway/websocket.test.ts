@@ -195,9 +195,9 @@ describe('WebSocket pass-through', () => {
     await waitForPropagation(stack)
     const client = socketIoClient(stack.gatewayUrls[0], { path: `${ioPrefix}/socket.io`, extraHeaders: { 'x-api-key': ioApp.apiKey }, transports: ['polling', 'websocket'], reconnection: false })
     try {
-      await once(client, 'connect')
+      await new Promise<void>(resolve => { client.once('connect', resolve) })
       expect(await client.emitWithAck('ping-me', 'over polling or websocket')).toBe('pong: over polling or websocket')
-      if (client.io.engine.transport.name !== 'websocket') await once(client.io.engine, 'upgrade')
+      if (client.io.engine.transport.name !== 'websocket') await new Promise<void>(resolve => { client.io.engine.once('upgrade', () => { resolve() }) })
       expect(client.io.engine.transport.name).toBe('websocket')
       expect(await client.emitWithAck('ping-me', 'after upgrade')).toBe('pong: after upgrade')
     } finally {
