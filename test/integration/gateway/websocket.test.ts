@@ -214,3 +214,33 @@ describe('WebSocket pass-through', () => {
     expect((await closing).code).toBe(1001)
   })
 })
+
+describe('WebSocket limits per gateway process and metrics', () => {
+  let stack: TestStack
+  let upstream: Upstream
+
+  beforeAll(async () => {
+    stack = await startStack({ database: 'pglite', redis: false, config: { maxWebSocketConnections: 1 } })
+    upstream = await startWebSocketUpstream()
+  })
+  afterAll(async () => {
+    await stack?.close()
+    await upstream?.close()
+  })
+
+  it('refuses connections beyond the process cap and counts messages, bytes and open connections', async () => {
+    const app = await provision(stack, { upstreamUrls: [upstream.url], routes: [{ path: '/metered', websocket: true }] })
+    const apiName = (await stack.admin('GET', `/admin/v1/apis/${app.apiId}`)).body.name as string
+    await waitForPropagation(stack)
+    const base = stack.gatewayUrls[0].replace('http', 'ws')
+    const socket = await open(`${base}/metered`, { 'x-api-key': app.apiKey })
+    expect(await refused(`${base}/metered`, { 'x-api-key': app.apiKey })).toMatchObject({ status: 429, body: { error: { code: 'TOO_MANY_CONNECTIONS' } } })
+    socket.send('12345')
+    await nextMessage(socket)
+    const metrics = await (await fetch(`${stack.gatewayUrls[0]}/metrics`)).text()
+    expect(metrics).toContain(`gateway_websocket_connections{api="${apiName}"} 1`)
+    expect(metrics).toContain(`gateway_websocket_messages_total{api="${apiName}",direction="in"} 1`)
+    expect(metrics).toContain(`gateway_websocket_bytes_total{api="${apiName}",direction="out"} 5`)
+    socket.close()
+  })
+})
