@@ -46,12 +46,28 @@ export interface CalendarWindow {
   resetAtMs: number
 }
 
-export function dayWindow (nowMs: number): CalendarWindow {
+interface CachedWindows { fromMs: number, day: CalendarWindow, month: CalendarWindow }
+
+// every request asks for the current windows; they change once a day
+let cached: CachedWindows | undefined
+
+function windowsAt (nowMs: number): CachedWindows {
+  if (cached !== undefined && nowMs >= cached.fromMs && nowMs < cached.day.resetAtMs) return cached
   const now = new Date(nowMs)
-  return { id: now.toISOString().slice(0, 10), resetAtMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) }
+  const windows = {
+    fromMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()),
+    day: { id: now.toISOString().slice(0, 10), resetAtMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) },
+    month: { id: now.toISOString().slice(0, 7), resetAtMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) }
+  }
+  // tests move time backwards and forwards; cache only the present
+  if (Math.abs(nowMs - Date.now()) < 86_400_000) cached = windows
+  return windows
+}
+
+export function dayWindow (nowMs: number): CalendarWindow {
+  return windowsAt(nowMs).day
 }
 
 export function monthWindow (nowMs: number): CalendarWindow {
-  const now = new Date(nowMs)
-  return { id: now.toISOString().slice(0, 7), resetAtMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) }
+  return windowsAt(nowMs).month
 }

@@ -2,6 +2,7 @@
 // are never buffered in either direction. Connection-level failures mark the target's
 // passive health, and an idempotent request whose body can be replayed gets one retry
 // on another target.
+import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -71,8 +72,14 @@ function toGatewayError (error: unknown): Error {
 export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyReply, options: ProxyOptions): Promise<ProxyOutcome> {
   const method = request.method
   const replayable = options.body === undefined || Buffer.isBuffer(options.body)
-  const abort = new AbortController()
-  const onClientGone = (): void => { if (!reply.raw.writableFinished) abort.abort() }
+  // undici also takes an EventEmitter as the abort signal: far cheaper than an AbortController per request
+  const abort = new EventEmitter()
+  let clientGone = false
+  const onClientGone = (): void => {
+    if (reply.raw.writableFinished) return
+    clientGone = true
+    abort.emit('abort')
+  }
   reply.raw.once('close', onClientGone)
   const started = performance.now()
   const first = options.pool.pick()
@@ -88,7 +95,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         path: attempted.basePath + options.path,
         headers: upstreamRequestHeaders(request, attempted, options),
         body: options.body,
-        signal: abort.signal
+        signal: abort
       })
       attempted.health.recordSuccess()
       // counted as active until its body has been streamed, for least-connections
@@ -98,7 +105,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
       attempted.activeRequests--
       const connectFailure = isConnectFailure(error)
       if (connectFailure || (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') attempted.health.recordFailure(Date.now())
-      if (abort.signal.aborted) throw new UpstreamUnavailableError()
+      if (clientGone) throw new UpstreamUnavailableError()
       const next: UpstreamTarget | undefined = attempt === 1 && connectFailure && replayable && IDEMPOTENT.has(method) ? options.pool.pick(attempted) : undefined
       if (next === undefined) throw toGatewayError(error)
       target = next

@@ -2,6 +2,7 @@
 // at least every flush interval and on shutdown. Each gateway adds only its own deltas,
 // so any number of nodes sum up correctly; a failed flush keeps its deltas for the next one.
 import type { FastifyBaseLogger } from 'fastify'
+import { dayWindow } from '../../limits/limit-math.js'
 import type { PrismaClient } from '../../store/db.js'
 
 interface UsageDelta { appId: string, apiId: string, day: string, calls: number, rejected: number }
@@ -21,7 +22,7 @@ export class UsageRecorder {
   }
 
   record (appId: string, apiId: string, outcome: 'call' | 'rejected', nowMs = Date.now()): void {
-    const day = new Date(nowMs).toISOString().slice(0, 10)
+    const day = dayWindow(nowMs).id
     this.#add({ appId, apiId, day, calls: outcome === 'call' ? 1 : 0, rejected: outcome === 'rejected' ? 1 : 0 })
   }
 

@@ -187,6 +187,21 @@ describe('gateway proxy', () => {
     expect(response.headers['x-kept']).toBe('yes')
   })
 
+  it('aborts the upstream request when the client goes away', async () => {
+    let upstreamClosed: (() => void) | undefined
+    const closedUpstream = new Promise<void>(resolve => { upstreamClosed = resolve })
+    const hanging = await upstream('hanging', request => { request.socket.once('close', () => { upstreamClosed?.() }) })
+    const app = await provision(stack, { upstreamUrls: [hanging.url] })
+    const prefix = await routeOf(stack, app.apiId)
+    await waitForPropagation(stack)
+    const controller = new AbortController()
+    const call = fetch(`${stack.gatewayUrls[0]}${prefix}/slow`, { headers: { 'x-api-key': app.apiKey }, signal: controller.signal }).catch(() => undefined)
+    await new Promise(resolve => setTimeout(resolve, 200))
+    controller.abort()
+    await call
+    await closedUpstream
+  })
+
   it('marks a target down and up again from active health checks', async () => {
     let healthy = false
     const target = await upstream('checked', (request, response) => {
