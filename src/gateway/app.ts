@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
-import { BadPathError, PayloadTooLargeError, RouteNotFoundError, UpstreamUnavailableError } from '../domain/errors.js'
+import { BadPathError, PayloadTooLargeError, RouteNotFoundError } from '../domain/errors.js'
 import type { LimitBackends } from '../limits/index.js'
 import { GatewayMetrics, statusClass, type Outcome } from '../observability/gateway-metrics.js'
 import { authenticate, type AuthRequest } from './policies/authenticate.js'
@@ -153,18 +153,20 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const { app, grant } = checkPermission(snapshot, appId, api)
     request.trace.appId = app.id
     await applyRequestLimits(headers => { void reply.headers(headers) }, limits.requestLimiter, usage, app.id, api.id, grant.plan)
-    const outcome = await proxyHttpRequest(request, reply, {
+    await proxyHttpRequest(request, reply, {
       pool: upstream,
       path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
       body: body ?? (request.body as IncomingMessage | undefined),
       setHeaders: { 'x-request-id': String(request.id), 'x-partner-id': app.partnerId, 'x-app-id': app.id },
-      removeHeaders: credentialHeaders
+      removeHeaders: credentialHeaders,
+      onUpstreamResponse: upstreamMs => {
+        request.trace.upstreamMs = upstreamMs
+        metrics.upstreamDuration.observe({ api: api.name }, upstreamMs / 1000)
+      }
     }).catch((error: Error) => {
       request.trace.outcome = 'upstream_error'
-      throw error instanceof UpstreamUnavailableError || (error as FastifyError).statusCode !== undefined ? error : new UpstreamUnavailableError()
+      throw error
     })
-    request.trace.upstreamMs = outcome.upstreamMs
-    metrics.upstreamDuration.observe({ api: api.name }, outcome.upstreamMs / 1000)
   }
 
   fastify.addHook('onResponse', async (request, reply) => {

@@ -3,7 +3,7 @@
 // Every state-changing request must echo the session's CSRF token in X-CSRF-Token: a page on
 // another site can make the browser send the cookie, but cannot read the token.
 import { randomBytes } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { constantTimeEqual, sha256Hex } from '../../domain/crypto.js'
 import { CsrfFailedError, PartnerPendingError, PartnerSuspendedError, UnauthorizedError, UnsupportedMediaTypeError } from '../../domain/errors.js'

@@ -19,6 +19,8 @@ export interface ProxyOptions {
   setHeaders: Record<string, string>
   /** request headers never forwarded, e.g. the credentials */
   removeHeaders: readonly string[]
+  /** called with the time to the upstream's response headers, before the body is streamed */
+  onUpstreamResponse?: (upstreamMs: number) => void
 }
 
 export interface ProxyOutcome {
@@ -112,6 +114,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
     }
   }
   const upstreamMs = performance.now() - started
+  options.onUpstreamResponse?.(upstreamMs)
   const listed = connectionListed(response.headers as IncomingHttpHeaders)
   void reply.code(response.statusCode)
   for (const name in response.headers) {
