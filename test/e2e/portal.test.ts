@@ -42,7 +42,6 @@ describe.skipIf(!existsSync(CHROMIUM))('partner portal in Chromium', { timeout: 
   let browser: Browser
   let planId: string
   let ordersApiId: string
-  let echoApiId: string
   const contexts: BrowserContext[] = []
 
   async function newPage (viewport = { width: 1200, height: 900 }): Promise<Page> {
@@ -122,7 +121,6 @@ describe.skipIf(!existsSync(CHROMIUM))('partner portal in Chromium', { timeout: 
     ordersApiId = orders.body.id
     const echo = await stack.admin('POST', '/admin/v1/apis/import', { document: { ...ORDERS_OPENAPI, info: { title: 'Echo', version: '1', description: 'Echoes requests; access is approved at once.' }, paths: { '/echo/{anything}': { get: { summary: 'Echo', parameters: [{ name: 'anything', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'What the upstream received' } } } } } }, upstream: { targets: [{ url: upstream.url }] }, autoApprove: true, planIds: [planId] })
     expect(echo.status).toBe(201)
-    echoApiId = echo.body.id
     expect((await stack.admin('PUT', '/admin/v1/settings', { gatewayUrl: stack.gatewayUrls[0] })).status).toBe(200)
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
   })
