@@ -4,7 +4,7 @@
 //   BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 50), BENCH_RATE (default 500 req/s)
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
+import { freePort } from '../test/helpers/ports.js'
 import autocannon from 'autocannon'
 import pg from 'pg'
 import { Redis } from 'ioredis'
@@ -18,13 +18,6 @@ const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 const children: ChildProcess[] = []
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise(resolve => server.close(resolve))
-  return typeof address === 'object' && address !== null ? address.port : 0
-}
 
 async function forkServer (script: string, args: string[]): Promise<number> {
   const child = fork(script, args, { execArgv: ['--import', 'tsx'], stdio: 'inherit' })

@@ -6,7 +6,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from '../test/helpers/ports.js'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -37,13 +37,6 @@ async function cleanUp (): Promise<void> {
 }
 setTimeout(() => { console.error(`gave up after ${TIMEOUT_S} s`); void cleanUp().finally(() => process.exit(1)) }, TIMEOUT_S * 1000).unref()
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise(resolve => server.close(resolve))
-  return typeof address === 'object' && address !== null ? address.port : 0
-}
 
 function rssMegabytes (pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(entry => entry.startsWith('VmRSS:')) ?? 'VmRSS: 0 kB'

@@ -1,19 +1,12 @@
 // OAuth2 client credentials end to end: the token endpoint, the published keys, and the
 // gateway verifying tokens locally — including with a standard OAuth2 client library.
-import { createServer } from 'node:net'
+import { freePort } from '../../helpers/ports.js'
 import * as oauthClient from 'openid-client'
 import { SignJWT, generateKeyPair, decodeJwt } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { provision, startStack, waitForPropagation, type Provisioned, type TestStack } from '../../helpers/stack.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise(resolve => server.close(resolve))
-  return typeof address === 'object' && address !== null ? address.port : 0
-}
 
 describe('OAuth2 client credentials', () => {
   let stack: TestStack

@@ -4,20 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFoundError } from '../../../domain/errors.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
-import { ERROR_RESPONSES, IdParams, Name, NullableTimestamp, Timestamp } from '../../schemas/common.js'
+import { AppStatus, Credential, NewSecretFields, RotatedCredential } from '../../schemas/apps.js'
+import { ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
 import { issueCredential, revokeCredential, rotateCredentials, toCredentialView } from '../../services/credentials.js'
-
-const AppStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended')])
-
-export const Credential = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  key: Type.String(),
-  apiKeyPrefix: Type.String(),
-  status: Type.Union([Type.Literal('active'), Type.Literal('expiring'), Type.Literal('revoked'), Type.Literal('expired')]),
-  createdAt: Timestamp,
-  expiresAt: NullableTimestamp,
-  revokedAt: NullableTimestamp
-})
 
 const App = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -30,20 +19,7 @@ const App = Type.Object({
 
 const AppWithCredentials = Type.Object({ ...App.properties, credentials: Type.Array(Credential) })
 
-const NewSecretFields = {
-  key: Type.String({ description: 'Public app key (X-Ca-Key, OAuth2 client_id)' }),
-  secret: Type.String({ description: 'HMAC secret — shown in this response only' }),
-  apiKey: Type.String({ description: 'API key for X-Api-Key — shown in this response only' })
-}
-
 const CreatedApp = Type.Object({ ...App.properties, credentialId: Type.String({ format: 'uuid' }), ...NewSecretFields })
-
-const RotatedCredential = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  ...NewSecretFields,
-  createdAt: Timestamp,
-  previous: Type.Array(Credential, { description: 'Credentials that stay valid until their expiresAt' })
-})
 
 const UsageQuery = Type.Object({
   from: Type.Optional(Type.String({ format: 'date' })),

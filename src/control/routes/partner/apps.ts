@@ -7,10 +7,8 @@ import type { Transaction } from '../../../store/config-writer.js'
 import { requireActivePartner } from '../../plugins/partner-session.js'
 import { IdParams, Name, Timestamp } from '../../schemas/common.js'
 import { issueCredential, revokeCredential, rotateCredentials, toCredentialView } from '../../services/credentials.js'
-import { Credential } from '../admin/apps.js'
+import { AppStatus, Credential, NewSecretFields, RotatedCredential } from '../../schemas/apps.js'
 import { PARTNER_ERRORS, PARTNER_ROUTE } from './schemas.js'
-
-const AppStatus = Type.Union([Type.Literal('active'), Type.Literal('suspended')])
 
 const App = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -22,20 +20,7 @@ const App = Type.Object({
 
 const AppDetail = Type.Object({ ...App.properties, credentials: Type.Array(Credential) })
 
-const NewSecretFields = {
-  key: Type.String({ description: 'Public app key (X-Ca-Key)' }),
-  secret: Type.String({ description: 'HMAC secret — shown in this response only' }),
-  apiKey: Type.String({ description: 'API key for X-Api-Key — shown in this response only' })
-}
-
 const CreatedApp = Type.Object({ ...App.properties, credentialId: Type.String({ format: 'uuid' }), ...NewSecretFields })
-
-const RotatedCredential = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  ...NewSecretFields,
-  createdAt: Timestamp,
-  previous: Type.Array(Credential, { description: 'Credentials that stay valid until their expiresAt' })
-})
 
 const MAX_OVERLAP_SECONDS = 7 * 86400
 
