@@ -93,17 +93,16 @@ export async function loadConfigSnapshot (prisma: PrismaClient): Promise<ConfigS
   const now = new Date()
   return await prisma.$transaction(async tx => {
     const state = await tx.configState.findUniqueOrThrow({ where: { id: 1 } })
-    const [upstreams, apis, routes, plans, apps, credentials, grants, signingKeys] = await Promise.all([
-      tx.upstream.findMany({ include: { targets: { orderBy: { id: 'asc' } } } }),
-      tx.api.findMany(),
-      tx.route.findMany({ orderBy: { id: 'asc' } }),
-      tx.plan.findMany(),
-      tx.app.findMany({ include: { partner: { select: { status: true } } } }),
-      tx.credential.findMany({ where: { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } }),
-      tx.grant.findMany({ where: { status: 'approved' } }),
-      // retired keys verify tokens until those expire; a week outlives any token lifetime
-      tx.signingKey.findMany({ where: { OR: [{ retiredAt: null }, { retiredAt: { gt: new Date(now.getTime() - 7 * 86_400_000) } }] } })
-    ])
+    // one after another: a transaction is one connection, which runs one query at a time anyway
+    const upstreams = await tx.upstream.findMany({ include: { targets: { orderBy: { id: 'asc' } } } })
+    const apis = await tx.api.findMany()
+    const routes = await tx.route.findMany({ orderBy: { id: 'asc' } })
+    const plans = await tx.plan.findMany()
+    const apps = await tx.app.findMany({ include: { partner: { select: { status: true } } } })
+    const credentials = await tx.credential.findMany({ where: { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } })
+    const grants = await tx.grant.findMany({ where: { status: 'approved' } })
+    // retired keys verify tokens until those expire; a week outlives any token lifetime
+    const signingKeys = await tx.signingKey.findMany({ where: { OR: [{ retiredAt: null }, { retiredAt: { gt: new Date(now.getTime() - 7 * 86_400_000) } }] } })
     return {
       version: state.version.toString(),
       loadedAt: Date.now(),
