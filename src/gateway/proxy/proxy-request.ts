@@ -3,7 +3,7 @@
 // passive health, and an idempotent request whose body can be replayed gets one retry
 // on another target.
 import { EventEmitter } from 'node:events'
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
@@ -87,24 +87,33 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
   const first = options.pool.pick()
   if (first === undefined) throw new ServiceUnavailableError('No healthy upstream target')
   let target: UpstreamTarget = first
-  let response: Dispatcher.ResponseData
+  let outcome: ProxyOutcome | undefined
   for (let attempt = 1; ; attempt++) {
     const attempted = target
     attempted.activeRequests++
     try {
-      response = await attempted.pool.request({
+      // undici writes the upstream body straight into the client response: no intermediate stream per request
+      await attempted.pool.stream({
         method: method as Dispatcher.HttpMethod,
         path: attempted.basePath + options.path,
         headers: upstreamRequestHeaders(request, attempted, options),
         body: options.body,
         signal: abort
+      }, ({ statusCode, headers }) => {
+        attempted.health.recordSuccess()
+        outcome = { statusCode, upstreamMs: performance.now() - started, target: attempted.url }
+        options.onUpstreamResponse?.(outcome.upstreamMs)
+        return startResponse(reply, statusCode, headers as IncomingHttpHeaders)
       })
-      attempted.health.recordSuccess()
-      // counted as active until its body has been streamed, for least-connections
-      response.body.once('close', () => { attempted.activeRequests-- })
+      attempted.activeRequests--
       break
     } catch (error) {
       attempted.activeRequests--
+      // once the status line is out, the only honest signal left is a cut connection
+      if (outcome !== undefined) {
+        reply.raw.destroy()
+        return outcome
+      }
       const connectFailure = isConnectFailure(error)
       if (connectFailure || (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') attempted.health.recordFailure(Date.now())
       if (clientGone) throw new UpstreamUnavailableError()
@@ -113,20 +122,24 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
       target = next
     }
   }
-  const upstreamMs = performance.now() - started
-  options.onUpstreamResponse?.(upstreamMs)
-  const listed = connectionListed(response.headers as IncomingHttpHeaders)
-  void reply.code(response.statusCode)
-  for (const name in response.headers) {
+  return outcome as ProxyOutcome
+}
+
+/** Takes the response over from Fastify and writes the status and headers: the gateway's own, then the upstream's. */
+function startResponse (reply: FastifyReply, statusCode: number, upstreamHeaders: IncomingHttpHeaders): ServerResponse {
+  const own = reply.getHeaders()
+  reply.hijack()
+  const raw = reply.raw
+  raw.statusCode = statusCode
+  for (const name in own) {
+    const value = own[name]
+    if (value !== undefined) raw.setHeader(name, value as string | string[])
+  }
+  const listed = connectionListed(upstreamHeaders)
+  for (const name in upstreamHeaders) {
     if (HOP_BY_HOP.has(name) || listed?.has(name) === true) continue
-    const value = response.headers[name]
-    if (value !== undefined) void reply.header(name, value)
+    const value = upstreamHeaders[name]
+    if (value !== undefined) raw.setHeader(name, value)
   }
-  if (method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
-    response.body.resume()
-    await reply.send()
-  } else {
-    await reply.send(response.body)
-  }
-  return { statusCode: response.statusCode, upstreamMs, target: target.url }
+  return raw
 }
