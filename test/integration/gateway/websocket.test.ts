@@ -220,7 +220,7 @@ describe('WebSocket limits per gateway process and metrics', () => {
   let upstream: Upstream
 
   beforeAll(async () => {
-    stack = await startStack({ database: 'pglite', redis: false, config: { maxWebSocketConnections: 1 } })
+    stack = await startStack({ database: 'pglite', redis: false, config: { maxWebSocketConnections: 1, webSocketPingIntervalSeconds: 1 } })
     upstream = await startWebSocketUpstream()
   })
   afterAll(async () => {
@@ -242,5 +242,33 @@ describe('WebSocket limits per gateway process and metrics', () => {
     expect(metrics).toContain(`gateway_websocket_messages_total{api="${apiName}",direction="in"} 1`)
     expect(metrics).toContain(`gateway_websocket_bytes_total{api="${apiName}",direction="out"} 5`)
     socket.close()
+    await closed(socket)
+  })
+
+  it('drops a peer that stops answering pings', async () => {
+    const app = await provision(stack, { upstreamUrls: [upstream.url], routes: [{ path: '/silent', websocket: true }] })
+    await waitForPropagation(stack)
+    const socket = await open(`${stack.gatewayUrls[0].replace('http', 'ws')}/silent`, { 'x-api-key': app.apiKey })
+    // a peer that vanished without a close frame answers no pings
+    socket.pong = () => {}
+    const started = Date.now()
+    expect((await closed(socket)).code).toBe(1006)
+    expect(Date.now() - started).toBeLessThan(3500)
+  })
+
+  it('closes live connections with 1008 when the credential is revoked or the app suspended', async () => {
+    const app = await provision(stack, { upstreamUrls: [upstream.url], routes: [{ path: '/revocable', websocket: true }] })
+    await waitForPropagation(stack)
+    const base = stack.gatewayUrls[0].replace('http', 'ws')
+    const first = await open(`${base}/revocable`, { 'x-api-key': app.apiKey })
+    const firstClosed = closed(first)
+    await stack.admin('PATCH', `/admin/v1/apps/${app.appId}`, { status: 'suspended' })
+    expect((await firstClosed).code).toBe(1008)
+    await stack.admin('PATCH', `/admin/v1/apps/${app.appId}`, { status: 'active' })
+    await waitForPropagation(stack)
+    const second = await open(`${base}/revocable`, { 'x-api-key': app.apiKey })
+    const secondClosed = closed(second)
+    await stack.admin('DELETE', `/admin/v1/apps/${app.appId}/credentials/${app.key}`)
+    expect((await secondClosed).code).toBe(1008)
   })
 })
