@@ -16,6 +16,7 @@ import { checkPermission } from './policies/permission.js'
 import { applyRequestLimits } from './policies/request-limits.js'
 import { proxyHttpRequest } from './proxy/proxy-request.js'
 import { UpstreamPools } from './proxy/upstream-pool.js'
+import { isInternalAddress } from './internal-address.js'
 import { normalizePath } from './routing/normalize-path.js'
 import type { SnapshotManager } from './snapshot/snapshot-manager.js'
 import type { UsageRecorder } from './usage/usage-recorder.js'
@@ -107,9 +108,10 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     errorHandler(error, request, reply)
   })
 
-  fastify.get('/metrics', { config: { internal: true } }, async (request, reply) => {
-    // only from the loopback or when no route claims /metrics: the metrics must not leak to partners
-    if (snapshots.current.routes.match('GET', request.hostname, '/metrics') !== undefined) return await handle(request, reply)
+  fastify.get('/metrics', async (request, reply) => {
+    // partners on the public side must not read the metrics: only loopback and private addresses
+    // get them, everyone else is routed like any other path
+    if (!isInternalAddress(request.socket.remoteAddress) || snapshots.current.routes.match('GET', request.hostname, '/metrics') !== undefined) return await handle(request, reply)
     void reply.header('content-type', metrics.registry.contentType)
     return await metrics.registry.metrics()
   })
