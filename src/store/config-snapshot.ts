@@ -69,6 +69,8 @@ export interface SnapshotSigningKey {
   kid: string
   algorithm: string
   publicJwk: Record<string, unknown>
+  /** epoch ms when the key stopped signing; null while it signs (absent in snapshots cached before this field) */
+  retiredAt?: number | null
 }
 
 export interface ConfigSnapshotData {
@@ -101,7 +103,9 @@ export async function loadConfigSnapshot (prisma: PrismaClient): Promise<ConfigS
     const apps = await tx.app.findMany({ include: { partner: { select: { status: true } } } })
     const credentials = await tx.credential.findMany({ where: { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } })
     const grants = await tx.grant.findMany({ where: { status: 'approved' } })
-    // retired keys verify tokens until those expire; a week outlives any token lifetime
+    // retired keys verify tokens until those expire. The token lifetime is the control
+    // server's setting, so a week bounds it here; the gateway refuses tokens a retired key
+    // claims to have signed after its retirement, and the JWKS endpoint uses the exact window.
     const signingKeys = await tx.signingKey.findMany({ where: { OR: [{ retiredAt: null }, { retiredAt: { gt: new Date(now.getTime() - 7 * 86_400_000) } }] } })
     return {
       version: state.version.toString(),
@@ -121,7 +125,7 @@ export async function loadConfigSnapshot (prisma: PrismaClient): Promise<ConfigS
       apps: apps.map(app => ({ id: app.id, partnerId: app.partnerId, name: app.name, status: app.status === 'active' && app.partner.status === 'active' ? 'active' : 'suspended' })),
       credentials: credentials.map(credential => ({ id: credential.id, appId: credential.appId, key: credential.key, secretCiphertext: credential.secretCiphertext, apiKeyHash: credential.apiKeyHash, expiresAt: credential.expiresAt?.getTime() ?? null })),
       grants: grants.map(grant => ({ id: grant.id, appId: grant.appId, apiId: grant.apiId, planId: grant.planId })),
-      signingKeys: signingKeys.map(key => ({ kid: key.kid, algorithm: key.algorithm, publicJwk: key.publicJwk as Record<string, unknown> }))
+      signingKeys: signingKeys.map(key => ({ kid: key.kid, algorithm: key.algorithm, publicJwk: key.publicJwk as Record<string, unknown>, retiredAt: key.retiredAt?.getTime() ?? null }))
     }
   }, { isolationLevel: 'RepeatableRead' })
 }

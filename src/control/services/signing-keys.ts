@@ -10,6 +10,7 @@ import type { PrismaClient } from '../../store/db.js'
 
 export interface ActiveSigningKey {
   kid: string
+  algorithm: string
   privateKey: Awaited<ReturnType<typeof importJWK>>
 }
 
@@ -30,6 +31,8 @@ export class SigningKeys {
   readonly #writer: ConfigWriter
   readonly #secretBox: SecretBox
   #active: ActiveSigningKey | undefined
+  /** the first tokens of a fresh install arrive together: create one key for all of them */
+  #creating: Promise<ActiveSigningKey> | undefined
 
   constructor (prisma: PrismaClient, writer: ConfigWriter, secretBox: SecretBox) {
     this.#prisma = prisma
@@ -40,8 +43,16 @@ export class SigningKeys {
   /** The key new tokens are signed with; created on first use. */
   async active (): Promise<ActiveSigningKey> {
     const current = await this.#prisma.signingKey.findFirst({ where: { retiredAt: null }, orderBy: { createdAt: 'desc' } })
-    if (this.#active !== undefined && current?.kid === this.#active.kid) return this.#active
-    const row = current ?? await this.#writer.write('system:signing-keys', async ({ tx, audit }) => {
+    if (current === null) {
+      this.#creating ??= this.#create().finally(() => { this.#creating = undefined })
+      return await this.#creating
+    }
+    if (this.#active?.kid !== current.kid) this.#active = await this.#unseal(current)
+    return this.#active
+  }
+
+  async #create (): Promise<ActiveSigningKey> {
+    const row = await this.#writer.write('system:signing-keys', async ({ tx, audit }) => {
       // another control node may have created one meanwhile
       const existing = await tx.signingKey.findFirst({ where: { retiredAt: null }, orderBy: { createdAt: 'desc' } })
       if (existing !== null) return existing
@@ -49,9 +60,13 @@ export class SigningKeys {
       audit({ action: 'signing-key.create', targetType: 'signing-key', targetId: created.kid })
       return created
     })
-    const privateJwk = JSON.parse(this.#secretBox.decrypt(row.privateJwkCiphertext)) as JWK
-    this.#active = { kid: row.kid, privateKey: await importJWK(privateJwk, TOKEN_ALGORITHM) }
+    this.#active = await this.#unseal(row)
     return this.#active
+  }
+
+  async #unseal (row: { kid: string, algorithm: string, privateJwkCiphertext: string }): Promise<ActiveSigningKey> {
+    const privateJwk = JSON.parse(this.#secretBox.decrypt(row.privateJwkCiphertext)) as JWK
+    return { kid: row.kid, algorithm: row.algorithm, privateKey: await importJWK(privateJwk, row.algorithm) }
   }
 
   /** Creates a new key and retires the others; returns the new key id. */

@@ -5,11 +5,18 @@ import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose'
 import { CLOCK_TOLERANCE_SECONDS, TOKEN_ALGORITHM, TOKEN_AUDIENCE } from '../../domain/oauth.js'
 import type { SnapshotSigningKey } from '../../store/config-snapshot.js'
 
-export type TokenKeySet = ReturnType<typeof createLocalJWKSet>
+export interface TokenKeySet {
+  jwks: ReturnType<typeof createLocalJWKSet>
+  /** epoch seconds at which each retired key stopped signing */
+  retiredAt: Map<string, number>
+}
 
+/** Built once per snapshot: jose's key set caches the imported keys between requests. */
 export function compileTokenKeySet (keys: SnapshotSigningKey[]): TokenKeySet {
-  const jwks: JSONWebKeySet = { keys: keys.map(key => ({ ...key.publicJwk, kid: key.kid, alg: key.algorithm })) }
-  return createLocalJWKSet(jwks)
+  const jwks: JSONWebKeySet = { keys: keys.map(key => ({ ...key.publicJwk, kid: key.kid, alg: key.algorithm, use: 'sig' })) }
+  const retiredAt = new Map<string, number>()
+  for (const key of keys) if (key.retiredAt != null) retiredAt.set(key.kid, Math.floor(key.retiredAt / 1000))
+  return { jwks: createLocalJWKSet(jwks), retiredAt }
 }
 
 export function readBearerToken (authorization: string | undefined): string | undefined {
@@ -18,14 +25,34 @@ export function readBearerToken (authorization: string | undefined): string | un
   return token === '' ? undefined : token
 }
 
+/** A `WWW-Authenticate: Bearer` value (RFC 6750 §3); the description keeps to the characters the grammar allows. */
+export function bearerChallenge (error?: string, description?: string): string {
+  if (error === undefined) return 'Bearer realm="partner-gateway"'
+  const params = [`error="${error}"`]
+  if (description !== undefined) params.push(`error_description="${description.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'")}"`)
+  return `Bearer ${params.join(', ')}`
+}
+
 export type TokenVerification =
   | { ok: true, appId: string, clientId: string, scopes: Set<string> }
   | { ok: false, code: 'INVALID_TOKEN' | 'EXPIRED_TOKEN', message: string }
 
-export async function verifyAccessToken (token: string, keys: TokenKeySet, issuer: string): Promise<TokenVerification> {
+export async function verifyAccessToken (token: string, keys: TokenKeySet, issuer: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<TokenVerification> {
   try {
-    const { payload } = await jwtVerify(token, keys, { issuer, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALGORITHM], clockTolerance: CLOCK_TOLERANCE_SECONDS, requiredClaims: ['sub', 'exp', 'scope'] })
+    const { payload, protectedHeader } = await jwtVerify(token, keys.jwks, {
+      issuer,
+      audience: TOKEN_AUDIENCE,
+      algorithms: [TOKEN_ALGORITHM],
+      // RFC 9068: only access tokens, not some other JWT signed by the same key
+      typ: 'at+jwt',
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      currentDate: new Date(nowSeconds * 1000),
+      requiredClaims: ['sub', 'exp', 'iat', 'scope']
+    })
     if (typeof payload.sub !== 'string' || typeof payload.scope !== 'string' || typeof payload.client_id !== 'string') return { ok: false, code: 'INVALID_TOKEN', message: 'The access token lacks sub, scope or client_id' }
+    // a retired key signs nothing new: a token claiming a later issue time was not made by us
+    const retiredAt = protectedHeader.kid === undefined ? undefined : keys.retiredAt.get(protectedHeader.kid)
+    if (retiredAt !== undefined && (payload.iat as number) > retiredAt + CLOCK_TOLERANCE_SECONDS) return { ok: false, code: 'INVALID_TOKEN', message: 'The access token is signed by a retired key' }
     return { ok: true, appId: payload.sub, clientId: payload.client_id, scopes: new Set(payload.scope.split(' ')) }
   } catch (error) {
     if (error instanceof errors.JWTExpired) return { ok: false, code: 'EXPIRED_TOKEN', message: 'The access token has expired' }

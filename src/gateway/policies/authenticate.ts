@@ -9,7 +9,7 @@ import {
 } from '../../domain/errors.js'
 import { apiKeyLookupHash, readApiKey } from '../auth/api-key.js'
 import { errorMessageHeader, readHmacKey, verifyHmacSignature } from '../auth/hmac.js'
-import { readBearerToken, verifyAccessToken } from '../auth/jwt.js'
+import { bearerChallenge, readBearerToken, verifyAccessToken } from '../auth/jwt.js'
 import type { CompiledCredential, GatewaySnapshot } from '../snapshot/compile.js'
 import type { NonceStore } from '../../limits/nonce-store.js'
 
@@ -112,7 +112,7 @@ export async function authenticate (request: AuthRequest, setHeader: SetResponse
   if (token !== undefined) {
     const verification = await verifyAccessToken(token, snapshot.tokenKeys, options.tokenIssuer)
     const rejected = (code: 'INVALID_TOKEN' | 'EXPIRED_TOKEN', message: string): never => {
-      setHeader('www-authenticate', `Bearer error="invalid_token", error_description="${message.replace(/"/g, "'")}"`)
+      setHeader('www-authenticate', bearerChallenge('invalid_token', message))
       throw code === 'EXPIRED_TOKEN' ? new ExpiredTokenError() : new InvalidTokenError(message)
     }
     if (!verification.ok) return rejected(verification.code, verification.message)
@@ -122,5 +122,7 @@ export async function authenticate (request: AuthRequest, setHeader: SetResponse
     if (credential === undefined || credential.appId !== verification.appId || (credential.expiresAt !== null && credential.expiresAt <= nowMs)) return rejected('INVALID_TOKEN', 'The credential the token was issued to is no longer valid')
     return { appId: verification.appId, credentialKey: verification.clientId, mode: 'jwt', credentialHeaders: ['authorization'] }
   }
+  // RFC 6750 §3: a request without a token still learns that a bearer token would do
+  if (authModes.has('jwt')) setHeader('www-authenticate', bearerChallenge())
   throw new MissingCredentialsError(`This API needs ${describeModes(authModes)}`)
 }

@@ -2,11 +2,12 @@
 // gateway verifying tokens locally — including with a standard OAuth2 client library.
 import { freePort } from '../../helpers/ports.js'
 import * as oauthClient from 'openid-client'
-import { SignJWT, generateKeyPair, decodeJwt } from 'jose'
+import { SignJWT, generateKeyPair, decodeJwt, importJWK, type JWTPayload } from 'jose'
+import { SecretBox } from '../../../src/domain/crypto.js'
+import { resolveMasterKey } from '../../../src/store/master-key.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { provision, startStack, waitForPropagation, type Provisioned, type TestStack } from '../../helpers/stack.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
-
 
 describe('OAuth2 client credentials', () => {
   let stack: TestStack
@@ -98,31 +99,55 @@ describe('OAuth2 client credentials', () => {
     expect(echoed.headers['x-app-id']).toBe(app.appId)
   })
 
-  it('rejects tampered, expired, wrong-audience and foreign-key tokens', async () => {
+  /** Signs with the stack's own active key, to test the gateway's claim checks one at a time. */
+  async function signWithStackKey (claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
+    const row = await stack.control.database.prisma.signingKey.findFirstOrThrow({ where: { retiredAt: null }, orderBy: { createdAt: 'desc' } })
+    const privateKey = await importJWK(JSON.parse(new SecretBox(resolveMasterKey(stack.control.config).key).decrypt(row.privateJwkCiphertext)), 'EdDSA')
+    const now = Math.floor(Date.now() / 1000)
+    return await new SignJWT({ iss: issuer, sub: app.appId, aud: 'partner-gateway', iat: now, nbf: now, exp: now + 600, scope: apiName, client_id: app.key, ...claims })
+      .setProtectedHeader({ alg: 'EdDSA', kid: row.kid, typ: 'at+jwt', ...header }).sign(privateKey)
+  }
+
+  async function refusal (response: Response): Promise<{ status: number, code: string, challenge: string | null }> {
+    return { status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code, challenge: response.headers.get('www-authenticate') }
+  }
+
+  it('rejects tampered, expired, not yet valid, wrong-issuer, wrong-audience and foreign-key tokens', async () => {
     const { body } = await token({ grant_type: 'client_credentials' }, [app.key, app.secret])
     await waitForPropagation(stack)
-    const [header, payload, signature] = (body.access_token as string).split('.')
+    expect((await callGateway(await signWithStackKey({}))).status).toBe(200)
+    const now = Math.floor(Date.now() / 1000)
+    const invalid = { status: 401, code: 'INVALID_TOKEN', challenge: expect.stringMatching(/^Bearer error="invalid_token", error_description="[^"]+"$/) }
+
+    const [header, , signature] = (body.access_token as string).split('.')
     const forgedPayload = Buffer.from(JSON.stringify({ ...decodeJwt(body.access_token), sub: '00000000-0000-7000-8000-000000000000' })).toString('base64url')
-    const tampered = await callGateway(`${header}.${forgedPayload}.${signature}`)
-    expect(tampered.status).toBe(401)
-    expect(((await tampered.json()) as { error: { code: string } }).error.code).toBe('INVALID_TOKEN')
-    expect(tampered.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/)
-    void payload
+    expect(await refusal(await callGateway(`${header}.${forgedPayload}.${signature}`))).toEqual(invalid)
+    expect(await refusal(await callGateway(await signWithStackKey({ exp: now - 120, iat: now - 720, nbf: now - 720 })))).toEqual({ ...invalid, code: 'EXPIRED_TOKEN' })
+    expect(await refusal(await callGateway(await signWithStackKey({ nbf: now + 300 })))).toEqual(invalid)
+    expect(await refusal(await callGateway(await signWithStackKey({ aud: 'some-other-service' })))).toEqual(invalid)
+    expect(await refusal(await callGateway(await signWithStackKey({ iss: 'https://impostor.example' })))).toEqual(invalid)
+    expect(await refusal(await callGateway(await signWithStackKey({}, { typ: 'JWT' })))).toEqual(invalid)
 
     const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' })
     const kid = JSON.parse(Buffer.from(header, 'base64url').toString()).kid as string
-    const sign = async (claims: { aud?: string, exp?: number }): Promise<string> => await new SignJWT({ scope: apiName, client_id: app.key })
-      .setProtectedHeader({ alg: 'EdDSA', kid }).setIssuer(issuer).setSubject(app.appId).setAudience(claims.aud ?? 'partner-gateway')
-      .setIssuedAt().setExpirationTime(claims.exp ?? Math.floor(Date.now() / 1000) + 600).sign(privateKey)
-    expect((await callGateway(await sign({}))).status).toBe(401)
+    const foreign = await new SignJWT({ scope: apiName, client_id: app.key }).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+      .setIssuer(issuer).setSubject(app.appId).setAudience('partner-gateway').setIssuedAt().setExpirationTime('10m').sign(privateKey)
+    expect(await refusal(await callGateway(foreign))).toEqual(invalid)
+    expect(await refusal(await callGateway('not.a.jwt'))).toEqual(invalid)
 
-    const stackKeyToken = body.access_token as string
-    expect((await callGateway(stackKeyToken)).status).toBe(200)
-    const expired = await callGateway(await sign({ exp: Math.floor(Date.now() / 1000) - 120 }))
-    expect(expired.status).toBe(401)
-    expect((await callGateway('not.a.jwt')).status).toBe(401)
-    const missing = await fetch(`${stack.gatewayUrls[0]}${prefix}/orders`)
-    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('MISSING_CREDENTIALS')
+    const missing = await refusal(await fetch(`${stack.gatewayUrls[0]}${prefix}/orders`))
+    expect(missing).toEqual({ status: 401, code: 'MISSING_CREDENTIALS', challenge: 'Bearer realm="partner-gateway"' })
+  })
+
+  it('rejects the tokens of a revoked credential at once', async () => {
+    const other = await provision(stack, { upstreamUrls: [upstream.url], auth: ['jwt'], grant: false })
+    await stack.admin('POST', '/admin/v1/grants', { appId: other.appId, apiId: app.apiId, planId: app.planId })
+    const accessToken = (await token({ grant_type: 'client_credentials' }, [other.key, other.secret])).body.access_token as string
+    await waitForPropagation(stack)
+    expect((await callGateway(accessToken)).status).toBe(200)
+    expect((await stack.admin('DELETE', `/admin/v1/apps/${other.appId}/credentials/${other.key}`)).status).toBe(204)
+    await waitForPropagation(stack)
+    expect(await refusal(await callGateway(accessToken))).toMatchObject({ status: 401, code: 'INVALID_TOKEN' })
   })
 
   it('rejects a token whose scope lacks the API, and tokens of a suspended app or revoked grant at once', async () => {
