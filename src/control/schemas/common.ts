@@ -6,7 +6,9 @@ export const ErrorResponse = Type.Object({
 }, { description: 'Every error has this shape' })
 export const Timestamp = Type.String({ format: 'date-time' })
 export const NullableTimestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
-export const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' })
+// PostgreSQL text cannot hold NUL, and control characters in names only cause trouble in logs and UIs
+export const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '^(?=.*\\S)[^\\u0000-\\u001F\\u007F]+$', description: 'printable text, not only spaces' })
+export const Description = Type.String({ maxLength: 5000, pattern: '^[^\\u0000]*$' })
 
 /** Standard 4xx responses for the OpenAPI document. */
 export const ERROR_RESPONSES = {

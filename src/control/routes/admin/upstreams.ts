@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ConflictError, NotFoundError, ValidationError } from '../../../domain/errors.js'
 import type { Transaction } from '../../../store/config-writer.js'
-import { DbNull } from '../../../store/db.js'
+import { DbNull, type Prisma } from '../../../store/db.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
 import { ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
 
@@ -14,7 +14,7 @@ const Target = Type.Object({
 }, { additionalProperties: false })
 
 const HealthCheckFields = {
-  path: Type.String({ pattern: '^/', maxLength: 500 }),
+  path: Type.String({ pattern: '^/[\\u0021-\\u007E]*$', maxLength: 500, description: 'starts with /, printable ASCII without spaces' }),
   intervalMs: Type.Integer({ minimum: 100, maximum: 3_600_000, description: 'default 5000' }),
   timeoutMs: Type.Integer({ minimum: 10, maximum: 60_000, description: 'default 2000' }),
   healthyThreshold: Type.Integer({ minimum: 1, maximum: 100, description: 'default 2' }),
@@ -25,8 +25,15 @@ const HealthCheck = Type.Object(HealthCheckFields)
 const HealthCheckInput = Type.Object({ ...Type.Partial(Type.Object(HealthCheckFields)).properties, path: HealthCheckFields.path }, { additionalProperties: false })
 const HEALTH_CHECK_DEFAULTS = { intervalMs: 5000, timeoutMs: 2000, healthyThreshold: 2, unhealthyThreshold: 3 }
 
-function withHealthCheckDefaults (check: { path: string } | null | undefined): object | null | undefined {
-  return check === null || check === undefined ? check : { ...HEALTH_CHECK_DEFAULTS, ...check }
+interface HealthCheckInput { path: string, intervalMs?: number, timeoutMs?: number, healthyThreshold?: number, unhealthyThreshold?: number }
+
+/** Fills in defaults; a probe may not outlast its interval (the default timeout shrinks to fit). */
+function withHealthCheckDefaults (check: HealthCheckInput | null | undefined): Prisma.InputJsonObject | null | undefined {
+  if (check === null || check === undefined) return check
+  const intervalMs = check.intervalMs ?? HEALTH_CHECK_DEFAULTS.intervalMs
+  const timeoutMs = check.timeoutMs ?? Math.min(HEALTH_CHECK_DEFAULTS.timeoutMs, intervalMs)
+  if (timeoutMs > intervalMs) throw new ValidationError(`healthCheck.timeoutMs (${timeoutMs}) must not exceed healthCheck.intervalMs (${intervalMs})`)
+  return { ...HEALTH_CHECK_DEFAULTS, ...check, intervalMs, timeoutMs }
 }
 
 const Timeouts = Type.Object({
@@ -82,6 +89,10 @@ function toUpstream (row: UpstreamRow) {
 
 /** Targets must be plain http(s) origins with an optional base path: no credentials, query or fragment. */
 export function checkTargetUrl (url: string): void {
+  // checked on the text as well: the URL parser forgives "http:/host", an empty "?" or "#", and control characters
+  if (!/^https?:\/\/[^/?#]/i.test(url)) throw new ValidationError(`Target URL ${url} must be absolute: http(s)://host[:port][/base-path]`)
+  if (/[\u0000-\u0020\u007F]/.test(url)) throw new ValidationError(`Target URL ${JSON.stringify(url)} must not contain spaces or control characters`)
+  if (url.includes('?') || url.includes('#')) throw new ValidationError(`Target URL ${url} must not have a query or fragment`)
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -91,6 +102,13 @@ export function checkTargetUrl (url: string): void {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ValidationError(`Target URL ${url} must use http or https`)
   if (parsed.username !== '' || parsed.password !== '') throw new ValidationError(`Target URL ${url} must not contain credentials`)
   if (parsed.search !== '' || parsed.hash !== '') throw new ValidationError(`Target URL ${url} must not have a query or fragment`)
+}
+
+/** A clear 409 before the unique index would give a generic one (which still guards races). */
+async function assertNameFree (tx: Transaction, name: string | undefined, upstreamId?: string): Promise<void> {
+  if (name === undefined) return
+  const existing = await tx.upstream.findUnique({ where: { name }, select: { id: true } })
+  if (existing !== null && existing.id !== upstreamId) throw new ConflictError(`An upstream named ${name} already exists`)
 }
 
 async function findUpstream (tx: Transaction, id: string): Promise<UpstreamRow> {
@@ -105,12 +123,14 @@ export const upstreamRoutes: FastifyPluginAsyncTypebox = async fastify => {
   fastify.post('/upstreams', { schema: { tags, summary: 'Create an upstream', body: Type.Object(UpstreamBody, { additionalProperties: false }), response: { 201: Upstream, ...ERROR_RESPONSES } } }, async (request, reply) => {
     const body = request.body
     for (const target of body.targets) checkTargetUrl(target.url)
+    const healthCheck = withHealthCheckDefaults(body.healthCheck)
     const upstream = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
+      await assertNameFree(tx, body.name)
       const created = await tx.upstream.create({
         data: {
           name: body.name,
           loadBalancing: body.loadBalancing ?? 'round-robin',
-          healthCheck: withHealthCheckDefaults(body.healthCheck) ?? undefined,
+          healthCheck: healthCheck ?? undefined,
           connectTimeoutMs: body.timeouts?.connectMs,
           responseTimeoutMs: body.timeouts?.responseMs,
           targets: { create: body.targets.map(target => ({ url: target.url, weight: target.weight })) }
@@ -136,14 +156,16 @@ export const upstreamRoutes: FastifyPluginAsyncTypebox = async fastify => {
   }, async request => {
     const body = request.body
     for (const target of body.targets ?? []) checkTargetUrl(target.url)
+    const healthCheck = withHealthCheckDefaults(body.healthCheck)
     const upstream = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       await findUpstream(tx, request.params.id)
+      await assertNameFree(tx, body.name, request.params.id)
       await tx.upstream.update({
         where: { id: request.params.id },
         data: {
           name: body.name,
           loadBalancing: body.loadBalancing,
-          healthCheck: body.healthCheck === null ? DbNull : withHealthCheckDefaults(body.healthCheck) ?? undefined,
+          healthCheck: healthCheck === null ? DbNull : healthCheck,
           connectTimeoutMs: body.timeouts?.connectMs,
           responseTimeoutMs: body.timeouts?.responseMs,
           ...(body.targets !== undefined ? { targets: { deleteMany: {}, create: body.targets.map(target => ({ url: target.url, weight: target.weight })) } } : {})
