@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ConflictError, NotFoundError } from '../../../domain/errors.js'
+import type { Transaction } from '../../../store/config-writer.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
 import { ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
 
@@ -11,9 +12,12 @@ const RateLimit = Type.Object({
   burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'default: perSecond' }))
 }, { additionalProperties: false })
 
+// the columns are 32-bit integers
+const MAX_INT = 2_147_483_647
+
 const Quota = Type.Object({
-  perDay: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
-  perMonth: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]))
+  perDay: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: MAX_INT }), Type.Null()])),
+  perMonth: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: MAX_INT }), Type.Null()]))
 }, { additionalProperties: false })
 
 const PlanFields = {
@@ -56,11 +60,19 @@ function planColumns (body: { name?: string, rateLimit?: { perSecond: number, bu
   }
 }
 
+/** A clear 409 before the unique index would give a generic one (which still guards races). */
+async function assertNameFree (tx: Transaction, name: string | undefined, planId?: string): Promise<void> {
+  if (name === undefined) return
+  const existing = await tx.plan.findUnique({ where: { name }, select: { id: true } })
+  if (existing !== null && existing.id !== planId) throw new ConflictError(`A plan named ${name} already exists`)
+}
+
 export const planRoutes: FastifyPluginAsyncTypebox = async fastify => {
   const tags = ['plans']
 
   fastify.post('/plans', { schema: { tags, summary: 'Create a plan', body: Type.Object(PlanFields, { additionalProperties: false }), response: { 201: Plan, ...ERROR_RESPONSES } } }, async (request, reply) => {
     const plan = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
+      await assertNameFree(tx, request.body.name)
       const created = await tx.plan.create({ data: { ...planColumns(request.body), name: request.body.name } })
       audit({ action: 'plan.create', targetType: 'plan', targetId: created.id, details: request.body })
       return created
@@ -81,6 +93,7 @@ export const planRoutes: FastifyPluginAsyncTypebox = async fastify => {
   fastify.patch('/plans/:id', { schema: { tags, summary: 'Update a plan; grants on it follow at once', params: IdParams, body: Type.Object({ ...Type.Partial(Type.Object(PlanFields)).properties }, { additionalProperties: false, minProperties: 1 }), response: { 200: Plan, ...ERROR_RESPONSES } } }, async request => {
     const plan = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       if (await tx.plan.findUnique({ where: { id: request.params.id } }) === null) throw new NotFoundError(`Plan ${request.params.id} does not exist`)
+      await assertNameFree(tx, request.body.name, request.params.id)
       const updated = await tx.plan.update({ where: { id: request.params.id }, data: planColumns(request.body) })
       audit({ action: 'plan.update', targetType: 'plan', targetId: updated.id, details: request.body })
       return updated
@@ -94,6 +107,10 @@ export const planRoutes: FastifyPluginAsyncTypebox = async fastify => {
       if (plan === null) throw new NotFoundError(`Plan ${request.params.id} does not exist`)
       const grants = await tx.grant.count({ where: { planId: plan.id } })
       if (grants > 0) throw new ConflictError(`Plan ${plan.name} is used by ${grants} grant(s)`)
+      // an API offering the plan would be left offering a plan that is gone, and removing it
+      // from the API's list could empty that list, which means "every plan"
+      const offering = await tx.api.findMany({ where: { planIds: { has: plan.id } }, select: { name: true }, take: 5 })
+      if (offering.length > 0) throw new ConflictError(`Plan ${plan.name} is offered by the API(s) ${offering.map(api => api.name).join(', ')}; remove it from their planIds first`)
       await tx.plan.delete({ where: { id: plan.id } })
       audit({ action: 'plan.delete', targetType: 'plan', targetId: plan.id, details: { name: plan.name } })
     })
