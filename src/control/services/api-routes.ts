@@ -21,16 +21,30 @@ export interface NormalisedRoute {
   websocket: boolean
 }
 
+// The characters a path segment may hold raw (RFC 3986 pchar without escapes): the gateway
+// matches on canonical request paths, where anything else is percent-encoded or refused,
+// so a prefix holding it could never match.
+const SEGMENT_CHARACTERS = /^[A-Za-z0-9._~!$&'()*+,;=:@-]*$/
+
 export function normaliseRoutePrefix (path: string): string {
   if (!path.startsWith('/')) throw new ValidationError(`Route path "${path}" must start with /`)
-  const segments = path.split('/').slice(1)
+  if (path.includes('//')) throw new ValidationError(`Route path "${path}" must not contain //`)
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
+  const segments = trimmed === '/' ? [] : trimmed.split('/').slice(1)
   if (segments.some(segment => segment === '.' || segment === '..')) throw new ValidationError(`Route path "${path}" must not contain . or .. segments`)
-  if (/\/\/|[?#\s%\\]/.test(path)) throw new ValidationError(`Route path "${path}" must not contain //, ?, #, %, \\ or spaces`)
-  const trimmed = path.replace(/\/+$/, '')
-  return trimmed === '' ? '/' : trimmed
+  if (!segments.every(segment => SEGMENT_CHARACTERS.test(segment))) {
+    throw new ValidationError(`Route path "${path}" may only hold letters, digits and -._~!$&'()*+,;=:@ between slashes (no spaces, %, ?, #, \\ or non-ASCII)`)
+  }
+  return trimmed
 }
 
 export function normaliseRoutes (routes: RouteInput[]): NormalisedRoute[] {
+  for (const route of routes) {
+    // the WebSocket handshake is a GET: a websocket route that excludes GET could never open
+    if (route.websocket === true && route.methods !== undefined && route.methods.length > 0 && !route.methods.some(method => method.toUpperCase() === 'GET')) {
+      throw new ValidationError(`The WebSocket route ${route.path} must allow GET (the handshake method), or leave methods empty`)
+    }
+  }
   return routes.map(route => ({
     methods: [...new Set((route.methods ?? []).map(method => method.toUpperCase()))].sort(),
     host: route.host === undefined || route.host === null || route.host === '' ? null : route.host.toLowerCase(),
@@ -46,13 +60,21 @@ function overlaps (first: { methods: string[], host: string | null, path: string
   return first.methods.some(method => second.methods.includes(method))
 }
 
-/** Throws CONFLICT when a route overlaps another API's route or another route of the same list. */
+// Key of the transaction-scoped advisory lock that serialises route changes: without it two
+// concurrent writes could each pass the check below and then both commit the same route.
+const ROUTE_LOCK_KEY = 0x70677772 // "pgwr"
+
+/**
+ * Throws CONFLICT when a route overlaps another API's route or another route of the same list.
+ * Takes the route lock first, held until the transaction ends, so call it inside the write.
+ */
 export async function assertNoRouteClash (tx: Transaction, routes: NormalisedRoute[], apiId?: string): Promise<void> {
   for (let index = 0; index < routes.length; index++) {
     for (let other = index + 1; other < routes.length; other++) {
       if (overlaps(routes[index], routes[other])) throw new ConflictError(`Two routes claim ${routes[index].path} for the same methods`)
     }
   }
+  await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${ROUTE_LOCK_KEY})`)
   const existing = await tx.route.findMany({
     where: { path: { in: routes.map(route => route.path) }, ...(apiId !== undefined ? { apiId: { not: apiId } } : {}) },
     include: { api: { select: { name: true } } }

@@ -2,10 +2,10 @@
 // behind them, the accepted auth modes, and the plans partners may request.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { NotFoundError } from '../../../domain/errors.js'
+import { ConflictError, NotFoundError } from '../../../domain/errors.js'
 import type { Transaction } from '../../../store/config-writer.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
-import { ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
+import { Description, ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
 import { HTTP_METHODS, assertNoRouteClash, normaliseRoutes } from '../../services/api-routes.js'
 
 const AuthMode = Type.Union([Type.Literal('hmac'), Type.Literal('apikey'), Type.Literal('jwt')])
@@ -20,7 +20,7 @@ const RouteBody = Type.Object({
 
 const ApiFields = {
   name: Name,
-  description: Type.Optional(Type.String({ maxLength: 5000 })),
+  description: Type.Optional(Description),
   upstreamId: Type.String({ format: 'uuid' }),
   auth: Type.Array(AuthMode, { minItems: 1, maxItems: 3, uniqueItems: true }),
   routes: Type.Array(RouteBody, { minItems: 1, maxItems: 100 }),
@@ -58,6 +58,13 @@ async function checkReferences (tx: Transaction, upstreamId: string | undefined,
   }
 }
 
+/** A clear 409 before the unique index would give a generic one (which still guards races). */
+async function assertNameFree (tx: Transaction, name: string | undefined, apiId?: string): Promise<void> {
+  if (name === undefined) return
+  const existing = await tx.api.findUnique({ where: { name }, select: { id: true } })
+  if (existing !== null && existing.id !== apiId) throw new ConflictError(`An API named ${name} already exists`)
+}
+
 export const apiRoutes: FastifyPluginAsyncTypebox = async fastify => {
   const tags = ['apis']
 
@@ -65,6 +72,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async fastify => {
     const body = request.body
     const routes = normaliseRoutes(body.routes)
     const api = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
+      await assertNameFree(tx, body.name)
       await checkReferences(tx, body.upstreamId, body.planIds)
       await assertNoRouteClash(tx, routes)
       const created = await tx.api.create({
@@ -94,6 +102,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async fastify => {
     const routes = body.routes !== undefined ? normaliseRoutes(body.routes) : undefined
     const api = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       if (await tx.api.findUnique({ where: { id: request.params.id } }) === null) throw new NotFoundError(`API ${request.params.id} does not exist`)
+      await assertNameFree(tx, body.name, request.params.id)
       await checkReferences(tx, body.upstreamId, body.planIds)
       if (routes !== undefined) await assertNoRouteClash(tx, routes, request.params.id)
       const { routes: _routes, ...fields } = body
