@@ -1,6 +1,8 @@
 // The process: opens the database (applying migrations), resolves the master key, connects
 // Redis when configured, and starts the control server and/or the gateway as configured.
-// Everything started here is stopped in reverse order by close(), flushing usage counters.
+// close() is the graceful shutdown: readiness off at once, listeners closed, in-flight requests
+// given `shutdownTimeoutSeconds` before their connections are cut, then everything else is
+// stopped in reverse order, flushing usage counters.
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import pino, { type Logger } from 'pino'
@@ -10,14 +12,22 @@ import { demoUpstreamRoutes, seedDemo, type DemoCredentials } from './control/de
 import { SecretBox } from './domain/crypto.js'
 import { buildGatewayServer } from './gateway/app.js'
 import { SnapshotManager } from './gateway/snapshot/snapshot-manager.js'
+import { quotaSeedSource } from './gateway/usage/quota-seed.js'
 import { readQuotaUsage, UsageRecorder } from './gateway/usage/usage-recorder.js'
 import { createLimitBackends } from './limits/index.js'
 import { GatewayMetrics } from './observability/gateway-metrics.js'
+import { probeWithDeadline, type Lifecycle } from './observability/readiness.js'
 import { MemoryChangeBus, RedisChangeBus, type ChangeBus } from './store/change-bus.js'
 import { ConfigWriter } from './store/config-writer.js'
 import { openDatabase, type Database } from './store/db.js'
 import { resolveMasterKey } from './store/master-key.js'
+import { RedisAvailability } from './store/redis-availability.js'
 import { createRedis, type RedisConnection } from './store/redis.js'
+
+/** How long a readiness probe waits for a dependency. */
+const PROBE_DEADLINE_MS = 1_000
+/** How long start-up waits for Redis before starting in the fallback. */
+const REDIS_START_WAIT_MS = 2_000
 
 export interface RunningProduct {
   config: Config
@@ -30,6 +40,19 @@ export interface RunningProduct {
   close: () => Promise<void>
 }
 
+/** Closes a server: no new connections, in-flight requests get until the deadline, then their connections are cut. */
+async function closeWithDeadline (fastify: FastifyInstance, deadlineMs: number, logger: Logger): Promise<void> {
+  const timer = setTimeout(() => {
+    logger.warn({ deadlineMs }, 'shutdown deadline reached; closing the connections still open')
+    fastify.server.closeAllConnections()
+  }, deadlineMs)
+  try {
+    await fastify.close()
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 function listeningUrl (fastify: FastifyInstance): string {
   const address = fastify.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
@@ -39,7 +62,13 @@ function listeningUrl (fastify: FastifyInstance): string {
 export async function startProduct (config: Config, options: { logger?: Logger } = {}): Promise<RunningProduct> {
   const logger = options.logger ?? pino({ level: config.logLevel })
   const closers: Array<() => Promise<void>> = []
+  const lifecycle: Lifecycle = { draining: false }
+  const servers: FastifyInstance[] = []
   const close = async (): Promise<void> => {
+    lifecycle.draining = true
+    await Promise.all(servers.splice(0).map(async server => {
+      await closeWithDeadline(server, config.shutdownTimeoutSeconds * 1000, logger).catch(error => { logger.error({ err: error }, 'error while closing a server') })
+    }))
     for (const closer of closers.reverse()) {
       try {
         await closer()
@@ -50,7 +79,7 @@ export async function startProduct (config: Config, options: { logger?: Logger }
     closers.length = 0
   }
   try {
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs })
     closers.push(async () => { await database.close() })
     try {
       const applied = await database.migrate()
@@ -65,10 +94,17 @@ export async function startProduct (config: Config, options: { logger?: Logger }
     const secretBox = new SecretBox(masterKey.key)
 
     let redis: RedisConnection | undefined
+    let redisAvailability: RedisAvailability | undefined
     if (config.redisUrl !== undefined) {
-      const connection = createRedis(config.redisUrl)
+      const connection = createRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs })
+      const availability = new RedisAvailability(connection, { log: logger.child({ component: 'redis' }) })
       redis = connection
-      closers.push(async () => { connection.disconnect() })
+      redisAvailability = availability
+      closers.push(async () => {
+        availability.close()
+        connection.disconnect()
+      })
+      await availability.waitForConnection(REDIS_START_WAIT_MS)
     }
     const bus: ChangeBus = redis !== undefined ? new RedisChangeBus(redis, config.redisKeyPrefix) : new MemoryChangeBus()
     closers.push(async () => { await bus.close() })
@@ -76,10 +112,10 @@ export async function startProduct (config: Config, options: { logger?: Logger }
 
     if (config.roles.includes('control')) {
       const configWriter = new ConfigWriter(database.prisma, bus)
-      const control = await buildControlServer({ config, prisma: database.prisma, configWriter, secretBox, logger: logger.child({ server: 'control' }) })
+      const control = await buildControlServer({ config, prisma: database.prisma, configWriter, secretBox, lifecycle, logger: logger.child({ server: 'control' }) })
       await control.register(demoUpstreamRoutes)
       await control.listen({ port: config.controlPort, host: config.host })
-      closers.push(async () => { await control.close() })
+      servers.push(control)
       product.control = control
       product.controlUrl = listeningUrl(control)
       if (config.seedDemo && config.databaseUrl === undefined) {
@@ -90,7 +126,13 @@ export async function startProduct (config: Config, options: { logger?: Logger }
 
     if (config.roles.includes('gateway')) {
       const gatewayLog = logger.child({ server: 'gateway' })
-      const limits = createLimitBackends({ redis, keyPrefix: config.redisKeyPrefix })
+      let usage: UsageRecorder | undefined
+      const limits = await createLimitBackends({
+        keyPrefix: config.redisKeyPrefix,
+        redis: redis === undefined || redisAvailability === undefined
+          ? undefined
+          : { connection: redis, availability: redisAvailability, faultPolicy: config.redisFaultPolicy, seedSource: quotaSeedSource(database.prisma, () => usage) }
+      })
       closers.push(async () => { await limits.close() })
       const snapshots = new SnapshotManager({
         prisma: database.prisma, bus, secretBox, pollMs: config.snapshotPollMs, cacheFile: path.join(config.dataDir, 'snapshot-cache.json'), log: gatewayLog
@@ -106,15 +148,29 @@ export async function startProduct (config: Config, options: { logger?: Logger }
           gatewayLog.error({ err: error }, 'could not read persisted usage; quotas count from zero in this process')
         }
       }
-      const usage = new UsageRecorder(database.prisma, gatewayLog, config.usageFlushMs)
-      closers.push(async () => { await usage.close() })
+      const recorder = new UsageRecorder(database.prisma, gatewayLog, config.usageFlushMs)
+      usage = recorder
+      closers.push(async () => { await recorder.close() })
       const metrics = new GatewayMetrics({ defaultMetrics: true })
       const connection = redis
-      const redisHealthy = connection === undefined ? undefined : async () => await connection.ping().then(() => true, () => false)
-      const gateway = await buildGatewayServer({ config, snapshots, limits, usage, metrics, redisHealthy, logger: gatewayLog })
+      const availability = redisAvailability
+      const gateway = await buildGatewayServer({
+        config,
+        snapshots,
+        limits,
+        usage: recorder,
+        metrics,
+        lifecycle,
+        probes: {
+          database: async () => await probeWithDeadline(async () => await database.prisma.$queryRawUnsafe('SELECT 1'), PROBE_DEADLINE_MS),
+          redis: connection === undefined ? undefined : async () => await probeWithDeadline(async () => await connection.ping(), PROBE_DEADLINE_MS)
+        },
+        redisUp: availability === undefined ? undefined : () => availability.isUp,
+        logger: gatewayLog
+      })
       await gateway.listen({ port: config.gatewayPort, host: config.host })
-      // closing the gateway first drains in-flight requests before usage is flushed
-      closers.push(async () => { await gateway.close() })
+      // servers are drained before the closers run, so usage is flushed after the last request
+      servers.push(gateway)
       product.gateway = gateway
       product.gatewayUrl = listeningUrl(gateway)
     }

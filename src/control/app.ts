@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '../config/schema.js'
 import type { SecretBox } from '../domain/crypto.js'
 import { errorHandler, notFoundHandler } from '../domain/error-handler.js'
+import { probeWithDeadline, readinessStatusCode, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import type { ConfigWriter } from '../store/config-writer.js'
 import type { PrismaClient } from '../store/db.js'
 import './decorators.js'
@@ -24,8 +25,13 @@ export interface ControlServerOptions {
   prisma: PrismaClient
   configWriter: ConfigWriter
   secretBox: SecretBox
+  /** draining turns readiness off */
+  lifecycle?: Lifecycle
   logger?: FastifyBaseLogger
 }
+
+/** How long /readyz waits for the database before calling it down. */
+const DATABASE_PROBE_DEADLINE_MS = 1_000
 
 export async function buildControlServer (options: ControlServerOptions): Promise<FastifyInstance> {
   const fastify = Fastify({
@@ -56,5 +62,11 @@ export async function buildControlServer (options: ControlServerOptions): Promis
   await fastify.register(portalStatic)
 
   fastify.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
+  // without its database the control API can only answer 503: not ready
+  fastify.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const database = await probeWithDeadline(async () => await options.prisma.$queryRawUnsafe('SELECT 1'), DATABASE_PROBE_DEADLINE_MS)
+    const report: ReadinessReport = { status: options.lifecycle?.draining === true ? 'draining' : database === 'up' ? 'ready' : 'not_ready', database }
+    return await reply.code(readinessStatusCode(report)).send(report)
+  })
   return fastify
 }

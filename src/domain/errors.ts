@@ -44,6 +44,9 @@ export const UpstreamTimeoutError = createError('UPSTREAM_TIMEOUT', 'The upstrea
 export const ServiceUnavailableError = createError('SERVICE_UNAVAILABLE', '%s', 503)
 export const DependencyUnavailableError = createError('DEPENDENCY_UNAVAILABLE', '%s', 503)
 
+// Control API: storage
+export const DatabaseUnavailableError = createError('DATABASE_UNAVAILABLE', 'The database is unavailable; retry later', 503)
+
 // Partner API (portal sessions)
 export const CsrfFailedError = createError('CSRF_FAILED', 'The request lacks a valid X-CSRF-Token header for this session', 403)
 export const InvalidLoginError = createError('INVALID_LOGIN', 'The email or password is not correct', 401)

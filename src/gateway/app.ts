@@ -11,6 +11,7 @@ import { tokenIssuer } from '../domain/oauth.js'
 import { BadPathError, PayloadTooLargeError, RouteNotFoundError } from '../domain/errors.js'
 import type { LimitBackends } from '../limits/index.js'
 import { GatewayMetrics, statusClass, type Outcome } from '../observability/gateway-metrics.js'
+import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import { authenticate, type AuthRequest } from './policies/authenticate.js'
 import { checkPermission } from './policies/permission.js'
 import { applyRequestLimits } from './policies/request-limits.js'
@@ -28,7 +29,12 @@ export interface GatewayServerOptions {
   limits: LimitBackends
   usage: UsageRecorder
   metrics?: GatewayMetrics
-  redisHealthy?: () => Promise<boolean>
+  /** draining turns readiness off */
+  lifecycle?: Lifecycle
+  /** reachability of the dependencies, each probed with a deadline; undefined = not used */
+  probes?: { database: () => Promise<'up' | 'down'>, redis?: () => Promise<'up' | 'down'> }
+  /** Redis's state as the limit backends see it, without a round trip (metrics) */
+  redisUp?: () => boolean
   logger?: FastifyBaseLogger
 }
 
@@ -95,7 +101,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     snapshotVersion: () => Number(snapshots.current.version),
     snapshotLoadedAt: () => snapshots.current.loadedAt,
     databaseHealthy: () => snapshots.databaseHealthy,
-    redisHealthy: options.redisHealthy
+    redisUp: options.redisUp
   })
 
   fastify.decorateRequest('trace', null as unknown as Trace)
@@ -119,6 +125,25 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   fastify.get('/healthz', async (request, reply) => {
     if (snapshots.current.routes.match('GET', request.hostname, '/healthz') !== undefined) return await handle(request, reply)
     return { status: 'ok', pid: process.pid, snapshotVersion: snapshots.current.version.toString(), database: snapshots.databaseHealthy ? 'up' : 'down' }
+  })
+
+  // the gateway stays ready without its database (it serves from the snapshot) and without
+  // Redis unless the fault policy refuses requests then; draining is never ready
+  fastify.get('/readyz', async (request, reply) => {
+    if (snapshots.current.routes.match('GET', request.hostname, '/readyz') !== undefined) return await handle(request, reply)
+    const [database, redis] = await Promise.all([
+      options.probes?.database() ?? 'absent' as DependencyState,
+      options.probes?.redis?.() ?? 'absent' as DependencyState
+    ])
+    const snapshot = snapshots.current
+    const refusesWithoutRedis = config.redisFaultPolicy === 'closed' && redis === 'down'
+    const report: ReadinessReport = {
+      status: options.lifecycle?.draining === true ? 'draining' : refusesWithoutRedis ? 'not_ready' : 'ready',
+      snapshot: { version: snapshot.version.toString(), ageSeconds: Math.round((Date.now() - snapshot.loadedAt) / 100) / 10 },
+      database,
+      redis
+    }
+    return await reply.code(readinessStatusCode(report)).send(report)
   })
 
   fastify.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '*', handler: handle })

@@ -51,11 +51,16 @@ redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
 return 1
 `
 
+// ARGV: TTL ms, 'XX' (refresh live entries only) or 'ADD' (also add missing ones), connection ids
 const REFRESH_SCRIPT = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-for index = 2, #ARGV do
-  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[index])
+for index = 3, #ARGV do
+  if ARGV[2] == 'XX' then
+    redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[index])
+  else
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[index])
+  end
 end
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
 return 1
@@ -63,7 +68,7 @@ return 1
 
 type ScriptedRedis = RedisConnection & {
   pgwAcquireConnection: (key: string, connectionId: string, limit: number, ttlMs: number) => Promise<number>
-  pgwRefreshConnections: (key: string, ttlMs: number, ...connectionIds: string[]) => Promise<number>
+  pgwRefreshConnections: (key: string, ttlMs: number, mode: 'XX' | 'ADD', ...connectionIds: string[]) => Promise<number>
 }
 
 export class RedisConnectionCounter implements ConnectionCounter {
@@ -104,9 +109,17 @@ export class RedisConnectionCounter implements ConnectionCounter {
     await this.#redis.zrem(this.#key(subject), connectionId)
   }
 
+  /** Takes a slot for a connection already open (opened while Redis was away), whatever the limit. */
+  async adopt (subject: string, connectionId: string): Promise<void> {
+    await this.#redis.pgwRefreshConnections(this.#key(subject), this.#ttlMs, 'ADD', connectionId)
+    const local = this.#local.get(subject) ?? new Set<string>()
+    local.add(connectionId)
+    this.#local.set(subject, local)
+  }
+
   async heartbeat (): Promise<void> {
     await Promise.all([...this.#local].map(async ([subject, ids]) => {
-      await this.#redis.pgwRefreshConnections(this.#key(subject), this.#ttlMs, ...ids)
+      await this.#redis.pgwRefreshConnections(this.#key(subject), this.#ttlMs, 'XX', ...ids)
     }))
   }
 

@@ -1,9 +1,13 @@
-// Picks the counter backends: Redis (cluster-wide) when a connection is given, memory otherwise.
+// Picks the counter backends: Redis (cluster-wide, behind the fault switch) when a connection
+// is given, memory otherwise.
+import type { RedisAvailability } from '../store/redis-availability.js'
 import type { RedisConnection } from '../store/redis.js'
 import { MemoryConnectionCounter, RedisConnectionCounter, type ConnectionCounter } from './connection-counter.js'
+import { FaultTolerantConnectionCounter, FaultTolerantNonceStore, FaultTolerantRequestLimiter, type RedisFaultPolicy } from './fault-tolerant.js'
+import { GatewayMembership } from './gateway-membership.js'
 import { MemoryRequestLimiter } from './memory-request-limiter.js'
 import { MemoryNonceStore, RedisNonceStore, type NonceStore } from './nonce-store.js'
-import { RedisRequestLimiter } from './redis-request-limiter.js'
+import { RedisRequestLimiter, type QuotaSeedSource } from './redis-request-limiter.js'
 import type { RequestLimiter } from './request-limiter.js'
 
 export interface LimitBackends {
@@ -14,17 +18,46 @@ export interface LimitBackends {
   close: () => Promise<void>
 }
 
-export function createLimitBackends (options: { redis?: RedisConnection, keyPrefix: string }): LimitBackends {
+export interface RedisLimitOptions {
+  connection: RedisConnection
+  availability: RedisAvailability
+  faultPolicy: RedisFaultPolicy
+  /** where lost quota counters are re-seeded from */
+  seedSource?: QuotaSeedSource
+}
+
+export async function createLimitBackends (options: { redis?: RedisLimitOptions, keyPrefix: string }): Promise<LimitBackends> {
   const { redis, keyPrefix } = options
-  const requestLimiter = redis !== undefined ? new RedisRequestLimiter(redis, keyPrefix) : new MemoryRequestLimiter()
-  const nonceStore = redis !== undefined ? new RedisNonceStore(redis, keyPrefix) : new MemoryNonceStore()
-  const connectionCounter = redis !== undefined ? new RedisConnectionCounter(redis, keyPrefix) : new MemoryConnectionCounter()
+  if (redis === undefined) {
+    const requestLimiter = new MemoryRequestLimiter()
+    const nonceStore = new MemoryNonceStore()
+    const connectionCounter = new MemoryConnectionCounter()
+    return {
+      requestLimiter,
+      nonceStore,
+      connectionCounter,
+      kind: 'memory',
+      async close () {
+        await requestLimiter.close()
+        await nonceStore.close()
+        await connectionCounter.close()
+      }
+    }
+  }
+  const { connection, availability, faultPolicy } = redis
+  const membership = new GatewayMembership(connection, availability, keyPrefix)
+  await membership.start()
+  const faultSwitch = { availability, policy: faultPolicy, nodes: () => membership.nodes }
+  const requestLimiter = new FaultTolerantRequestLimiter(new RedisRequestLimiter(connection, keyPrefix, { seedSource: redis.seedSource }), faultSwitch)
+  const nonceStore = new FaultTolerantNonceStore(new RedisNonceStore(connection, keyPrefix), availability)
+  const connectionCounter = new FaultTolerantConnectionCounter(new RedisConnectionCounter(connection, keyPrefix), faultSwitch)
   return {
     requestLimiter,
     nonceStore,
     connectionCounter,
-    kind: redis !== undefined ? 'redis' : 'memory',
+    kind: 'redis',
     async close () {
+      await membership.stop()
       await requestLimiter.close()
       await nonceStore.close()
       await connectionCounter.close()

@@ -71,3 +71,27 @@ export function dayWindow (nowMs: number): CalendarWindow {
 export function monthWindow (nowMs: number): CalendarWindow {
   return windowsAt(nowMs).month
 }
+
+/**
+ * This node's part of a plan while the nodes cannot share counters (Redis away): a 1/nodes
+ * share of the rate and burst, and of the quota still left when sharing stopped, rounded down
+ * so that the nodes together never exceed the plan (a rate keeps a burst of at least one).
+ */
+export function localShareOfPlan (plan: LimitPlan, nodes: number, dayUsed: number, monthUsed: number): LimitPlan {
+  const share = Math.max(1, nodes)
+  const quotaShare = (limit: number | null, used: number): number | null => limit === null ? null : used + Math.floor(Math.max(0, limit - used) / share)
+  return {
+    ratePerSecond: plan.ratePerSecond === null ? null : plan.ratePerSecond / share,
+    burst: plan.ratePerSecond === null ? null : Math.max(1, Math.floor((plan.burst ?? plan.ratePerSecond) / share)),
+    quotaPerDay: quotaShare(plan.quotaPerDay, dayUsed),
+    quotaPerMonth: quotaShare(plan.quotaPerMonth, monthUsed)
+  }
+}
+
+/** What limits read of a plan: null means no such limit. */
+export interface LimitPlan {
+  ratePerSecond: number | null
+  burst: number | null
+  quotaPerDay: number | null
+  quotaPerMonth: number | null
+}

@@ -6,14 +6,21 @@ import type { RedisConnection } from '../store/redis.js'
 import { dayWindow, gcraParameters, monthWindow, type GcraResult } from './limit-math.js'
 import { buildDecision, type LimitDecision, type LimitPlan, type RequestLimiter } from './request-limiter.js'
 
-// KEYS: rate, day quota, month quota. ARGV: interval ms, tolerance ms, day limit, month limit,
-// day key TTL ms, month key TTL ms, fixed now ms (0 = Redis time). A limit of -1 means none.
-// Returns: allowed (1/0), reason (0 none, 1 rate, 2 day, 3 month), arrival basis, new arrival, now, day used, month used.
+// Quota counters that Redis lost (a restart without persistence, a flush, an eviction) must
+// not start from zero: every subject has a "seeded" marker next to its counters, and while
+// it is missing the script answers -1 instead of deciding, so the limiter first re-seeds
+// the counters from the database's usage (the marker lives as long as a month's counter).
+//
+// KEYS: rate, day quota, month quota, seeded marker. ARGV: interval ms, tolerance ms, day limit,
+// month limit, day key TTL ms, month key TTL ms, fixed now ms (0 = Redis time). A limit of -1 means none.
+// Returns: allowed (1/0), reason (0 none, 1 rate, 2 day, 3 month), arrival basis, new arrival, now, day used, month used;
+// or { -1 } when quota counters must be seeded first.
 const CONSUME_SCRIPT = `
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local day_limit = tonumber(ARGV[3])
 local month_limit = tonumber(ARGV[4])
+if (day_limit >= 0 or month_limit >= 0) and redis.call('EXISTS', KEYS[4]) == 0 then return { -1 } end
 local now = tonumber(ARGV[7])
 if now == 0 then
   local time = redis.call('TIME')
@@ -48,7 +55,8 @@ end
 return { reason == 0 and 1 or 0, reason, tostring(arrival), tostring(new_arrival), tostring(now), day_used, month_used }
 `
 
-// KEYS: day, month. ARGV: day used, month used, day TTL ms, month TTL ms. Never lowers a counter.
+// KEYS: day, month, seeded marker. ARGV: day used, month used, day TTL ms, month TTL ms,
+// marker TTL ms. Never lowers a counter.
 const SEED_SCRIPT = `
 for index = 1, 2 do
   local current = tonumber(redis.call('GET', KEYS[index]) or '0')
@@ -56,8 +64,32 @@ for index = 1, 2 do
     redis.call('SET', KEYS[index], ARGV[index], 'PX', ARGV[index + 2])
   end
 end
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[5])
 return 1
 `
+
+// Adds calls counted elsewhere (a node's local fallback while Redis was away). When the
+// counters were lost meanwhile (no marker) nothing is added: the re-seed from the database
+// will include those calls. KEYS: day, month, seeded marker. ARGV: day calls, month calls,
+// day TTL ms, month TTL ms. Returns 1 when added.
+const ADD_SCRIPT = `
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
+for index = 1, 2 do
+  if tonumber(ARGV[index]) > 0 then
+    redis.call('INCRBY', KEYS[index], ARGV[index])
+    redis.call('PEXPIRE', KEYS[index], ARGV[index + 2])
+  end
+end
+return 1
+`
+
+/** The marker outlives a month's counter, so a subject is seeded about once a month. */
+const SEEDED_MARKER_TTL_MS = 40 * 86_400_000
+/** When the database could not be read, seed from what is known and try again soon. */
+const PROVISIONAL_MARKER_TTL_MS = 60_000
+
+/** Usage already counted for a subject today and this month, from the database. */
+export type QuotaSeedSource = (subject: string, nowMs: number) => Promise<{ dayUsed: number, monthUsed: number }>
 
 /** Quota keys outlive their window by an hour, so nodes with slightly different clocks agree. */
 function windowTtlMs (resetAtMs: number, nowMs: number): number {
@@ -67,8 +99,9 @@ function windowTtlMs (resetAtMs: number, nowMs: number): number {
 const REASONS: Array<LimitDecision['reason']> = [undefined, 'rate', 'quota-day', 'quota-month']
 
 type ScriptedRedis = RedisConnection & {
-  pgwConsumeLimits: (rateKey: string, dayKey: string, monthKey: string, ...args: Array<string | number>) => Promise<[number, number, string, string, string, number, number]>
-  pgwSeedQuota: (dayKey: string, monthKey: string, ...args: Array<string | number>) => Promise<number>
+  pgwConsumeLimits: (rateKey: string, dayKey: string, monthKey: string, markerKey: string, ...args: Array<string | number>) => Promise<[number, number, string, string, string, number, number]>
+  pgwSeedQuota: (dayKey: string, monthKey: string, markerKey: string, ...args: Array<string | number>) => Promise<number>
+  pgwAddQuota: (dayKey: string, monthKey: string, markerKey: string, ...args: Array<string | number>) => Promise<number>
 }
 
 export class RedisRequestLimiter implements RequestLimiter {
@@ -77,30 +110,43 @@ export class RedisRequestLimiter implements RequestLimiter {
   /** when set, the caller's clock is used instead of Redis time (tests move time) */
   readonly #useCallerClock: boolean
 
-  constructor (redis: RedisConnection, keyPrefix: string, options: { useCallerClock?: boolean } = {}) {
+  readonly #seedSource: QuotaSeedSource | undefined
+  /** one database read per subject however many requests wait for it */
+  readonly #seeding = new Map<string, Promise<void>>()
+
+  constructor (redis: RedisConnection, keyPrefix: string, options: { useCallerClock?: boolean, seedSource?: QuotaSeedSource } = {}) {
     if (typeof (redis as unknown as Partial<ScriptedRedis>).pgwConsumeLimits !== 'function') {
-      redis.defineCommand('pgwConsumeLimits', { numberOfKeys: 3, lua: CONSUME_SCRIPT })
-      redis.defineCommand('pgwSeedQuota', { numberOfKeys: 2, lua: SEED_SCRIPT })
+      redis.defineCommand('pgwConsumeLimits', { numberOfKeys: 4, lua: CONSUME_SCRIPT })
+      redis.defineCommand('pgwSeedQuota', { numberOfKeys: 3, lua: SEED_SCRIPT })
+      redis.defineCommand('pgwAddQuota', { numberOfKeys: 3, lua: ADD_SCRIPT })
     }
     this.#redis = redis as unknown as ScriptedRedis
     this.#prefix = keyPrefix
     this.#useCallerClock = options.useCallerClock ?? false
+    this.#seedSource = options.seedSource
   }
 
-  #keys (subject: string, nowMs: number): [string, string, string] {
+  #keys (subject: string, nowMs: number): [string, string, string, string] {
     const tag = `{${subject}}`
-    return [`${this.#prefix}rate:${tag}`, `${this.#prefix}quota:${tag}:${dayWindow(nowMs).id}`, `${this.#prefix}quota:${tag}:${monthWindow(nowMs).id}`]
+    return [`${this.#prefix}rate:${tag}`, `${this.#prefix}quota:${tag}:${dayWindow(nowMs).id}`, `${this.#prefix}quota:${tag}:${monthWindow(nowMs).id}`, `${this.#prefix}quota:${tag}:seeded`]
   }
 
   async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
     const clockMs = nowMs ?? Date.now()
     const parameters = plan.ratePerSecond !== null ? gcraParameters(plan.ratePerSecond, plan.burst ?? plan.ratePerSecond) : { emissionIntervalMs: 0, toleranceMs: 0 }
-    const [rateKey, dayKey, monthKey] = this.#keys(subject, clockMs)
-    const [allowed, reasonCode, arrival, newArrival, now, dayUsed, monthUsed] = await this.#redis.pgwConsumeLimits(
-      rateKey, dayKey, monthKey,
+    const [rateKey, dayKey, monthKey, markerKey] = this.#keys(subject, clockMs)
+    const run = async (): Promise<[number, number, string, string, string, number, number]> => await this.#redis.pgwConsumeLimits(
+      rateKey, dayKey, monthKey, markerKey,
       parameters.emissionIntervalMs, parameters.toleranceMs, plan.quotaPerDay ?? -1, plan.quotaPerMonth ?? -1,
       windowTtlMs(dayWindow(clockMs).resetAtMs, clockMs), windowTtlMs(monthWindow(clockMs).resetAtMs, clockMs), this.#useCallerClock || nowMs !== undefined ? clockMs : 0
     )
+    let result = await run()
+    if (result[0] === -1) {
+      await this.#seedFromSource(subject, clockMs)
+      result = await run()
+      if (result[0] === -1) throw new Error(`quota counters of ${subject} could not be seeded`)
+    }
+    const [allowed, reasonCode, arrival, newArrival, now, dayUsed, monthUsed] = result
     const redisNow = Number(now)
     let rate: GcraResult | undefined
     if (plan.ratePerSecond !== null) {
@@ -120,8 +166,37 @@ export class RedisRequestLimiter implements RequestLimiter {
   }
 
   async seedQuota (subject: string, dayUsed: number, monthUsed: number, nowMs = Date.now()): Promise<void> {
-    const [, dayKey, monthKey] = this.#keys(subject, nowMs)
-    await this.#redis.pgwSeedQuota(dayKey, monthKey, dayUsed, monthUsed, windowTtlMs(dayWindow(nowMs).resetAtMs, nowMs), windowTtlMs(monthWindow(nowMs).resetAtMs, nowMs))
+    await this.#seed(subject, dayUsed, monthUsed, nowMs, SEEDED_MARKER_TTL_MS)
+  }
+
+  /** Adds calls counted while Redis was away; false when the counters were lost meanwhile (a re-seed covers them). */
+  async addQuota (subject: string, dayCalls: number, monthCalls: number, nowMs: number): Promise<boolean> {
+    const [, dayKey, monthKey, markerKey] = this.#keys(subject, nowMs)
+    return await this.#redis.pgwAddQuota(dayKey, monthKey, markerKey, dayCalls, monthCalls, windowTtlMs(dayWindow(nowMs).resetAtMs, nowMs), windowTtlMs(monthWindow(nowMs).resetAtMs, nowMs)) === 1
+  }
+
+  async #seed (subject: string, dayUsed: number, monthUsed: number, nowMs: number, markerTtlMs: number): Promise<void> {
+    const [, dayKey, monthKey, markerKey] = this.#keys(subject, nowMs)
+    await this.#redis.pgwSeedQuota(dayKey, monthKey, markerKey, dayUsed, monthUsed, windowTtlMs(dayWindow(nowMs).resetAtMs, nowMs), windowTtlMs(monthWindow(nowMs).resetAtMs, nowMs), markerTtlMs)
+  }
+
+  async #seedFromSource (subject: string, nowMs: number): Promise<void> {
+    let seeding = this.#seeding.get(subject)
+    if (seeding === undefined) {
+      seeding = (async () => {
+        if (this.#seedSource === undefined) return await this.#seed(subject, 0, 0, nowMs, SEEDED_MARKER_TTL_MS)
+        let usage
+        try {
+          usage = await this.#seedSource(subject, nowMs)
+        } catch {
+          // the database is away too: count from what Redis still has and ask again soon
+          return await this.#seed(subject, 0, 0, nowMs, PROVISIONAL_MARKER_TTL_MS)
+        }
+        await this.#seed(subject, usage.dayUsed, usage.monthUsed, nowMs, SEEDED_MARKER_TTL_MS)
+      })().finally(() => { this.#seeding.delete(subject) })
+      this.#seeding.set(subject, seeding)
+    }
+    await seeding
   }
 
   async close (): Promise<void> {}

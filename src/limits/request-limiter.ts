@@ -1,12 +1,7 @@
 // The rate-limit and quota counter interface, and the decision both backends return.
-import { dayWindow, gcraParameters, monthWindow, type GcraResult } from './limit-math.js'
+import { dayWindow, gcraParameters, monthWindow, type GcraResult, type LimitPlan } from './limit-math.js'
 
-export interface LimitPlan {
-  ratePerSecond: number | null
-  burst: number | null
-  quotaPerDay: number | null
-  quotaPerMonth: number | null
-}
+export type { LimitPlan }
 
 export interface QuotaState { limit: number, used: number, resetAt: Date }
 

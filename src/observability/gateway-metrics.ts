@@ -13,7 +13,7 @@ export interface MetricSources {
   snapshotVersion: () => number
   snapshotLoadedAt: () => number
   databaseHealthy: () => boolean
-  redisHealthy?: () => Promise<boolean>
+  redisUp?: () => boolean
 }
 
 export class GatewayMetrics {
@@ -26,7 +26,7 @@ export class GatewayMetrics {
   readonly snapshotVersion = this.#sourcedGauge('gateway_snapshot_version', 'Configuration version of the snapshot in use', async sources => sources.snapshotVersion())
   readonly snapshotAge = this.#sourcedGauge('gateway_snapshot_age_seconds', 'Seconds since the snapshot in use was loaded from the database', async sources => (Date.now() - sources.snapshotLoadedAt()) / 1000)
   readonly databaseUp = this.#sourcedGauge('gateway_database_up', '1 when the last configuration read succeeded', async sources => sources.databaseHealthy() ? 1 : 0)
-  readonly redisUp = this.#sourcedGauge('gateway_redis_up', '1 when Redis answers; absent when counters are in memory', async sources => sources.redisHealthy === undefined ? undefined : (await sources.redisHealthy()) ? 1 : 0)
+  readonly redisUp = this.#sourcedGauge('gateway_redis_up', '1 while Redis answers within its deadline; absent when counters are in memory', async sources => sources.redisUp === undefined ? undefined : sources.redisUp() ? 1 : 0)
   readonly webSocketConnections = new Gauge({ name: 'gateway_websocket_connections', help: 'Open WebSocket connections, by API', labelNames: ['api'] as const, registers: [this.registry] })
   readonly webSocketMessages = new Counter({ name: 'gateway_websocket_messages_total', help: 'WebSocket messages, by API and direction', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
   readonly webSocketBytes = new Counter({ name: 'gateway_websocket_bytes_total', help: 'WebSocket payload bytes, by API and direction', labelNames: ['api', 'direction'] as const, registers: [this.registry] })

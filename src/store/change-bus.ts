@@ -2,7 +2,7 @@
 // version after every committed write; gateways subscribe and rebuild their snapshot.
 // Redis pub/sub when clustered, an in-process emitter otherwise.
 import { EventEmitter } from 'node:events'
-import type { RedisConnection } from './redis.js'
+import { duplicateForSubscriptions, type RedisConnection } from './redis.js'
 
 export type ChangeListener = (version: bigint) => void
 
@@ -48,7 +48,7 @@ export class RedisChangeBus implements ChangeBus {
     this.#listeners.add(listener)
     if (this.#subscriber === undefined) {
       // a subscribed connection cannot run other commands, so it gets its own
-      const subscriber = this.#publisher.duplicate()
+      const subscriber = duplicateForSubscriptions(this.#publisher)
       this.#subscriber = subscriber
       subscriber.on('message', (channel: string, message: string) => {
         if (channel !== this.#channel || !/^\d+$/.test(message)) return

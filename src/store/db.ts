@@ -22,6 +22,10 @@ export interface DatabaseOptions {
   dataDir?: string
   /** pool size for PostgreSQL */
   maxConnections?: number
+  /** PostgreSQL: deadline to open a connection, ms */
+  connectTimeoutMs?: number
+  /** PostgreSQL: deadline of a statement, ms — enforced by the server and, for a silent network, by the client */
+  statementTimeoutMs?: number
 }
 
 export interface Database {
@@ -32,17 +36,27 @@ export interface Database {
 }
 
 export async function openDatabase (options: DatabaseOptions): Promise<Database> {
-  if (options.databaseUrl !== undefined) return openPostgres(options.databaseUrl, options.maxConnections ?? 10)
+  if (options.databaseUrl !== undefined) return openPostgres(options.databaseUrl, options)
   return openPglite(options.dataDir)
 }
 
-async function openPostgres (databaseUrl: string, maxConnections: number): Promise<Database> {
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: maxConnections }) })
+async function openPostgres (databaseUrl: string, options: DatabaseOptions): Promise<Database> {
+  const statementTimeoutMs = options.statementTimeoutMs ?? 5_000
+  const bounded: pg.ClientConfig = {
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 2_000,
+    statement_timeout: statementTimeoutMs,
+    // an unreachable host never answers: the client gives up a little after the server would have
+    query_timeout: statementTimeoutMs + 1_000,
+    keepAlive: true
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ ...bounded, max: options.maxConnections ?? 10 }) })
   return {
     prisma,
     kind: 'postgresql',
     async migrate () {
-      const client = new pg.Client({ connectionString: databaseUrl })
+      // migrations may legitimately run long: only connecting is bounded
+      const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: bounded.connectionTimeoutMillis })
       await client.connect()
       try {
         const executor: SqlExecutor = { query: async (sql, parameters) => await client.query(sql, parameters), exec: async sql => await client.query(sql) }

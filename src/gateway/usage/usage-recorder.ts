@@ -37,6 +37,19 @@ export class UsageRecorder {
     delta.rejected += addition.rejected
   }
 
+  /** Calls counted here and not yet flushed, for an app × API today and this month. */
+  pendingCalls (appId: string, apiId: string, nowMs = Date.now()): { day: number, month: number } {
+    const day = dayWindow(nowMs).id
+    const month = day.slice(0, 7)
+    const pending = { day: 0, month: 0 }
+    for (const delta of this.#pending.values()) {
+      if (delta.appId !== appId || delta.apiId !== apiId || !delta.day.startsWith(month)) continue
+      pending.month += delta.calls
+      if (delta.day === day) pending.day += delta.calls
+    }
+    return pending
+  }
+
   async flush (): Promise<void> {
     if (this.#flushing !== undefined) await this.#flushing
     if (this.#pending.size === 0) return

@@ -8,7 +8,9 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLimitBackends, type LimitBackends } from '../../../src/limits/index.js'
 import { RedisChangeBus } from '../../../src/store/change-bus.js'
+import { RedisAvailability } from '../../../src/store/redis-availability.js'
 import { createRedis, type RedisConnection } from '../../../src/store/redis.js'
+import pino from 'pino'
 import { freePort } from '../../helpers/ports.js'
 
 const run = promisify(execFile)
@@ -36,8 +38,11 @@ describe('Redis Cluster', () => {
       if ((await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'])).stdout.includes('cluster_state:ok')) break
       await new Promise(resolve => setTimeout(resolve, 100))
     }
-    redis = createRedis(ports.map(port => `redis://127.0.0.1:${port}`).join(','))
-    backends = createLimitBackends({ redis, keyPrefix: 'pgw:' })
+    // the same deadlines and fault switch as a gateway node
+    redis = createRedis(ports.map(port => `redis://127.0.0.1:${port}`).join(','), { commandTimeoutMs: 1000 })
+    const availability = new RedisAvailability(redis, { log: pino({ level: 'silent' }) })
+    await availability.waitForConnection(10_000)
+    backends = await createLimitBackends({ redis: { connection: redis, availability, faultPolicy: 'closed' }, keyPrefix: 'pgw:' })
   }, 60_000)
 
   afterAll(async () => {

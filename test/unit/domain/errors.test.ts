@@ -19,7 +19,9 @@ const EXPECTED: Record<string, [string, number]> = {
   QuotaExceededError: ['QUOTA_EXCEEDED', 429],
   TooManyConnectionsError: ['TOO_MANY_CONNECTIONS', 429],
   UpstreamUnavailableError: ['UPSTREAM_UNAVAILABLE', 502],
-  UpstreamTimeoutError: ['UPSTREAM_TIMEOUT', 504]
+  UpstreamTimeoutError: ['UPSTREAM_TIMEOUT', 504],
+  DependencyUnavailableError: ['DEPENDENCY_UNAVAILABLE', 503],
+  DatabaseUnavailableError: ['DATABASE_UNAVAILABLE', 503]
 }
 
 type ErrorConstructor = new (...args: string[]) => Error & { code: string, statusCode: number }

@@ -1,0 +1,226 @@
+// The fault switch of the counter backends (one place, rule 4 of STYLE.md): while
+// RedisAvailability says Redis is down, limits follow the configured policy instead of
+// waiting for it —
+//   local  (default) each node enforces its 1/N share of every plan in memory, nonces and
+//          connection slots are kept in memory; when Redis is back the calls counted
+//          meanwhile are added to its quota counters, the nonces and connections written back;
+//   open   requests pass unlimited (connections too), nonces are still checked locally;
+//   closed requests are refused with 503 DEPENDENCY_UNAVAILABLE, at once.
+import { DependencyUnavailableError } from '../domain/errors.js'
+import { RedisUnavailableError, type RedisAvailability } from '../store/redis-availability.js'
+import { MemoryConnectionCounter, type ConnectionCounter, type RedisConnectionCounter } from './connection-counter.js'
+import { dayWindow, localShareOfPlan, type LimitPlan } from './limit-math.js'
+import { MemoryRequestLimiter } from './memory-request-limiter.js'
+import { MemoryNonceStore, type NonceStore, type RedisNonceStore } from './nonce-store.js'
+import type { RedisRequestLimiter } from './redis-request-limiter.js'
+import type { LimitDecision, RequestLimiter } from './request-limiter.js'
+
+export type RedisFaultPolicy = 'local' | 'open' | 'closed'
+
+export interface FaultSwitch {
+  availability: RedisAvailability
+  policy: RedisFaultPolicy
+  /** gateway nodes sharing the limits, as last seen */
+  nodes: () => number
+}
+
+function refuse (): never {
+  throw new DependencyUnavailableError('The rate limit store is unavailable')
+}
+
+interface LocalSubject { plan: LimitPlan, nodes: number, share: LimitPlan, dayUsed: number, monthUsed: number }
+interface LocalCalls { subject: string, atMs: number, calls: number }
+
+export class FaultTolerantRequestLimiter implements RequestLimiter {
+  readonly #redis: RedisRequestLimiter
+  readonly #switch: FaultSwitch
+  #local = new MemoryRequestLimiter()
+  /** the last decision Redis gave for subjects with quotas: where the local share starts from */
+  readonly #lastQuota = new Map<string, LimitDecision['quota']>()
+  readonly #localSubjects = new Map<string, LocalSubject>()
+  /** calls allowed locally, per subject × day, to add to Redis when it is back */
+  #localCalls = new Map<string, LocalCalls>()
+
+  constructor (redis: RedisRequestLimiter, faultSwitch: FaultSwitch) {
+    this.#redis = redis
+    this.#switch = faultSwitch
+    faultSwitch.availability.on('up', () => { void this.reconcile() })
+  }
+
+  async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
+    const availability = this.#switch.availability
+    if (availability.isUp) {
+      try {
+        const decision = await availability.run(async () => await this.#redis.consume(subject, plan, nowMs))
+        if (decision.quota !== undefined) this.#lastQuota.set(subject, decision.quota)
+        return decision
+      } catch (error) {
+        if (!(error instanceof RedisUnavailableError)) throw error
+      }
+    }
+    if (this.#switch.policy === 'closed') refuse()
+    if (this.#switch.policy === 'open') return { allowed: true }
+    return await this.#consumeLocally(subject, plan, nowMs ?? Date.now())
+  }
+
+  async #consumeLocally (subject: string, plan: LimitPlan, nowMs: number): Promise<LimitDecision> {
+    const nodes = this.#switch.nodes()
+    let local = this.#localSubjects.get(subject)
+    if (local === undefined || local.plan !== plan || local.nodes !== nodes) {
+      const known = this.#lastQuota.get(subject)
+      const dayUsed = local?.dayUsed ?? known?.day?.used ?? 0
+      const monthUsed = local?.monthUsed ?? known?.month?.used ?? 0
+      local = { plan, nodes, share: localShareOfPlan(plan, nodes, dayUsed, monthUsed), dayUsed, monthUsed }
+      this.#localSubjects.set(subject, local)
+      await this.#local.seedQuota(subject, dayUsed, monthUsed, nowMs)
+    }
+    const decision = await this.#local.consume(subject, local.share, nowMs)
+    if (decision.allowed && (plan.quotaPerDay !== null || plan.quotaPerMonth !== null)) {
+      const key = `${subject}|${dayWindow(nowMs).id}`
+      const counted = this.#localCalls.get(key)
+      if (counted === undefined) this.#localCalls.set(key, { subject, atMs: nowMs, calls: 1 })
+      else counted.calls++
+    }
+    return decision
+  }
+
+  /** Adds the calls counted locally to Redis's counters and goes back to sharing them. */
+  async reconcile (): Promise<void> {
+    const pending = this.#localCalls
+    this.#localCalls = new Map()
+    this.#localSubjects.clear()
+    this.#lastQuota.clear()
+    await this.#local.close()
+    this.#local = new MemoryRequestLimiter()
+    for (const [key, counted] of pending) {
+      try {
+        await this.#switch.availability.run(async () => await this.#redis.addQuota(counted.subject, counted.calls, counted.calls, counted.atMs))
+      } catch {
+        // down again: keep them for the next reconciliation
+        const again = this.#localCalls.get(key)
+        if (again === undefined) this.#localCalls.set(key, counted)
+        else again.calls += counted.calls
+      }
+    }
+  }
+
+  async seedQuota (subject: string, dayUsed: number, monthUsed: number, nowMs?: number): Promise<void> {
+    await this.#switch.availability.run(async () => { await this.#redis.seedQuota(subject, dayUsed, monthUsed, nowMs) })
+  }
+
+  async close (): Promise<void> {
+    await this.#local.close()
+    await this.#redis.close()
+  }
+}
+
+export class FaultTolerantNonceStore implements NonceStore {
+  readonly #redis: RedisNonceStore
+  readonly #availability: RedisAvailability
+  readonly #local = new MemoryNonceStore()
+  /** nonces accepted while Redis was away, written back when it returns */
+  #accepted: Array<{ key: string, nonce: string, expiresAtMs: number }> = []
+
+  constructor (redis: RedisNonceStore, availability: RedisAvailability) {
+    this.#redis = redis
+    this.#availability = availability
+    availability.on('up', () => { void this.reconcile() })
+  }
+
+  async remember (key: string, nonce: string, ttlMs: number): Promise<boolean> {
+    if (this.#availability.isUp) {
+      try {
+        return await this.#availability.run(async () => await this.#redis.remember(key, nonce, ttlMs))
+      } catch (error) {
+        if (!(error instanceof RedisUnavailableError)) throw error
+      }
+    }
+    const fresh = await this.#local.remember(key, nonce, ttlMs)
+    if (fresh) this.#accepted.push({ key, nonce, expiresAtMs: Date.now() + ttlMs })
+    return fresh
+  }
+
+  async reconcile (): Promise<void> {
+    const accepted = this.#accepted
+    this.#accepted = []
+    const now = Date.now()
+    await Promise.all(accepted.filter(entry => entry.expiresAtMs > now).map(async entry => {
+      await this.#availability.run(async () => await this.#redis.remember(entry.key, entry.nonce, entry.expiresAtMs - now)).catch(() => {})
+    }))
+  }
+
+  async close (): Promise<void> {
+    await this.#local.close()
+    await this.#redis.close()
+  }
+}
+
+export class FaultTolerantConnectionCounter implements ConnectionCounter {
+  readonly #redis: RedisConnectionCounter
+  readonly #switch: FaultSwitch
+  readonly #local = new MemoryConnectionCounter()
+  /** connection id → subject, for slots taken locally while Redis was away */
+  readonly #localIds = new Map<string, string>()
+
+  constructor (redis: RedisConnectionCounter, faultSwitch: FaultSwitch) {
+    this.#redis = redis
+    this.#switch = faultSwitch
+    faultSwitch.availability.on('up', () => { void this.reconcile() })
+  }
+
+  async acquire (subject: string, connectionId: string, limit: number): Promise<boolean> {
+    const availability = this.#switch.availability
+    if (availability.isUp) {
+      try {
+        return await availability.run(async () => await this.#redis.acquire(subject, connectionId, limit))
+      } catch (error) {
+        if (!(error instanceof RedisUnavailableError)) throw error
+      }
+    }
+    if (this.#switch.policy === 'closed') refuse()
+    if (this.#switch.policy === 'open') return true
+    const acquired = await this.#local.acquire(subject, connectionId, Math.max(1, Math.floor(limit / this.#switch.nodes())))
+    if (acquired) this.#localIds.set(connectionId, subject)
+    return acquired
+  }
+
+  async release (subject: string, connectionId: string): Promise<void> {
+    if (this.#localIds.delete(connectionId)) {
+      await this.#local.release(subject, connectionId)
+      return
+    }
+    // when Redis is away the entry expires by itself, as it stops being refreshed
+    await this.#switch.availability.run(async () => { await this.#redis.release(subject, connectionId) }).catch(() => {})
+  }
+
+  async heartbeat (): Promise<void> {
+    await this.#switch.availability.run(async () => { await this.#redis.heartbeat() }).catch(() => {})
+  }
+
+  async count (subject: string): Promise<number> {
+    if (this.#switch.availability.isUp) {
+      try {
+        return await this.#switch.availability.run(async () => await this.#redis.count(subject))
+      } catch {}
+    }
+    return await this.#local.count(subject)
+  }
+
+  /** Connections opened while Redis was away take their slots in Redis again. */
+  async reconcile (): Promise<void> {
+    for (const [connectionId, subject] of this.#localIds) {
+      try {
+        await this.#switch.availability.run(async () => { await this.#redis.adopt(subject, connectionId) })
+      } catch {
+        return
+      }
+      this.#localIds.delete(connectionId)
+      await this.#local.release(subject, connectionId)
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.#local.close()
+    await this.#redis.close()
+  }
+}

@@ -1,0 +1,134 @@
+// Whether Redis can be used right now, decided in one place (the fault switch of the limit
+// backends reads it). A call that fails because Redis is unreachable or too slow marks it
+// down; from then on callers get an immediate RedisUnavailableError instead of waiting,
+// while a background probe pings it and marks it up again, which is when the fallbacks
+// reconcile what they counted meanwhile. Each change of state is logged once.
+import { EventEmitter } from 'node:events'
+import type { FastifyBaseLogger } from 'fastify'
+import { ReplyError } from 'ioredis'
+import type { RedisConnection } from './redis.js'
+
+export class RedisUnavailableError extends Error {
+  readonly code = 'REDIS_UNAVAILABLE'
+  constructor (cause?: unknown) {
+    super('Redis is unavailable', { cause })
+  }
+}
+
+// replies that say the server is there but cannot serve now
+const UNAVAILABLE_REPLIES = /^(LOADING|CLUSTERDOWN|MASTERDOWN|TRYAGAIN|READONLY|BUSY)\b/
+
+/** A failure of the connection (timeout, refused, reset, closed) rather than an answer from Redis. */
+export function isAvailabilityFailure (error: unknown): boolean {
+  if (error instanceof ReplyError) return UNAVAILABLE_REPLIES.test((error as Error).message)
+  return true
+}
+
+export interface RedisAvailabilityOptions {
+  log: FastifyBaseLogger
+  /** how often a down Redis is probed */
+  probeIntervalMs?: number
+  /** a connection that stays black-holed this long is replaced by a new one */
+  reconnectAfterMs?: number
+}
+
+export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
+  readonly #redis: RedisConnection
+  readonly #log: FastifyBaseLogger
+  readonly #probeIntervalMs: number
+  readonly #reconnectAfterMs: number
+  #up = true
+  #downSince = 0
+  #lastReconnect = 0
+  #probeTimer: NodeJS.Timeout | undefined
+  #probing = false
+  #closed = false
+
+  constructor (redis: RedisConnection, options: RedisAvailabilityOptions) {
+    super()
+    this.#redis = redis
+    this.#log = options.log
+    this.#probeIntervalMs = options.probeIntervalMs ?? 250
+    this.#reconnectAfterMs = options.reconnectAfterMs ?? 5_000
+    // ioredis reports every failed reconnect as an 'error' event; the state change below is the one log line
+    redis.on('error', error => { if (this.#up) this.markDown(error) })
+    redis.on('close', () => { if (this.#up && !this.#closed) this.markDown(new Error('connection closed')) })
+  }
+
+  get isUp (): boolean {
+    return this.#up
+  }
+
+  /** Waits (bounded) for the first connection, so a node does not start in the fallback for nothing. */
+  async waitForConnection (timeoutMs: number): Promise<void> {
+    const ready = await new Promise<boolean>(resolve => {
+      if (this.#redis.status === 'ready') { resolve(true); return }
+      const timer = setTimeout(() => { cleanup(); resolve(false) }, timeoutMs)
+      const onReady = (): void => { cleanup(); resolve(true) }
+      const cleanup = (): void => { clearTimeout(timer); this.#redis.off('ready', onReady) }
+      this.#redis.on('ready', onReady)
+    })
+    if (!ready) this.markDown(new Error(`no connection within ${timeoutMs} ms`))
+  }
+
+  /**
+   * Runs one Redis call. While Redis is known to be down it fails at once; a failure of the
+   * connection marks it down (and fails); an error Redis itself answered is passed through.
+   */
+  async run<T> (call: () => Promise<T>): Promise<T> {
+    if (!this.#up) throw new RedisUnavailableError()
+    try {
+      return await call()
+    } catch (error) {
+      if (!isAvailabilityFailure(error)) throw error
+      this.markDown(error)
+      throw new RedisUnavailableError(error)
+    }
+  }
+
+  markDown (error: unknown): void {
+    if (!this.#up || this.#closed) return
+    this.#up = false
+    this.#downSince = Date.now()
+    this.#log.warn({ redis: 'down', reason: (error as Error).message }, 'Redis unavailable; limits and nonces use the fallback until it is back')
+    this.emit('down')
+    this.#probeTimer = setInterval(() => { void this.#probe() }, this.#probeIntervalMs)
+    this.#probeTimer.unref()
+  }
+
+  async #probe (): Promise<void> {
+    if (this.#probing || this.#up) return
+    this.#probing = true
+    try {
+      if (this.#redis.status === 'ready') {
+        await this.#redis.ping()
+        this.#markUp()
+        return
+      }
+    } catch {
+      // still down: a black-holed connection never errors by itself, so replace it now and then
+      const now = Date.now()
+      if (now - Math.max(this.#downSince, this.#lastReconnect) > this.#reconnectAfterMs) {
+        this.#lastReconnect = now
+        this.#redis.disconnect(true)
+      }
+    } finally {
+      this.#probing = false
+    }
+  }
+
+  #markUp (): void {
+    if (this.#closed) return
+    clearInterval(this.#probeTimer)
+    this.#probeTimer = undefined
+    this.#up = true
+    this.#log.info({ redis: 'up', downForMs: Date.now() - this.#downSince }, 'Redis available again; reconciling the counts kept meanwhile')
+    this.emit('up')
+  }
+
+  close (): void {
+    this.#closed = true
+    clearInterval(this.#probeTimer)
+    this.removeAllListeners()
+  }
+}
