@@ -35,7 +35,7 @@ export class GatewayMembership {
     this.#redis = redis as unknown as ScriptedRedis
     this.#availability = availability
     this.#key = `${keyPrefix}gateway-nodes`
-    this.#intervalMs = options.intervalMs ?? 5_000
+    this.#intervalMs = options.intervalMs ?? 2_000
   }
 
   /** Live gateway nodes, as last seen in Redis (at least 1). */

@@ -1,0 +1,70 @@
+// RedisAvailability against a private redis-server behind a relay: a cut costs one deadline,
+// later calls fail at once, each change of state is logged once, and it comes back by itself.
+import { Writable } from 'node:stream'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RedisAvailability, RedisUnavailableError } from '../../../src/store/redis-availability.js'
+import { createRedis } from '../../../src/store/redis.js'
+import { startPrivateRedis, type PrivateRedis } from '../../helpers/redis-server.js'
+import { startTcpRelay } from '../../helpers/tcp-relay.js'
+
+let redis: PrivateRedis
+beforeAll(async () => { redis = await startPrivateRedis() })
+afterAll(async () => { await redis?.stop() })
+
+function capturedLogger (): { lines: Array<Record<string, unknown>>, logger: pino.Logger } {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(JSON.parse(chunk.toString())); done() } })
+  return { lines, logger: pino({ level: 'info' }, stream) }
+}
+
+describe.each(['drop', 'refuse'] as const)('RedisAvailability when Redis is cut (%s)', mode => {
+  it('fails the first call within the deadline, the next ones at once, logs each change once and recovers', async () => {
+    const relay = await startTcpRelay(redis.port)
+    const connection = createRedis(relay.url('redis'), { commandTimeoutMs: 50 })
+    const { lines, logger } = capturedLogger()
+    const availability = new RedisAvailability(connection, { log: logger, probeIntervalMs: 50 })
+    try {
+      await availability.waitForConnection(2_000)
+      expect(await availability.run(async () => await connection.ping())).toBe('PONG')
+
+      relay.setMode(mode)
+      let started = performance.now()
+      await expect(availability.run(async () => await connection.ping())).rejects.toBeInstanceOf(RedisUnavailableError)
+      expect(performance.now() - started).toBeLessThan(500)
+      expect(availability.isUp).toBe(false)
+      started = performance.now()
+      for (let index = 0; index < 100; index++) await expect(availability.run(async () => await connection.ping())).rejects.toBeInstanceOf(RedisUnavailableError)
+      expect(performance.now() - started).toBeLessThan(100)
+
+      await new Promise(resolve => setTimeout(resolve, 300))
+      relay.setMode('pass')
+      const deadline = Date.now() + 10_000
+      while (!availability.isUp && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
+      expect(availability.isUp).toBe(true)
+      expect(await availability.run(async () => await connection.ping())).toBe('PONG')
+
+      const stateLines = lines.filter(line => line.redis !== undefined)
+      expect(stateLines.map(line => line.redis)).toEqual(['down', 'up'])
+      expect(stateLines[0].level).toBe(40)
+    } finally {
+      availability.close()
+      connection.disconnect()
+      await relay.close()
+    }
+  })
+})
+
+it('passes errors Redis itself answered through without marking it down', async () => {
+  const connection = createRedis(redis.url, { commandTimeoutMs: 50 })
+  const { logger } = capturedLogger()
+  const availability = new RedisAvailability(connection, { log: logger })
+  try {
+    await availability.waitForConnection(2_000)
+    await expect(availability.run(async () => await connection.eval('return redis.call("NOSUCHCOMMAND")', 0))).rejects.not.toBeInstanceOf(RedisUnavailableError)
+    expect(availability.isUp).toBe(true)
+  } finally {
+    availability.close()
+    connection.disconnect()
+  }
+})
