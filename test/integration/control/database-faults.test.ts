@@ -53,6 +53,14 @@ describe.each(['refuse', 'drop'] as const)('PostgreSQL cut (%s)', mode => {
         expect(result.body).toEqual({ error: { code: 'DATABASE_UNAVAILABLE', message: expect.any(String) } })
         expect(ms).toBeLessThan(BOUND_MS)
       }
+      const token = await timed(async () => await fetch(`${stack.controlUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.key, client_secret: app.secret }).toString()
+      }))
+      expect(token.result.status).toBe(503)
+      expect(await token.result.json()).toMatchObject({ error: 'temporarily_unavailable' })
+      expect(token.ms).toBeLessThan(BOUND_MS)
       const ready = await timed(async () => await fetch(`${stack.controlUrl}/readyz`))
       expect(ready.result.status).toBe(503)
       expect(await ready.result.json()).toMatchObject({ status: 'not_ready', database: 'down' })

@@ -8,10 +8,11 @@ import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
 import { SignJWT } from 'jose'
 import { constantTimeEqual } from '../../../domain/crypto.js'
 import { TOKEN_AUDIENCE, tokenIssuer } from '../../../domain/oauth.js'
+import { isDatabaseUnavailable } from '../../prisma-errors.js'
 import { LoginThrottle } from '../../services/login-throttle.js'
 import type { SigningKeys } from '../../services/signing-keys.js'
 
-type OAuthError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'server_error'
+type OAuthError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope' | 'server_error' | 'temporarily_unavailable'
 
 class OAuthFailure extends Error {
   constructor (readonly error: OAuthError, readonly description: string, readonly statusCode = error === 'invalid_client' ? 401 : 400, readonly retryAfterSeconds?: number) {
@@ -98,6 +99,8 @@ export function oauthRoutes (signingKeys: SigningKeys) {
         const status = error.statusCode ?? 500
         // body parsing and size errors are the client's; anything else is ours and stays in the log
         if (status >= 400 && status < 500) return sendFailure(reply, new OAuthFailure('invalid_request', error.message))
+        // RFC 6749 §4.1.2.1's code for a passing overload or outage, so clients retry instead of giving up
+        if (isDatabaseUnavailable(error)) return sendFailure(reply, new OAuthFailure('temporarily_unavailable', 'The token service is temporarily unavailable; retry later', 503, 1))
         request.log.error({ err: error }, 'token endpoint failed')
         return sendFailure(reply, new OAuthFailure('server_error', 'The token could not be issued; retry later', 500))
       })
