@@ -11,48 +11,78 @@ import { buildDecision, type LimitDecision, type LimitPlan, type RequestLimiter 
 // it is missing the script answers -1 instead of deciding, so the limiter first re-seeds
 // the counters from the database's usage (the marker lives as long as a month's counter).
 //
+// One script reserves `want` requests at once (a node's lease, see leased-request-limiter.ts;
+// 1 for an exact decision per request): as many as both the GCRA bucket and the quotas have
+// room for, up to `want`, after first giving back `give back` unspent requests of an earlier
+// reservation (the arrival time moves back, never before now, and the quota counters down).
+//
 // KEYS: rate, day quota, month quota, seeded marker. ARGV: interval ms, tolerance ms, day limit,
-// month limit, day key TTL ms, month key TTL ms, fixed now ms (0 = Redis time). A limit of -1 means none.
-// Returns: allowed (1/0), reason (0 none, 1 rate, 2 day, 3 month), arrival basis, new arrival, now, day used, month used;
-// or { -1 } when quota counters must be seeded first.
+// month limit, day key TTL ms, month key TTL ms, fixed now ms (0 = Redis time), want, give back.
+// A limit of -1 means none. Returns: granted count (0 = rejected), reason (0 none, 1 rate, 2 day,
+// 3 month), arrival basis, new arrival, now, day used, month used; or { -1 } when quota
+// counters must be seeded first.
 const CONSUME_SCRIPT = `
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
 local day_limit = tonumber(ARGV[3])
 local month_limit = tonumber(ARGV[4])
+local want = tonumber(ARGV[8])
+local give_back = tonumber(ARGV[9])
 if (day_limit >= 0 or month_limit >= 0) and redis.call('EXISTS', KEYS[4]) == 0 then return { -1 } end
 local now = tonumber(ARGV[7])
 if now == 0 then
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
+local stored = nil
+if interval > 0 then stored = tonumber(redis.call('GET', KEYS[1])) end
+if give_back > 0 then
+  if stored ~= nil and stored > now then
+    stored = math.max(now, stored - give_back * interval)
+    redis.call('SET', KEYS[1], tostring(stored), 'PX', math.max(1, math.ceil(stored - now)))
+  end
+  for index = 2, 3 do
+    local used = tonumber(redis.call('GET', KEYS[index]) or '0')
+    if used > 0 then redis.call('SET', KEYS[index], math.max(0, used - give_back), 'KEEPTTL') end
+  end
+end
 local reason = 0
 local arrival = now
-local new_arrival = now
+local granted = want
 if interval > 0 then
-  local stored = tonumber(redis.call('GET', KEYS[1]))
   if stored ~= nil and stored > now then arrival = stored end
-  new_arrival = arrival + interval
-  if new_arrival - now > tolerance + 0.000001 then reason = 1 end
+  local room = math.floor((tolerance + 0.000001 - (arrival - now)) / interval)
+  if room < granted then granted = room end
+  if granted < 1 then reason = 1 end
 end
 local day_used = tonumber(redis.call('GET', KEYS[2]) or '0')
 local month_used = tonumber(redis.call('GET', KEYS[3]) or '0')
-if reason == 0 and day_limit >= 0 and day_used >= day_limit then reason = 2 end
-if reason == 0 and month_limit >= 0 and month_used >= month_limit then reason = 3 end
-if reason == 0 then
+if reason == 0 and day_limit >= 0 then
+  granted = math.min(granted, day_limit - day_used)
+  if granted < 1 then reason = 2 end
+end
+if reason == 0 and month_limit >= 0 then
+  granted = math.min(granted, month_limit - month_used)
+  if granted < 1 then reason = 3 end
+end
+local new_arrival = arrival + interval
+if reason ~= 0 then
+  granted = 0
+else
   if interval > 0 then
+    new_arrival = arrival + granted * interval
     redis.call('SET', KEYS[1], tostring(new_arrival), 'PX', math.max(1, math.ceil(new_arrival - now)))
   end
   if day_limit >= 0 then
-    day_used = redis.call('INCR', KEYS[2])
+    day_used = redis.call('INCRBY', KEYS[2], granted)
     redis.call('PEXPIRE', KEYS[2], ARGV[5])
   end
   if month_limit >= 0 then
-    month_used = redis.call('INCR', KEYS[3])
+    month_used = redis.call('INCRBY', KEYS[3], granted)
     redis.call('PEXPIRE', KEYS[3], ARGV[6])
   end
 end
-return { reason == 0 and 1 or 0, reason, tostring(arrival), tostring(new_arrival), tostring(now), day_used, month_used }
+return { granted, reason, tostring(arrival), tostring(new_arrival), tostring(now), day_used, month_used }
 `
 
 // KEYS: day, month, seeded marker. ARGV: day used, month used, day TTL ms, month TTL ms,
@@ -132,13 +162,22 @@ export class RedisRequestLimiter implements RequestLimiter {
   }
 
   async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
+    return (await this.reserve(subject, plan, 1, 0, nowMs)).decision
+  }
+
+  /**
+   * Reserves up to `want` requests at once after giving back `giveBack` unspent ones; the
+   * decision describes the first of them (allowed when at least one was granted).
+   */
+  async reserve (subject: string, plan: LimitPlan, want: number, giveBack: number, nowMs?: number): Promise<{ decision: LimitDecision, granted: number }> {
     const clockMs = nowMs ?? Date.now()
     const parameters = plan.ratePerSecond !== null ? gcraParameters(plan.ratePerSecond, plan.burst ?? plan.ratePerSecond) : { emissionIntervalMs: 0, toleranceMs: 0 }
     const [rateKey, dayKey, monthKey, markerKey] = this.#keys(subject, clockMs)
     const run = async (): Promise<[number, number, string, string, string, number, number]> => await this.#redis.pgwConsumeLimits(
       rateKey, dayKey, monthKey, markerKey,
       parameters.emissionIntervalMs, parameters.toleranceMs, plan.quotaPerDay ?? -1, plan.quotaPerMonth ?? -1,
-      windowTtlMs(dayWindow(clockMs).resetAtMs, clockMs), windowTtlMs(monthWindow(clockMs).resetAtMs, clockMs), this.#useCallerClock || nowMs !== undefined ? clockMs : 0
+      windowTtlMs(dayWindow(clockMs).resetAtMs, clockMs), windowTtlMs(monthWindow(clockMs).resetAtMs, clockMs), this.#useCallerClock || nowMs !== undefined ? clockMs : 0,
+      want, giveBack
     )
     let result = await run()
     if (result[0] === -1) {
@@ -146,7 +185,7 @@ export class RedisRequestLimiter implements RequestLimiter {
       result = await run()
       if (result[0] === -1) throw new Error(`quota counters of ${subject} could not be seeded`)
     }
-    const [allowed, reasonCode, arrival, newArrival, now, dayUsed, monthUsed] = result
+    const [granted, reasonCode, arrival, newArrival, now, dayUsed, monthUsed] = result
     const redisNow = Number(now)
     let rate: GcraResult | undefined
     if (plan.ratePerSecond !== null) {
@@ -161,8 +200,8 @@ export class RedisRequestLimiter implements RequestLimiter {
       }
     }
     const decision = buildDecision(plan, clockMs, rate, REASONS[reasonCode], dayUsed, monthUsed)
-    decision.allowed = allowed === 1
-    return decision
+    decision.allowed = granted > 0
+    return { decision, granted }
   }
 
   async seedQuota (subject: string, dayUsed: number, monthUsed: number, nowMs = Date.now()): Promise<void> {
