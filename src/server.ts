@@ -131,7 +131,7 @@ export async function startProduct (config: Config, options: { logger?: Logger }
         keyPrefix: config.redisKeyPrefix,
         redis: redis === undefined || redisAvailability === undefined
           ? undefined
-          : { connection: redis, availability: redisAvailability, faultPolicy: config.redisFaultPolicy, seedSource: quotaSeedSource(database.prisma, () => usage) }
+          : { connection: redis, availability: redisAvailability, faultPolicy: config.redisFaultPolicy, leaseMs: config.limitLeaseMs, seedSource: quotaSeedSource(database.prisma, () => usage) }
       })
       closers.push(async () => { await limits.close() })
       const snapshots = new SnapshotManager({

@@ -9,6 +9,7 @@
 import { DependencyUnavailableError } from '../domain/errors.js'
 import { RedisUnavailableError, type RedisAvailability } from '../store/redis-availability.js'
 import { MemoryConnectionCounter, type ConnectionCounter, type RedisConnectionCounter } from './connection-counter.js'
+import type { LeasedRequestLimiter } from './leased-request-limiter.js'
 import { dayWindow, localShareOfPlan, type LimitPlan } from './limit-math.js'
 import { MemoryRequestLimiter } from './memory-request-limiter.js'
 import { MemoryNonceStore, type NonceStore, type RedisNonceStore } from './nonce-store.js'
@@ -33,6 +34,7 @@ interface LocalCalls { subject: string, atMs: number, calls: number }
 
 export class FaultTolerantRequestLimiter implements RequestLimiter {
   readonly #redis: RedisRequestLimiter
+  readonly #leased: LeasedRequestLimiter
   readonly #switch: FaultSwitch
   #local = new MemoryRequestLimiter()
   /** the last decision Redis gave for subjects with quotas: where the local share starts from */
@@ -41,17 +43,22 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   /** calls allowed locally, per subject × day, to add to Redis when it is back */
   #localCalls = new Map<string, LocalCalls>()
 
-  constructor (redis: RedisRequestLimiter, faultSwitch: FaultSwitch) {
+  constructor (redis: RedisRequestLimiter, leased: LeasedRequestLimiter, faultSwitch: FaultSwitch) {
     this.#redis = redis
+    this.#leased = leased
     this.#switch = faultSwitch
     faultSwitch.availability.on('up', () => { void this.reconcile() })
   }
 
   async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
+    const now = nowMs ?? Date.now()
+    // what this node holds is spent first, also while Redis is away
+    const held = this.#leased.spendHeld(subject, plan, now)
+    if (held !== undefined) return held
     const availability = this.#switch.availability
     if (availability.isUp) {
       try {
-        const decision = await availability.run(async () => await this.#redis.consume(subject, plan, nowMs))
+        const decision = await availability.run(async () => await this.#leased.reserve(subject, plan, now))
         if (decision.quota !== undefined) this.#lastQuota.set(subject, decision.quota)
         return decision
       } catch (error) {
@@ -60,7 +67,7 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
     }
     if (this.#switch.policy === 'closed') refuse()
     if (this.#switch.policy === 'open') return { allowed: true }
-    return await this.#consumeLocally(subject, plan, nowMs ?? Date.now())
+    return await this.#consumeLocally(subject, plan, now)
   }
 
   async #consumeLocally (subject: string, plan: LimitPlan, nowMs: number): Promise<LimitDecision> {
@@ -109,8 +116,9 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   }
 
   async close (): Promise<void> {
+    if (this.#switch.availability.isUp) await this.#leased.release()
     await this.#local.close()
-    await this.#redis.close()
+    await this.#leased.close()
   }
 }
 

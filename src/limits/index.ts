@@ -5,6 +5,8 @@ import type { RedisConnection } from '../store/redis.js'
 import { MemoryConnectionCounter, RedisConnectionCounter, type ConnectionCounter } from './connection-counter.js'
 import { FaultTolerantConnectionCounter, FaultTolerantNonceStore, FaultTolerantRequestLimiter, type RedisFaultPolicy } from './fault-tolerant.js'
 import { GatewayMembership } from './gateway-membership.js'
+import { LeasedRequestLimiter } from './leased-request-limiter.js'
+import { DEFAULT_LEASE_SETTINGS } from './lease-math.js'
 import { MemoryRequestLimiter } from './memory-request-limiter.js'
 import { MemoryNonceStore, RedisNonceStore, type NonceStore } from './nonce-store.js'
 import { RedisRequestLimiter, type QuotaSeedSource } from './redis-request-limiter.js'
@@ -24,6 +26,8 @@ export interface RedisLimitOptions {
   faultPolicy: RedisFaultPolicy
   /** where lost quota counters are re-seeded from */
   seedSource?: QuotaSeedSource
+  /** how long a node may hold requests reserved in a batch; 0 = one exact decision per request */
+  leaseMs?: number
 }
 
 export async function createLimitBackends (options: { redis?: RedisLimitOptions, keyPrefix: string }): Promise<LimitBackends> {
@@ -48,7 +52,9 @@ export async function createLimitBackends (options: { redis?: RedisLimitOptions,
   const membership = new GatewayMembership(connection, availability, keyPrefix)
   await membership.start()
   const faultSwitch = { availability, policy: faultPolicy, nodes: () => membership.nodes }
-  const requestLimiter = new FaultTolerantRequestLimiter(new RedisRequestLimiter(connection, keyPrefix, { seedSource: redis.seedSource }), faultSwitch)
+  const exact = new RedisRequestLimiter(connection, keyPrefix, { seedSource: redis.seedSource })
+  const leased = new LeasedRequestLimiter(exact, { ...DEFAULT_LEASE_SETTINGS, leaseMs: redis.leaseMs ?? DEFAULT_LEASE_SETTINGS.leaseMs })
+  const requestLimiter = new FaultTolerantRequestLimiter(exact, leased, faultSwitch)
   const nonceStore = new FaultTolerantNonceStore(new RedisNonceStore(connection, keyPrefix), availability)
   const connectionCounter = new FaultTolerantConnectionCounter(new RedisConnectionCounter(connection, keyPrefix), faultSwitch)
   return {

@@ -98,10 +98,14 @@ describe.each(['drop', 'refuse'] as const)('Redis cut (%s) under the local polic
     setup.relay.setMode('pass')
     await waitFor(async () => await redisUp(gateway), 'Redis to be marked up again')
     for (let index = 0; index < 5; index++) expect((await timedCall(url, setup.app.apiKey)).status).toBe(200)
-    // before + during (reconciled) + after; a call in flight when the cut came may count twice at most
+    // requests reserved in a batch and not spent go back when their lease expires (200 ms)
+    await new Promise(resolve => setTimeout(resolve, 600))
+    // before + during (reconciled) + after. A reservation whose answer was lost in the cut may
+    // still have been applied (a dropped connection delivers it late): that batch, at most 1% of
+    // the 10,000 quota, stays counted, which errs on the side of the plan, never past it
     const counted = await dayCounter(setup)
     expect(counted).toBeGreaterThanOrEqual(50)
-    expect(counted).toBeLessThanOrEqual(51)
+    expect(counted).toBeLessThanOrEqual(mode === 'refuse' ? 51 : 150)
   })
 })
 
