@@ -160,6 +160,27 @@ describe('upstream health and concurrency caps', () => {
     expect(await metric(flakyHealthy)).toBe(1)
   })
 
+  it('ejects a target that answers 503 itself, but not one whose endpoint answers 500', async () => {
+    const overloaded = await upstream('overloaded', (request, response) => {
+      response.statusCode = request.url?.startsWith('/broken') === true ? 500 : 503
+      response.end(JSON.stringify({ upstream: 'overloaded' }))
+    })
+    const steady = await upstream('steady')
+    const app = await provision(stack, { upstreamUrls: [overloaded.url, steady.url] })
+    await waitForPropagation(stack)
+    const prefix = `${stack.gatewayUrls[0]}${await routeOf(stack, app.apiId)}`
+    const pool = poolOf(app.upstreamId)
+    const overloadedTarget = pool.targets.find(target => target.url === overloaded.url)
+    for (let index = 0; index < 10; index++) await call(`${prefix}/broken`, app.apiKey)
+    expect(overloadedTarget?.health.isAvailable(Date.now())).toBe(true)
+    const statuses: number[] = []
+    for (let index = 0; index < 10; index++) statuses.push((await call(`${prefix}/orders`, app.apiKey)).status)
+    // 503s are answers, passed on as they are: three in a row take the target out
+    expect(statuses.filter(status => status === 503)).toHaveLength(3)
+    expect(statuses.slice(-4)).toEqual([200, 200, 200, 200])
+    expect(overloadedTarget?.health.isAvailable(Date.now())).toBe(false)
+  })
+
   it('refuses an app over its share with 429 and everyone with 503 when the upstream is full, and frees every slot however requests end', async () => {
     const held = new Map<string, ServerResponse>()
     const holding = await upstream('holding', (request, response) => {
