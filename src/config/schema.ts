@@ -32,7 +32,11 @@ export const ConfigSchema = Type.Object({
   webSocketMaxMessageBytes: Type.Integer({ minimum: 1, default: 1048576 }),
   tokenTtlSeconds: Type.Integer({ minimum: 1, default: 3600 }),
   publicUrl: Type.Optional(Type.String({ description: 'Base URL of the control server as partners see it (OAuth2 issuer)' })),
-  requirePartnerApproval: Type.Boolean({ default: false })
+  requirePartnerApproval: Type.Boolean({ default: false }),
+  upstreamMaxConcurrentRequests: Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'Requests in flight per upstream and gateway process; also the connections kept per target' }),
+  upstreamAppSharePercent: Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Share of upstreamMaxConcurrentRequests one app may hold' }),
+  upstreamEjectionMs: Type.Integer({ minimum: 1, default: 10_000, description: 'First ejection of a failing target; doubles with each ejection in a row' }),
+  upstreamMaxEjectionMs: Type.Integer({ minimum: 1, default: 120_000, description: 'Longest ejection of a failing target' })
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
@@ -62,5 +66,9 @@ export const ENVIRONMENT_VARIABLES: Record<string, { key: keyof Config, parse: '
   WEBSOCKET_MAX_CONNECTIONS: { key: 'maxWebSocketConnections', parse: 'integer' },
   WEBSOCKET_IDLE_TIMEOUT_SECONDS: { key: 'webSocketIdleTimeoutSeconds', parse: 'integer' },
   WEBSOCKET_MAX_MESSAGE_BYTES: { key: 'webSocketMaxMessageBytes', parse: 'integer' },
-  REQUIRE_PARTNER_APPROVAL: { key: 'requirePartnerApproval', parse: 'boolean' }
+  REQUIRE_PARTNER_APPROVAL: { key: 'requirePartnerApproval', parse: 'boolean' },
+  UPSTREAM_MAX_CONCURRENT_REQUESTS: { key: 'upstreamMaxConcurrentRequests', parse: 'integer' },
+  UPSTREAM_APP_SHARE_PERCENT: { key: 'upstreamAppSharePercent', parse: 'integer' },
+  UPSTREAM_EJECTION_MS: { key: 'upstreamEjectionMs', parse: 'integer' },
+  UPSTREAM_MAX_EJECTION_MS: { key: 'upstreamMaxEjectionMs', parse: 'integer' }
 }

@@ -37,11 +37,13 @@ export const NotGrantedError = createError('NOT_GRANTED', 'The app has no approv
 export const RateLimitedError = createError('RATE_LIMITED', 'Rate limit exceeded, retry in %s s', 429)
 export const QuotaExceededError = createError('QUOTA_EXCEEDED', 'The %s quota is used up until %s', 429)
 export const TooManyConnectionsError = createError('TOO_MANY_CONNECTIONS', '%s', 429)
+export const TooManyConcurrentRequestsError = createError('TOO_MANY_CONCURRENT_REQUESTS', 'This app already has %s requests in flight to the service behind %s, its share of that service; retry when some of them have finished', 429)
 
 // Gateway: upstream
 export const UpstreamUnavailableError = createError('UPSTREAM_UNAVAILABLE', 'The upstream service is unavailable', 502)
 export const UpstreamTimeoutError = createError('UPSTREAM_TIMEOUT', 'The upstream service did not answer in time', 504)
 export const ServiceUnavailableError = createError('SERVICE_UNAVAILABLE', '%s', 503)
+export const UpstreamBusyError = createError('UPSTREAM_BUSY', 'The service behind %s has %s requests in flight, as many as it takes; retry shortly', 503)
 export const DependencyUnavailableError = createError('DEPENDENCY_UNAVAILABLE', '%s', 503)
 
 // Control API: storage

@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
-import { BadPathError, PayloadTooLargeError, RouteNotFoundError } from '../domain/errors.js'
+import { BadPathError, PayloadTooLargeError, RouteNotFoundError, TooManyConcurrentRequestsError, UpstreamBusyError } from '../domain/errors.js'
 import type { LimitBackends } from '../limits/index.js'
 import { GatewayMetrics, statusClass, type Outcome } from '../observability/gateway-metrics.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
@@ -89,7 +89,12 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
     }
   })
-  const pools = new UpstreamPools()
+  const pools = new UpstreamPools({
+    concurrency: { maxInFlight: config.upstreamMaxConcurrentRequests, appSharePercent: config.upstreamAppSharePercent },
+    passiveHealth: { failuresToEject: 3, baseEjectionMs: config.upstreamEjectionMs, maxEjectionMs: Math.max(config.upstreamEjectionMs, config.upstreamMaxEjectionMs) },
+    log: fastify.log,
+    onEjection: (upstream, cause) => { metrics.upstreamEjections.inc({ upstream, cause }) }
+  })
   // building an access-log line costs more than a request's policies: skip it when it would be dropped
   const logAccess = (options.logger as { isLevelEnabled?: (level: string) => boolean } | undefined)?.isLevelEnabled?.('info') ?? false
   const issuer = tokenIssuer(config)
@@ -101,7 +106,13 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     snapshotVersion: () => Number(snapshots.current.version),
     snapshotLoadedAt: () => snapshots.current.loadedAt,
     databaseHealthy: () => snapshots.databaseHealthy,
-    redisUp: options.redisUp
+    redisUp: options.redisUp,
+    upstreamTargets: function * () {
+      for (const pool of pools.pools) for (const { target, healthy } of pool.targetHealth()) yield { upstream: pool.definition.name, target, healthy }
+    },
+    upstreamsInFlight: function * () {
+      for (const pool of pools.pools) yield { upstream: pool.definition.name, inFlight: pool.concurrency.inFlight }
+    }
   })
 
   fastify.decorateRequest('trace', null as unknown as Trace)
@@ -179,21 +190,30 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     })
     const { app, grant } = checkPermission(snapshot, appId, api)
     request.trace.appId = app.id
-    await applyRequestLimits(headers => { void reply.headers(headers) }, limits.requestLimiter, usage, app.id, api.id, grant.plan)
-    await proxyHttpRequest(request, reply, {
-      pool: upstream,
-      path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
-      body: body ?? (request.body as IncomingMessage | undefined),
-      setHeaders: { 'x-request-id': String(request.id), 'x-partner-id': app.partnerId, 'x-app-id': app.id },
-      removeHeaders: credentialHeaders,
-      onUpstreamResponse: upstreamMs => {
-        request.trace.upstreamMs = upstreamMs
-        metrics.upstreamDuration.observe({ api: api.name }, upstreamMs / 1000)
-      }
-    }).catch((error: Error) => {
-      request.trace.outcome = 'upstream_error'
-      throw error
-    })
+    // the slot is taken before the rate limit and quota count the request: a refused call costs the app nothing
+    const admission = upstream.concurrency.tryAcquire(app.id)
+    if (admission === 'app-over-share') throw new TooManyConcurrentRequestsError(String(upstream.concurrency.maxPerApp), api.name)
+    if (admission === 'upstream-full') throw new UpstreamBusyError(api.name, String(upstream.concurrency.maxInFlight))
+    try {
+      await applyRequestLimits(headers => { void reply.headers(headers) }, limits.requestLimiter, usage, app.id, api.id, grant.plan)
+      await proxyHttpRequest(request, reply, {
+        pool: upstream,
+        path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
+        body: body ?? (request.body as IncomingMessage | undefined),
+        setHeaders: { 'x-request-id': String(request.id), 'x-partner-id': app.partnerId, 'x-app-id': app.id },
+        removeHeaders: credentialHeaders,
+        onUpstreamResponse: upstreamMs => {
+          request.trace.upstreamMs = upstreamMs
+          metrics.upstreamDuration.observe({ api: api.name }, upstreamMs / 1000)
+        }
+      }).catch((error: Error) => {
+        request.trace.outcome = 'upstream_error'
+        throw error
+      })
+    } finally {
+      // proxyHttpRequest settles only when the response has ended, however it ended (sent, failed, client gone)
+      upstream.concurrency.release(app.id)
+    }
   }
 
   fastify.addHook('onResponse', async (request, reply) => {

@@ -14,6 +14,10 @@ export interface MetricSources {
   snapshotLoadedAt: () => number
   databaseHealthy: () => boolean
   redisUp?: () => boolean
+  /** every upstream's targets and whether each is in service now */
+  upstreamTargets?: () => Iterable<{ upstream: string, target: string, healthy: boolean }>
+  /** requests in flight per upstream */
+  upstreamsInFlight?: () => Iterable<{ upstream: string, inFlight: number }>
 }
 
 export class GatewayMetrics {
@@ -27,6 +31,15 @@ export class GatewayMetrics {
   readonly snapshotAge = this.#sourcedGauge('gateway_snapshot_age_seconds', 'Seconds since the snapshot in use was loaded from the database', async sources => (Date.now() - sources.snapshotLoadedAt()) / 1000)
   readonly databaseUp = this.#sourcedGauge('gateway_database_up', '1 when the last configuration read succeeded', async sources => sources.databaseHealthy() ? 1 : 0)
   readonly redisUp = this.#sourcedGauge('gateway_redis_up', '1 while Redis answers within its deadline; absent when counters are in memory', async sources => sources.redisUp === undefined ? undefined : sources.redisUp() ? 1 : 0)
+  readonly upstreamEjections = new Counter({ name: 'gateway_upstream_ejections_total', help: 'Targets taken out of service, by upstream and cause (failures | health-check)', labelNames: ['upstream', 'cause'] as const, registers: [this.registry] })
+  readonly upstreamTargetHealthy = this.#labelledGauge('gateway_upstream_target_healthy', 'Whether the target is in service (1) or ejected / failing its health check (0)', ['upstream', 'target'], (sources, gauge) => {
+    for (const { upstream, target, healthy } of sources.upstreamTargets?.() ?? []) gauge.set({ upstream, target }, healthy ? 1 : 0)
+  })
+
+  readonly upstreamInFlight = this.#labelledGauge('gateway_upstream_requests_in_flight', 'Requests in flight to the upstream, counted against UPSTREAM_MAX_CONCURRENT_REQUESTS', ['upstream'], (sources, gauge) => {
+    for (const { upstream, inFlight } of sources.upstreamsInFlight?.() ?? []) gauge.set({ upstream }, inFlight)
+  })
+
   readonly webSocketConnections = new Gauge({ name: 'gateway_websocket_connections', help: 'Open WebSocket connections, by API', labelNames: ['api'] as const, registers: [this.registry] })
   readonly webSocketMessages = new Counter({ name: 'gateway_websocket_messages_total', help: 'WebSocket messages, by API and direction', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
   readonly webSocketBytes = new Counter({ name: 'gateway_websocket_bytes_total', help: 'WebSocket payload bytes, by API and direction', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
@@ -37,6 +50,21 @@ export class GatewayMetrics {
 
   setSources (sources: MetricSources): void {
     this.#sources = sources
+  }
+
+  /** A gauge whose series are all read at scrape time: removed upstreams and targets disappear. */
+  #labelledGauge (name: string, help: string, labelNames: string[], read: (sources: MetricSources, gauge: Gauge) => void): Gauge {
+    const metrics = this
+    return new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect () {
+        this.reset()
+        if (metrics.#sources !== undefined) read(metrics.#sources, this)
+      }
+    })
   }
 
   #sourcedGauge (name: string, help: string, read: (sources: MetricSources) => Promise<number | undefined>): Gauge {

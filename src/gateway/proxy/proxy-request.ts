@@ -1,13 +1,14 @@
 // Forwards one request to a target of the upstream and streams the answer back: bodies
-// are never buffered in either direction. Connection-level failures mark the target's
-// passive health, and an idempotent request whose body can be replayed gets one retry
-// on another target.
+// are never buffered in either direction. Real target failures (target-failure.ts) mark
+// the target's passive health, and an idempotent request whose body can be replayed gets
+// one retry on another target after a connection-level failure.
 import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import { isRetryableFailure, isTargetFailure, isTargetFailureStatus } from './target-failure.js'
 import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
 
 export interface ProxyOptions {
@@ -31,7 +32,6 @@ export interface ProxyOutcome {
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED'])
 
 /** Header names the Connection header lists are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionListed (headers: IncomingHttpHeaders): Set<string> | undefined {
@@ -58,11 +58,6 @@ function upstreamRequestHeaders (request: FastifyRequest, target: UpstreamTarget
   headers.host = target.host
   for (const name in options.setHeaders) headers[name] = options.setHeaders[name]
   return headers
-}
-
-function isConnectFailure (error: unknown): boolean {
-  const code = (error as { code?: string }).code
-  return code !== undefined && CONNECT_FAILURES.has(code)
 }
 
 function toGatewayError (error: unknown): Error {
@@ -100,7 +95,8 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         body: options.body,
         signal: abort
       }, ({ statusCode, headers }) => {
-        attempted.health.recordSuccess()
+        if (isTargetFailureStatus(statusCode)) attempted.health.recordFailure(Date.now())
+        else attempted.health.recordSuccess()
         outcome = { statusCode, upstreamMs: performance.now() - started, target: attempted.url }
         options.onUpstreamResponse?.(outcome.upstreamMs)
         return startResponse(reply, statusCode, headers as IncomingHttpHeaders)
@@ -114,10 +110,9 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         reply.raw.destroy()
         return outcome
       }
-      const connectFailure = isConnectFailure(error)
-      if (connectFailure || (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') attempted.health.recordFailure(Date.now())
       if (clientGone) throw new UpstreamUnavailableError()
-      const next: UpstreamTarget | undefined = attempt === 1 && connectFailure && replayable && IDEMPOTENT.has(method) ? options.pool.pick(attempted) : undefined
+      if (isTargetFailure(error)) attempted.health.recordFailure(Date.now())
+      const next: UpstreamTarget | undefined = attempt === 1 && isRetryableFailure(error) && replayable && IDEMPOTENT.has(method) ? options.pool.pick(attempted) : undefined
       if (next === undefined) throw toGatewayError(error)
       target = next
     }

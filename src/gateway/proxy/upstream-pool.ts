@@ -1,10 +1,14 @@
-// One upstream's targets: a keep-alive undici Pool per target, the balancer and each
-// target's health. Rebuilt in place when the configuration changes, keeping the pools
-// (and their warm connections) of targets that did not change.
+// One upstream's targets: a keep-alive undici Pool per target, the balancer, each
+// target's health and the upstream's limit on requests in flight. Rebuilt in place when the
+// configuration changes, keeping the pools (and their warm connections) and health of
+// targets that did not change.
+import type { FastifyBaseLogger } from 'fastify'
 import { Pool, request as undiciRequest } from 'undici'
 import type { SnapshotUpstream } from '../../store/config-snapshot.js'
 import { Balancer } from './balancer.js'
-import { TargetHealth, type ActiveHealthCheck } from './health.js'
+import { ConcurrencyLimit, type ConcurrencyLimits } from './concurrency-limit.js'
+import { TargetHealth, type ActiveHealthCheck, type HealthChange, type PassiveHealthOptions } from './health.js'
+import { selectTargets } from './target-selection.js'
 
 export interface UpstreamTarget {
   url: string
@@ -18,9 +22,18 @@ export interface UpstreamTarget {
   health: TargetHealth
 }
 
-function createPool (origin: string, definition: SnapshotUpstream): Pool {
+export interface UpstreamPoolOptions {
+  concurrency: ConcurrencyLimits
+  passiveHealth: PassiveHealthOptions
+  log: FastifyBaseLogger
+  /** called once per ejection, for the metrics */
+  onEjection?: (upstream: string, cause: 'failures' | 'health-check') => void
+}
+
+function createPool (origin: string, definition: SnapshotUpstream, options: UpstreamPoolOptions): Pool {
   return new Pool(origin, {
-    connections: 256,
+    // as many connections as the upstream admits requests: an admitted request never queues in undici
+    connections: options.concurrency.maxInFlight,
     pipelining: 1,
     connect: { timeout: definition.connectTimeoutMs },
     headersTimeout: definition.responseTimeoutMs,
@@ -34,12 +47,20 @@ function targetKey (url: string, definition: SnapshotUpstream): string {
 }
 
 export class UpstreamPool {
+  readonly concurrency: ConcurrencyLimit
+  readonly #options: UpstreamPoolOptions
   #definition: SnapshotUpstream
   #targets: UpstreamTarget[] = []
+  /** scratch space for pick(): which targets the balancer may choose, reused to allocate nothing per request */
+  #selectable: boolean[] = []
+  readonly #isSelectable = (index: number): boolean => this.#selectable[index]
+  #panic = false
   #balancer: Balancer
   #probeTimer: NodeJS.Timeout | undefined
 
-  constructor (definition: SnapshotUpstream) {
+  constructor (definition: SnapshotUpstream, options: UpstreamPoolOptions) {
+    this.#options = options
+    this.concurrency = new ConcurrencyLimit(options.concurrency)
     this.#definition = definition
     this.#balancer = new Balancer(definition.loadBalancing)
     this.update(definition)
@@ -53,14 +74,25 @@ export class UpstreamPool {
     return this.#targets
   }
 
-  /** A healthy target, skipping `exclude`; undefined when none is available. */
+  /**
+   * A healthy target, skipping `exclude` (a retry) unless it is the only choice; in panic
+   * (too few healthy targets) any target. Undefined only for an upstream without targets.
+   */
   pick (exclude?: UpstreamTarget): UpstreamTarget | undefined {
     const now = Date.now()
     const targets = this.#targets
-    let index = this.#balancer.pick(targets, candidate => targets[candidate] !== exclude && targets[candidate].health.isAvailable(now))
-    // with every other target out, retrying on the same one beats failing
-    if (index === -1 && exclude !== undefined && exclude.health.isAvailable(now)) index = targets.indexOf(exclude)
+    const selectable = this.#selectable
+    for (let index = 0; index < targets.length; index++) selectable[index] = targets[index].health.isAvailable(now)
+    const panic = selectTargets(selectable, exclude === undefined ? -1 : targets.indexOf(exclude))
+    if (panic !== this.#panic) this.#panicChanged(panic)
+    const index = this.#balancer.pick(targets, this.#isSelectable)
     return index === -1 ? undefined : targets[index]
+  }
+
+  /** Whether each target is in service now, for the metrics. */
+  targetHealth (): Array<{ target: string, healthy: boolean }> {
+    const now = Date.now()
+    return this.#targets.map(target => ({ target: target.url, healthy: target.health.isAvailable(now) }))
   }
 
   update (definition: SnapshotUpstream): void {
@@ -75,8 +107,10 @@ export class UpstreamPool {
         return kept
       }
       const parsed = new URL(url)
-      return { url, origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, ''), host: parsed.host, weight, activeRequests: 0, pool: createPool(parsed.origin, definition), health: new TargetHealth() }
+      const health = new TargetHealth(this.#options.passiveHealth, change => { this.#healthChanged(url, change) })
+      return { url, origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, ''), host: parsed.host, weight, activeRequests: 0, pool: createPool(parsed.origin, definition, this.#options), health }
     })
+    this.#selectable = this.#targets.map(() => true)
     // in-flight requests on removed targets finish; the pools close afterwards
     for (const removed of previous.values()) void removed.pool.close().catch(() => {})
     this.#scheduleProbes(definition.healthCheck)
@@ -110,14 +144,40 @@ export class UpstreamPool {
       } catch {
         healthy = false
       }
-      target.health.recordProbe(healthy, check)
+      target.health.recordProbe(healthy, check, Date.now())
     }))
+  }
+
+  #healthChanged (target: string, change: HealthChange): void {
+    const upstream = this.#definition.name
+    if (change.kind === 'ejected') {
+      this.#options.onEjection?.(upstream, change.cause)
+      this.#options.log.warn({ upstream, target, cause: change.cause, ejectionMs: change.cause === 'failures' ? change.ejectionMs : undefined }, 'upstream target ejected')
+    } else {
+      this.#options.log.info({ upstream, target, cause: change.cause }, 'upstream target returned')
+    }
+  }
+
+  #panicChanged (panic: boolean): void {
+    this.#panic = panic
+    const upstream = this.#definition.name
+    if (panic) this.#options.log.warn({ upstream }, 'too few healthy upstream targets: balancing over all of them')
+    else this.#options.log.info({ upstream }, 'enough healthy upstream targets again: balancing over the healthy ones')
   }
 }
 
 /** Every upstream's pool, kept in step with the snapshot. */
 export class UpstreamPools {
   readonly #pools = new Map<string, UpstreamPool>()
+  readonly #options: UpstreamPoolOptions
+
+  constructor (options: UpstreamPoolOptions) {
+    this.#options = options
+  }
+
+  get pools (): IterableIterator<UpstreamPool> {
+    return this.#pools.values()
+  }
 
   get (upstreamId: string): UpstreamPool | undefined {
     return this.#pools.get(upstreamId)
@@ -126,7 +186,7 @@ export class UpstreamPools {
   sync (upstreams: ReadonlyMap<string, SnapshotUpstream>): void {
     for (const [id, definition] of upstreams) {
       const existing = this.#pools.get(id)
-      if (existing === undefined) this.#pools.set(id, new UpstreamPool(definition))
+      if (existing === undefined) this.#pools.set(id, new UpstreamPool(definition, this.#options))
       else if (existing.definition !== definition) existing.update(definition)
     }
     for (const [id, pool] of this.#pools) {

@@ -206,19 +206,21 @@ describe('gateway proxy', () => {
     let healthy = false
     const target = await upstream('checked', (request, response) => {
       if (request.url === '/health') response.statusCode = healthy ? 200 : 503
-      response.end('{}')
+      response.end(JSON.stringify({ upstream: 'checked' }))
     })
-    const app = await provision(stack, { upstreamUrls: [target.url], upstream: { healthCheck: { path: '/health', intervalMs: 60_000, healthyThreshold: 1, unhealthyThreshold: 1 } } })
+    const spare = await upstream('spare')
+    const app = await provision(stack, { upstreamUrls: [target.url, spare.url], upstream: { healthCheck: { path: '/health', intervalMs: 60_000, healthyThreshold: 1, unhealthyThreshold: 1 } } })
     await waitForPropagation(stack)
     const pool = stack.control.gateway?.pools.get(app.upstreamId)
     const check = { path: '/health', healthyThreshold: 1, unhealthyThreshold: 1 }
+    const prefix = await routeOf(stack, app.apiId)
+    const servedBy = async (): Promise<string[]> => await Promise.all(Array.from({ length: 4 }, async () => ((await (await fetch(`${stack.gatewayUrls[0]}${prefix}/x`, { headers: { 'x-api-key': app.apiKey } })).json()) as { upstream: string }).upstream))
     await pool?.probe(check)
     expect(pool?.targets[0].health.isAvailable(Date.now())).toBe(false)
-    const prefix = await routeOf(stack, app.apiId)
-    expect((await fetch(`${stack.gatewayUrls[0]}${prefix}/x`, { headers: { 'x-api-key': app.apiKey } })).status).toBe(503)
+    expect(new Set(await servedBy())).toEqual(new Set(['spare']))
     healthy = true
     await pool?.probe(check)
     expect(pool?.targets[0].health.isAvailable(Date.now())).toBe(true)
-    expect((await fetch(`${stack.gatewayUrls[0]}${prefix}/x`, { headers: { 'x-api-key': app.apiKey } })).status).toBe(200)
+    expect(new Set(await servedBy())).toEqual(new Set(['checked', 'spare']))
   })
 })

@@ -18,10 +18,12 @@ const EXPECTED: Record<string, [string, number]> = {
   RateLimitedError: ['RATE_LIMITED', 429],
   QuotaExceededError: ['QUOTA_EXCEEDED', 429],
   TooManyConnectionsError: ['TOO_MANY_CONNECTIONS', 429],
+  TooManyConcurrentRequestsError: ['TOO_MANY_CONCURRENT_REQUESTS', 429],
   UpstreamUnavailableError: ['UPSTREAM_UNAVAILABLE', 502],
   UpstreamTimeoutError: ['UPSTREAM_TIMEOUT', 504],
   DependencyUnavailableError: ['DEPENDENCY_UNAVAILABLE', 503],
-  DatabaseUnavailableError: ['DATABASE_UNAVAILABLE', 503]
+  DatabaseUnavailableError: ['DATABASE_UNAVAILABLE', 503],
+  UpstreamBusyError: ['UPSTREAM_BUSY', 503]
 }
 
 type ErrorConstructor = new (...args: string[]) => Error & { code: string, statusCode: number }
