@@ -2,7 +2,7 @@
 // partner-gateway <command>: start | migrate | seed | admin-token create | sign
 import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
-import pino from 'pino'
+import { createProcessLogger } from './observability/logger.js'
 import { startPrimary } from './cluster.js'
 import { ConfigError, loadConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
@@ -67,7 +67,7 @@ Call it with an HMAC signature (valid for 15 minutes; make a fresh one with \`pa
 
 async function start (config: Config): Promise<void> {
   if (config.workers > 0 && cluster.isPrimary) {
-    const logger = pino({ level: config.logLevel })
+    const logger = createProcessLogger(config.logLevel)
     const primary = await startPrimary(config, logger)
     console.log(`partner-gateway started: ${config.workers} gateway workers on port ${config.gatewayPort}${primary.product?.controlUrl !== undefined ? `, control API on port ${config.controlPort}` : ''}`)
     stopOnSignals(primary.close)

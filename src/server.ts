@@ -5,7 +5,7 @@
 // stopped in reverse order, flushing usage counters.
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
 import type { Config } from './config/schema.js'
 import { buildControlServer } from './control/app.js'
 import { demoUpstreamRoutes, seedDemo, type DemoCredentials } from './control/demo.js'
@@ -16,6 +16,7 @@ import { quotaSeedSource } from './gateway/usage/quota-seed.js'
 import { readQuotaUsage, UsageRecorder } from './gateway/usage/usage-recorder.js'
 import { createLimitBackends } from './limits/index.js'
 import { GatewayMetrics } from './observability/gateway-metrics.js'
+import { createProcessLogger } from './observability/logger.js'
 import { probeWithDeadline, type Lifecycle } from './observability/readiness.js'
 import { MemoryChangeBus, RedisChangeBus, type ChangeBus } from './store/change-bus.js'
 import { ConfigWriter } from './store/config-writer.js'
@@ -60,7 +61,7 @@ function listeningUrl (fastify: FastifyInstance): string {
 }
 
 export async function startProduct (config: Config, options: { logger?: Logger } = {}): Promise<RunningProduct> {
-  const logger = options.logger ?? pino({ level: config.logLevel })
+  const logger = options.logger ?? createProcessLogger(config.logLevel)
   const closers: Array<() => Promise<void>> = []
   const lifecycle: Lifecycle = { draining: false }
   const servers: FastifyInstance[] = []
