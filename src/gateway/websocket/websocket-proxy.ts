@@ -1,7 +1,7 @@
-// WebSocket pass-through. The upgrade runs the same policy chain as HTTP — route, auth
-// (headers, or a signed query string for browsers), permission, rate limit and quota —
-// plus the per-app connection cap, all before the handshake completes; a refusal is a
-// real HTTP response with the JSON error. Then frames are piped both ways with idle
+// WebSocket pass-through. The upgrade is checked against RFC 6455 first, then runs the same
+// policy chain as HTTP — route, auth (headers, or a signed query string for browsers),
+// permission, rate limit and quota — plus the per-app connection cap, all before the
+// handshake completes; a refusal is a real HTTP response with the JSON error. Then frames are piped both ways with idle
 // timeout, keep-alive pings, a message size cap, and revocations closing live connections.
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
@@ -16,11 +16,12 @@ import type { GatewayMetrics } from '../../observability/gateway-metrics.js'
 import { authenticate } from '../policies/authenticate.js'
 import { checkPermission } from '../policies/permission.js'
 import { applyRequestLimits } from '../policies/request-limits.js'
-import type { UpstreamPools } from '../proxy/upstream-pool.js'
+import type { UpstreamPool, UpstreamPools } from '../proxy/upstream-pool.js'
 import { normalizePath } from '../routing/normalize-path.js'
 import { grantKey, type GatewaySnapshot } from '../snapshot/compile.js'
 import type { SnapshotManager } from '../snapshot/snapshot-manager.js'
 import type { UsageRecorder } from '../usage/usage-recorder.js'
+import { checkHandshake } from './handshake.js'
 import { fromQuerySignature } from './query-signature.js'
 
 export interface WebSocketProxyOptions {
@@ -128,6 +129,13 @@ export class WebSocketProxy {
     const { config, snapshots, limits, usage, pools, log } = this.#options
     const responseHeaders: Record<string, string> = {}
     const fail = (error: Error): never => { throw Object.assign(error, { responseHeaders }) }
+    const protocols = (() => {
+      try {
+        return checkHandshake(request.method, request.headers, (name, value) => { responseHeaders[name] = value })
+      } catch (error) {
+        return fail(error as Error)
+      }
+    })()
     if (this.#closing) return fail(new ServiceUnavailableError('The gateway is shutting down'))
     const snapshot = snapshots.current
     const rawUrl = request.url ?? '/'
@@ -163,28 +171,37 @@ export class WebSocketProxy {
       return fail(new TooManyConnectionsError(`The app already has ${limit} open connection(s) to this API`))
     }
     this.#pending++
+    const release = (): void => {
+      if (limit !== null) void limits.connectionCounter.release(subject, id).catch(() => {})
+    }
     let upstream: WebSocket
     try {
-      upstream = await this.#connectUpstream(request, pool, match.upstreamPath + (queryStart === -1 ? '' : url.slice(queryStart)), authenticated.credentialHeaders, { 'x-request-id': id, 'x-partner-id': app.partnerId, 'x-app-id': app.id })
+      upstream = await this.#connectUpstream(request, pool, match.upstreamPath + (queryStart === -1 ? '' : url.slice(queryStart)), protocols, authenticated.credentialHeaders, { 'x-request-id': id, 'x-partner-id': app.partnerId, 'x-app-id': app.id })
     } catch (error) {
       if (limit !== null) await limits.connectionCounter.release(subject, id).catch(() => {})
       return fail(error as Error)
     } finally {
       this.#pending--
     }
+    // ws drops a client that left meanwhile without calling back: the upstream and the slot would leak
+    if (!socket.readable || !socket.writable) {
+      upstream.on('error', () => {})
+      closeSide(upstream, 1001, 'client left')
+      release()
+      socket.destroy()
+      return
+    }
     ;(request as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol = upstream.protocol === '' ? undefined : upstream.protocol
     this.#server.handleUpgrade(request, socket, head, client => {
       const tunnel: Tunnel = { id, apiId: api.id, apiName: api.name, appId: app.id, credentialKey: authenticated.credentialKey, client, upstream, openedAt: Date.now(), lastActivity: Date.now(), clientAlive: true, closed: false }
       this.#tunnels.set(id, tunnel)
       this.#options.metrics.webSocketConnections.inc({ api: api.name })
-      this.#pipe(tunnel, () => {
-        if (limit !== null) void limits.connectionCounter.release(subject, id).catch(() => {})
-      })
+      this.#pipe(tunnel, release)
       log.debug({ connection: id, api: api.name, app: app.id }, 'websocket opened')
     })
   }
 
-  async #connectUpstream (request: IncomingMessage, pool: NonNullable<ReturnType<UpstreamPools['get']>>, path: string, credentialHeaders: string[], setHeaders: Record<string, string>): Promise<WebSocket> {
+  async #connectUpstream (request: IncomingMessage, pool: UpstreamPool, path: string, protocols: string[], credentialHeaders: string[], setHeaders: Record<string, string>): Promise<WebSocket> {
     const target = pool.pick()
     if (target === undefined) throw new ServiceUnavailableError('No healthy upstream target')
     const headers: Record<string, string> = {}
@@ -197,7 +214,6 @@ export class WebSocketProxy {
     headers['x-forwarded-proto'] = 'http'
     headers['x-forwarded-host'] = request.headers.host ?? ''
     Object.assign(headers, setHeaders)
-    const protocols = request.headers['sec-websocket-protocol']?.split(',').map(protocol => protocol.trim()).filter(protocol => protocol !== '')
     const url = `${target.origin.replace(/^http/, 'ws')}${target.basePath}${path}`
     const upstream = new WebSocket(url, protocols, { headers, maxPayload: this.#options.config.webSocketMaxMessageBytes, handshakeTimeout: pool.definition.connectTimeoutMs, perMessageDeflate: false })
     return await new Promise((resolve, reject) => {

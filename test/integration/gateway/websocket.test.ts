@@ -2,6 +2,7 @@
 // nodes sharing PostgreSQL and Redis, and Socket.IO end to end.
 import { once } from 'node:events'
 import { createServer, type IncomingMessage } from 'node:http'
+import { connect } from 'node:net'
 import { Server as SocketIoServer } from 'socket.io'
 import { io as socketIoClient } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,9 +12,11 @@ import { provision, startStack, waitForPropagation, type Provisioned, type TestS
 
 interface Upstream { url: string, handshakes: IncomingMessage[], closes: Array<{ code: number, reason: string }>, close: () => Promise<void> }
 
-async function startWebSocketUpstream (): Promise<Upstream> {
+async function startWebSocketUpstream (options: { handshakeDelayMs?: number } = {}): Promise<Upstream> {
   const server = createServer((_request, response) => { response.statusCode = 426; response.end() })
-  const wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024 })
+  const { handshakeDelayMs } = options
+  const verifyClient = handshakeDelayMs === undefined ? undefined : (_info: unknown, accept: (verified: boolean) => void) => { setTimeout(() => { accept(true) }, handshakeDelayMs) }
+  const wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024, verifyClient })
   const handshakes: IncomingMessage[] = []
   const closes: Array<{ code: number, reason: string }> = []
   wss.on('connection', (socket, request) => {
@@ -55,6 +58,24 @@ async function refused (url: string, headers: Record<string, string> = {}): Prom
   for await (const chunk of response) chunks.push(chunk as Buffer)
   socket.terminate()
   return { status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }
+}
+
+/** Sends an upgrade request as written, for handshakes `ws` would never send. */
+async function rawUpgrade (url: string, method: string, headers: Record<string, string>): Promise<{ status: number, headers: Record<string, string>, body: string }> {
+  const { hostname, port, pathname } = new URL(url)
+  const socket = connect(Number(port), hostname)
+  const lines = [`${method} ${pathname} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: Upgrade', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)]
+  // no FIN from this side: the gateway answers and closes
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+  const chunks: Buffer[] = []
+  for await (const chunk of socket) chunks.push(chunk as Buffer)
+  const [head, body] = Buffer.concat(chunks).toString().split('\r\n\r\n', 2)
+  const [statusLine, ...headerLines] = head.split('\r\n')
+  return {
+    status: Number(statusLine.split(' ')[1]),
+    headers: Object.fromEntries(headerLines.map(line => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()])),
+    body
+  }
 }
 
 async function nextMessage (socket: WebSocket): Promise<{ data: Buffer, isBinary: boolean }> {
@@ -123,6 +144,51 @@ describe('WebSocket pass-through', () => {
     const otherPrefix = (await stack.admin('GET', `/admin/v1/apis/${other.apiId}`)).body.routes[0].path
     await waitForPropagation(stack)
     expect(await refused(`${base}${otherPrefix}`, { 'x-api-key': other.apiKey })).toMatchObject({ status: 403, body: { error: { code: 'NOT_GRANTED' } } })
+  })
+
+  it('refuses a malformed upgrade with a JSON error before connecting upstream or taking a connection slot', async () => {
+    const url = `${stack.gatewayUrls[0]}${prefix}/malformed`
+    const valid = { Upgrade: 'websocket', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13', 'X-Api-Key': app.apiKey }
+    const handshakesBefore = upstream.handshakes.length
+    const badKey = await rawUpgrade(url, 'GET', { ...valid, 'Sec-WebSocket-Key': 'not-a-key' })
+    expect(badKey).toMatchObject({ status: 400, headers: { 'content-type': 'application/json; charset=utf-8' } })
+    expect(JSON.parse(badKey.body)).toEqual({ error: { code: 'BAD_WEBSOCKET_HANDSHAKE', message: 'Missing or invalid Sec-WebSocket-Key header' } })
+    const badVersion = await rawUpgrade(url, 'GET', { ...valid, 'Sec-WebSocket-Version': '12' })
+    expect(badVersion).toMatchObject({ status: 400, headers: { 'sec-websocket-version': '13, 8' } })
+    expect(JSON.parse(badVersion.body).error.code).toBe('BAD_WEBSOCKET_HANDSHAKE')
+    const badProtocols = await rawUpgrade(url, 'GET', { ...valid, 'Sec-WebSocket-Protocol': 'chat,,superchat' })
+    expect(JSON.parse(badProtocols.body).error.code).toBe('BAD_WEBSOCKET_HANDSHAKE')
+    const post = await rawUpgrade(url, 'POST', valid)
+    expect(post).toMatchObject({ status: 405, headers: { allow: 'GET' } })
+    expect(JSON.parse(post.body).error.code).toBe('METHOD_NOT_ALLOWED')
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(upstream.handshakes.length).toBe(handshakesBefore)
+    // the plan allows two connections: none of the refusals kept one
+    const sockets = [await open(`${base}${prefix}/a`, { 'x-api-key': app.apiKey }), await open(`${base}${prefix}/b`, { 'x-api-key': app.apiKey })]
+    for (const socket of sockets) socket.close()
+    await Promise.all(sockets.map(closed))
+  })
+
+  it('releases the upstream connection and the slot of a client that leaves during the upgrade', async () => {
+    const slow = await startWebSocketUpstream({ handshakeDelayMs: 300 })
+    try {
+      const single = await provision(stack, { upstreamUrls: [slow.url], routes: [{ path: `/ws-leave-${Math.random().toString(36).slice(2, 8)}`, websocket: true }], plan: { maxConnections: 1 } })
+      const singlePrefix = (await stack.admin('GET', `/admin/v1/apis/${single.apiId}`)).body.routes[0].path
+      await waitForPropagation(stack)
+      const { hostname, port } = new URL(stack.gatewayUrls[0])
+      const leaving = connect(Number(port), hostname)
+      leaving.write(`GET ${singlePrefix} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Api-Key: ${single.apiKey}\r\n\r\n`)
+      await new Promise(resolve => setTimeout(resolve, 100))
+      leaving.destroy()
+      for (let attempt = 0; attempt < 100 && slow.closes.length === 0; attempt++) await new Promise(resolve => setTimeout(resolve, 20))
+      expect(slow.handshakes).toHaveLength(1)
+      expect(slow.closes).toHaveLength(1)
+      const socket = await open(`${base}${singlePrefix}`, { 'x-api-key': single.apiKey })
+      socket.close()
+      await closed(socket)
+    } finally {
+      await slow.close()
+    }
   })
 
   it('answers 502 when the upstream is down at the upgrade', async () => {
