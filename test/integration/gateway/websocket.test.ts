@@ -338,3 +338,130 @@ describe('WebSocket limits per gateway process and metrics', () => {
     expect((await secondClosed).code).toBe(1008)
   })
 })
+
+describe('WebSockets following their route', () => {
+  let stack: TestStack
+  let upstream: Upstream
+  let base: string
+
+  beforeAll(async () => {
+    stack = await startStack({ database: 'pglite', redis: false })
+    upstream = await startWebSocketUpstream()
+    base = stack.gatewayUrls[0].replace('http', 'ws')
+  })
+  afterAll(async () => {
+    await stack?.close()
+    await upstream?.close()
+  })
+
+  function uniquePath (name: string): string {
+    return `/${name}-${Math.random().toString(36).slice(2, 8)}`
+  }
+
+  async function provisionRoutes (routes: Array<{ path: string, websocket?: boolean, stripPrefix?: boolean }>, upstreamUrls = [upstream.url]): Promise<Provisioned> {
+    const provisioned = await provision(stack, { upstreamUrls, routes: routes.map(route => ({ websocket: true, ...route })) })
+    await waitForPropagation(stack)
+    return provisioned
+  }
+
+  /** Sends one message through the connection and waits for its echo. */
+  async function echoes (socket: WebSocket, text: string): Promise<void> {
+    socket.send(text)
+    expect((await nextMessage(socket)).data.toString()).toBe(text)
+  }
+
+  /** Makes a change through the operator API and expects the connection closed with 1008 and `reason` within a second. */
+  async function expectClosedBy (socket: WebSocket, change: () => Promise<unknown>, reason: string): Promise<void> {
+    const closing = closed(socket)
+    const started = Date.now()
+    await change()
+    expect(await closing).toEqual({ code: 1008, reason })
+    expect(Date.now() - started).toBeLessThan(1000)
+  }
+
+  it('closes a connection whose route was removed, and keeps one on a route that stayed', async () => {
+    const [removedPath, keptPath] = [uniquePath('removed'), uniquePath('kept')]
+    const api = await provisionRoutes([{ path: removedPath }, { path: keptPath }])
+    const onRemoved = await open(`${base}${removedPath}/room`, { 'x-api-key': api.apiKey })
+    const onKept = await open(`${base}${keptPath}/room`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(onRemoved, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path: keptPath, websocket: true }] }), 'no route for this path any more')
+    await waitForPropagation(stack)
+    await echoes(onKept, 'still routed')
+    onKept.close()
+    await closed(onKept)
+  })
+
+  it('closes a connection whose route moved to another path', async () => {
+    const path = uniquePath('moving')
+    const api = await provisionRoutes([{ path }])
+    const socket = await open(`${base}${path}/room`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path: `${path}-moved`, websocket: true }] }), 'no route for this path any more')
+  })
+
+  it('closes a connection whose route stopped accepting WebSockets', async () => {
+    const path = uniquePath('flag')
+    const api = await provisionRoutes([{ path }])
+    const socket = await open(`${base}${path}`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path, websocket: false }] }), 'route no longer accepts websockets')
+  })
+
+  it('closes a connection whose route would now send another path upstream', async () => {
+    const path = uniquePath('rewritten')
+    const api = await provisionRoutes([{ path, stripPrefix: true }])
+    const socket = await open(`${base}${path}/room`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path, websocket: true, stripPrefix: false }] }), 'route now forwards to another upstream path')
+  })
+
+  it('closes a connection whose upstream target was removed, and keeps one on the remaining target', async () => {
+    const second = await startWebSocketUpstream()
+    try {
+      const path = uniquePath('targets')
+      const api = await provisionRoutes([{ path }], [upstream.url, second.url])
+      // the upstream records its side of the handshake before the gateway completes the client's
+      const openOnSecondTarget = async (): Promise<{ socket: WebSocket, onSecond: boolean }> => {
+        const before = second.handshakes.length
+        const socket = await open(`${base}${path}`, { 'x-api-key': api.apiKey })
+        return { socket, onSecond: second.handshakes.length > before }
+      }
+      const connections = [await openOnSecondTarget(), await openOnSecondTarget()]
+      const onSecond = connections.find(connection => connection.onSecond)?.socket
+      const onFirst = connections.find(connection => !connection.onSecond)?.socket
+      if (onSecond === undefined || onFirst === undefined) throw new Error('round robin did not spread the two connections over both targets')
+      await expectClosedBy(onSecond, async () => await stack.admin('PATCH', `/admin/v1/upstreams/${api.upstreamId}`, { targets: [{ url: upstream.url, weight: 1 }] }), 'upstream target removed')
+      await waitForPropagation(stack)
+      await echoes(onFirst, 'on the remaining target')
+      onFirst.close()
+      await closed(onFirst)
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('closes a connection whose API moved to another upstream', async () => {
+    const path = uniquePath('upstream')
+    const api = await provisionRoutes([{ path }])
+    const other = await stack.admin('POST', '/admin/v1/upstreams', { name: `upstream-other-${Math.random().toString(36).slice(2, 8)}`, targets: [{ url: upstream.url, weight: 1 }] })
+    expect(other.status).toBe(201)
+    const socket = await open(`${base}${path}`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { upstreamId: other.body.id }), 'API now uses another upstream')
+  })
+
+  it('keeps connections open through unrelated changes, and counts the closes it made by reason', async () => {
+    const path = uniquePath('steady')
+    const api = await provisionRoutes([{ path }])
+    const apiName = (await stack.admin('GET', `/admin/v1/apis/${api.apiId}`)).body.name as string
+    const socket = await open(`${base}${path}`, { 'x-api-key': api.apiKey })
+    let closedEarly = false
+    socket.once('close', () => { closedEarly = true })
+    // another API with its own routes and upstream, and the same API's routes recreated unchanged
+    await provisionRoutes([{ path: uniquePath('another') }, { path: `${path}/deeper` }])
+    expect((await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path, websocket: true }] })).status).toBe(200)
+    await waitForPropagation(stack)
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(closedEarly).toBe(false)
+    await echoes(socket, 'still here')
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path: `${path}-elsewhere`, websocket: true }] }), 'no route for this path any more')
+    const metrics = await (await fetch(`${stack.gatewayUrls[0]}/metrics`)).text()
+    expect(metrics).toContain(`gateway_websocket_policy_closes_total{api="${apiName}",reason="route_gone"} 1`)
+  })
+})
