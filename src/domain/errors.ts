@@ -21,6 +21,8 @@ export const ForbiddenError = createError('FORBIDDEN', '%s', 403)
 // Gateway: routing
 export const RouteNotFoundError = createError('ROUTE_NOT_FOUND', 'No route matches %s %s', 404)
 export const BadPathError = createError('BAD_PATH', 'The request path is not valid', 400)
+export const BadWebSocketHandshakeError = createError('BAD_WEBSOCKET_HANDSHAKE', '%s', 400)
+export const MethodNotAllowedError = createError('METHOD_NOT_ALLOWED', '%s', 405)
 
 // Gateway: authentication
 export const MissingCredentialsError = createError('MISSING_CREDENTIALS', '%s', 401)

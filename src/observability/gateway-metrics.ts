@@ -43,6 +43,7 @@ export class GatewayMetrics {
   readonly webSocketConnections = new Gauge({ name: 'gateway_websocket_connections', help: 'Open WebSocket connections, by API', labelNames: ['api'] as const, registers: [this.registry] })
   readonly webSocketMessages = new Counter({ name: 'gateway_websocket_messages_total', help: 'WebSocket messages, by API and direction', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
   readonly webSocketBytes = new Counter({ name: 'gateway_websocket_bytes_total', help: 'WebSocket payload bytes, by API and direction', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
+  readonly webSocketPolicyCloses = new Counter({ name: 'gateway_websocket_policy_closes_total', help: 'WebSocket connections the gateway closed with 1008, by API and reason (access_revoked or how the route changed)', labelNames: ['api', 'reason'] as const, registers: [this.registry] })
 
   constructor (options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry })

@@ -19,11 +19,13 @@ export interface CompiledGrant {
   plan: SnapshotPlan
 }
 
+export type CompiledApi = SnapshotApi & { authModes: Set<string> }
+
 export interface GatewaySnapshot {
   version: bigint
   loadedAt: number
   routes: ReturnType<typeof compileRouteTable>
-  apis: Map<string, SnapshotApi & { authModes: Set<string> }>
+  apis: Map<string, CompiledApi>
   upstreams: Map<string, SnapshotUpstream>
   apps: Map<string, SnapshotApp>
   credentialsByKey: Map<string, CompiledCredential>

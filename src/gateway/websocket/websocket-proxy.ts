@@ -1,8 +1,9 @@
-// WebSocket pass-through. The upgrade runs the same policy chain as HTTP — route, auth
-// (headers, or a signed query string for browsers), permission, rate limit and quota —
-// plus the per-app connection cap, all before the handshake completes; a refusal is a
-// real HTTP response with the JSON error. Then frames are piped both ways with idle
-// timeout, keep-alive pings, a message size cap, and revocations closing live connections.
+// WebSocket pass-through. The upgrade is checked against RFC 6455 first, then runs the same
+// policy chain as HTTP — route, auth (headers, or a signed query string for browsers),
+// permission, rate limit and quota — plus the per-app connection cap, all before the
+// handshake completes; a refusal is a real HTTP response with the JSON error. Then frames
+// are piped both ways with idle timeout, keep-alive pings, a message size cap, and
+// revocations and route changes closing live connections.
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -16,12 +17,14 @@ import type { GatewayMetrics } from '../../observability/gateway-metrics.js'
 import { authenticate } from '../policies/authenticate.js'
 import { checkPermission } from '../policies/permission.js'
 import { applyRequestLimits } from '../policies/request-limits.js'
-import type { UpstreamPools } from '../proxy/upstream-pool.js'
+import type { UpstreamPool, UpstreamPools, UpstreamTarget } from '../proxy/upstream-pool.js'
 import { normalizePath } from '../routing/normalize-path.js'
 import { grantKey, type GatewaySnapshot } from '../snapshot/compile.js'
 import type { SnapshotManager } from '../snapshot/snapshot-manager.js'
 import type { UsageRecorder } from '../usage/usage-recorder.js'
+import { checkHandshake } from './handshake.js'
 import { fromQuerySignature } from './query-signature.js'
+import { bindingKey, ROUTE_CHANGE_REASONS, routeChange, routeWebSocket, routingFingerprint, type RouteBinding } from './route-binding.js'
 
 export interface WebSocketProxyOptions {
   config: Config
@@ -40,6 +43,7 @@ interface Tunnel {
   apiName: string
   appId: string
   credentialKey: string
+  binding: RouteBinding
   client: WebSocket
   upstream: WebSocket
   openedAt: number
@@ -51,6 +55,13 @@ interface Tunnel {
 const HOP_BY_HOP = new Set(['connection', 'upgrade', 'keep-alive', 'host', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-accept', 'sec-websocket-protocol', 'proxy-authorization', 'te', 'transfer-encoding'])
 const UNSENDABLE_CLOSE_CODES = new Set([1004, 1005, 1006, 1015])
 const HEARTBEAT_MS = 10_000
+const ACCESS_REVOKED = 'access revoked'
+
+/** Open connections that share one route binding, so that one routing answer serves them all. */
+interface BindingGroup {
+  binding: RouteBinding
+  tunnels: Set<Tunnel>
+}
 
 function sendableCloseCode (code: number): number | undefined {
   return code >= 1000 && code < 5000 && !UNSENDABLE_CLOSE_CODES.has(code) ? code : undefined
@@ -80,6 +91,8 @@ export class WebSocketProxy {
   readonly #options: WebSocketProxyOptions
   readonly #server: WebSocketServer
   readonly #tunnels = new Map<string, Tunnel>()
+  readonly #groups = new Map<string, BindingGroup>()
+  #routingFingerprint: string
   readonly #timers: NodeJS.Timeout[] = []
   #pending = 0
   #closing = false
@@ -92,6 +105,7 @@ export class WebSocketProxy {
     this.#timers.push(setInterval(() => { this.#ping() }, options.config.webSocketPingIntervalSeconds * 1000))
     this.#timers.push(setInterval(() => { void options.limits.connectionCounter.heartbeat().catch(() => {}) }, HEARTBEAT_MS))
     for (const timer of this.#timers) timer.unref()
+    this.#routingFingerprint = routingFingerprint(options.snapshots.current)
     options.snapshots.on('update', this.#onSnapshot)
   }
 
@@ -128,6 +142,13 @@ export class WebSocketProxy {
     const { config, snapshots, limits, usage, pools, log } = this.#options
     const responseHeaders: Record<string, string> = {}
     const fail = (error: Error): never => { throw Object.assign(error, { responseHeaders }) }
+    const protocols = (() => {
+      try {
+        return checkHandshake(request.method, request.headers, (name, value) => { responseHeaders[name] = value })
+      } catch (error) {
+        return fail(error as Error)
+      }
+    })()
     if (this.#closing) return fail(new ServiceUnavailableError('The gateway is shutting down'))
     const snapshot = snapshots.current
     const rawUrl = request.url ?? '/'
@@ -137,10 +158,10 @@ export class WebSocketProxy {
     const path = normalizePath(queryStart === -1 ? url : url.slice(0, queryStart))
     if (path === undefined) return fail(new BadPathError())
     const host = request.headers.host?.replace(/:\d+$/, '')
-    const match = snapshot.routes.match('GET', host, path)
-    const api = match !== undefined ? snapshot.apis.get(match.route.apiId) : undefined
-    const pool = api !== undefined ? pools.get(api.upstreamId) : undefined
-    if (match === undefined || !match.route.websocket || api === undefined || pool === undefined) return fail(new RouteNotFoundError('GET', path))
+    const routing = routeWebSocket(snapshot, host, path)
+    const pool = routing.ok ? pools.get(routing.api.upstreamId) : undefined
+    if (!routing.ok || pool === undefined) return fail(new RouteNotFoundError('GET', path))
+    const { match, api } = routing
     const authenticated = await authenticate(viaQuery ?? { method: 'GET', url, headers: request.headers }, (name, value) => { responseHeaders[name] = value }, snapshot, api.authModes, api.name, {
       nonceStore: limits.nonceStore,
       timestampWindowMs: config.timestampWindowSeconds * 1000,
@@ -163,28 +184,43 @@ export class WebSocketProxy {
       return fail(new TooManyConnectionsError(`The app already has ${limit} open connection(s) to this API`))
     }
     this.#pending++
+    const release = (): void => {
+      if (limit !== null) void limits.connectionCounter.release(subject, id).catch(() => {})
+    }
     let upstream: WebSocket
+    let target: UpstreamTarget
     try {
-      upstream = await this.#connectUpstream(request, pool, match.upstreamPath + (queryStart === -1 ? '' : url.slice(queryStart)), authenticated.credentialHeaders, { 'x-request-id': id, 'x-partner-id': app.partnerId, 'x-app-id': app.id })
+      ({ upstream, target } = await this.#connectUpstream(request, pool, match.upstreamPath + (queryStart === -1 ? '' : url.slice(queryStart)), protocols, authenticated.credentialHeaders, { 'x-request-id': id, 'x-partner-id': app.partnerId, 'x-app-id': app.id }))
     } catch (error) {
       if (limit !== null) await limits.connectionCounter.release(subject, id).catch(() => {})
       return fail(error as Error)
     } finally {
       this.#pending--
     }
+    // ws drops a client that left meanwhile without calling back: the upstream and the slot would leak
+    if (!socket.readable || !socket.writable) {
+      upstream.on('error', () => {})
+      closeSide(upstream, 1001, 'client left')
+      release()
+      socket.destroy()
+      return
+    }
     ;(request as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol = upstream.protocol === '' ? undefined : upstream.protocol
+    const binding: RouteBinding = { host, path, apiId: api.id, upstreamPath: match.upstreamPath, upstreamId: api.upstreamId, targetUrl: target.url }
     this.#server.handleUpgrade(request, socket, head, client => {
-      const tunnel: Tunnel = { id, apiId: api.id, apiName: api.name, appId: app.id, credentialKey: authenticated.credentialKey, client, upstream, openedAt: Date.now(), lastActivity: Date.now(), clientAlive: true, closed: false }
+      const tunnel: Tunnel = { id, apiId: api.id, apiName: api.name, appId: app.id, credentialKey: authenticated.credentialKey, binding, client, upstream, openedAt: Date.now(), lastActivity: Date.now(), clientAlive: true, closed: false }
       this.#tunnels.set(id, tunnel)
+      this.#join(tunnel)
       this.#options.metrics.webSocketConnections.inc({ api: api.name })
-      this.#pipe(tunnel, () => {
-        if (limit !== null) void limits.connectionCounter.release(subject, id).catch(() => {})
-      })
+      this.#pipe(tunnel, release)
       log.debug({ connection: id, api: api.name, app: app.id }, 'websocket opened')
+      // the configuration may have changed while the upstream connected: check against the current one
+      const current = snapshots.current
+      if (current !== snapshot) this.#recheck(tunnel, current)
     })
   }
 
-  async #connectUpstream (request: IncomingMessage, pool: NonNullable<ReturnType<UpstreamPools['get']>>, path: string, credentialHeaders: string[], setHeaders: Record<string, string>): Promise<WebSocket> {
+  async #connectUpstream (request: IncomingMessage, pool: UpstreamPool, path: string, protocols: string[], credentialHeaders: string[], setHeaders: Record<string, string>): Promise<{ upstream: WebSocket, target: UpstreamTarget }> {
     const target = pool.pick()
     if (target === undefined) throw new ServiceUnavailableError('No healthy upstream target')
     const headers: Record<string, string> = {}
@@ -197,7 +233,6 @@ export class WebSocketProxy {
     headers['x-forwarded-proto'] = 'http'
     headers['x-forwarded-host'] = request.headers.host ?? ''
     Object.assign(headers, setHeaders)
-    const protocols = request.headers['sec-websocket-protocol']?.split(',').map(protocol => protocol.trim()).filter(protocol => protocol !== '')
     const url = `${target.origin.replace(/^http/, 'ws')}${target.basePath}${path}`
     const upstream = new WebSocket(url, protocols, { headers, maxPayload: this.#options.config.webSocketMaxMessageBytes, handshakeTimeout: pool.definition.connectTimeoutMs, perMessageDeflate: false })
     return await new Promise((resolve, reject) => {
@@ -214,7 +249,7 @@ export class WebSocketProxy {
       upstream.once('open', () => {
         upstream.removeListener('error', failed)
         target.health.recordSuccess()
-        resolve(upstream)
+        resolve({ upstream, target })
       })
       upstream.once('error', failed)
       upstream.once('unexpected-response', (_request, response) => {
@@ -246,6 +281,7 @@ export class WebSocketProxy {
         closeCode = code
         closeSide(side === 'client' ? upstream : client, sendableCloseCode(code), reason)
         this.#tunnels.delete(tunnel.id)
+        this.#leave(tunnel)
         metrics.webSocketConnections.dec({ api: tunnel.apiName })
         released()
         log.info({ connection: tunnel.id, api: tunnel.apiName, app: tunnel.appId, closedBy: side, closeCode, durationMs: Date.now() - tunnel.openedAt }, 'websocket closed')
@@ -279,17 +315,56 @@ export class WebSocketProxy {
     }
   }
 
+  #join (tunnel: Tunnel): void {
+    const key = bindingKey(tunnel.binding)
+    const group = this.#groups.get(key)
+    if (group === undefined) this.#groups.set(key, { binding: tunnel.binding, tunnels: new Set([tunnel]) })
+    else group.tunnels.add(tunnel)
+  }
+
+  #leave (tunnel: Tunnel): void {
+    const key = bindingKey(tunnel.binding)
+    const group = this.#groups.get(key)
+    group?.tunnels.delete(tunnel)
+    if (group?.tunnels.size === 0) this.#groups.delete(key)
+  }
+
+  /** Closes the client side with 1008 (policy violation) and the reason, once per connection. */
+  #closeForPolicy (tunnel: Tunnel, label: string, reason: string): void {
+    if (tunnel.client.readyState !== WebSocket.OPEN) return
+    this.#options.metrics.webSocketPolicyCloses.inc({ api: tunnel.apiName, reason: label })
+    closeSide(tunnel.client, 1008, reason)
+    closeSide(tunnel.upstream, 1001, reason)
+  }
+
+  #accessLost (snapshot: GatewaySnapshot, tunnel: Tunnel, now: number): boolean {
+    const credential = snapshot.credentialsByKey.get(tunnel.credentialKey)
+    const app = snapshot.apps.get(tunnel.appId)
+    return credential === undefined || (credential.expiresAt !== null && credential.expiresAt <= now) ||
+      app?.status !== 'active' || !snapshot.grants.has(grantKey(tunnel.appId, tunnel.apiId))
+  }
+
+  #recheck (tunnel: Tunnel, snapshot: GatewaySnapshot): void {
+    if (this.#accessLost(snapshot, tunnel, Date.now())) {
+      this.#closeForPolicy(tunnel, 'access_revoked', ACCESS_REVOKED)
+      return
+    }
+    const change = routeChange(snapshot, tunnel.binding)
+    if (change !== undefined) this.#closeForPolicy(tunnel, change, ROUTE_CHANGE_REASONS[change])
+  }
+
   readonly #onSnapshot = (snapshot: GatewaySnapshot): void => {
     const now = Date.now()
     for (const tunnel of this.#tunnels.values()) {
-      const credential = snapshot.credentialsByKey.get(tunnel.credentialKey)
-      const app = snapshot.apps.get(tunnel.appId)
-      const allowed = credential !== undefined && (credential.expiresAt === null || credential.expiresAt > now) &&
-        app?.status === 'active' && snapshot.grants.has(grantKey(tunnel.appId, tunnel.apiId))
-      if (!allowed) {
-        closeSide(tunnel.client, 1008, 'access revoked')
-        closeSide(tunnel.upstream, 1001, 'access revoked')
-      }
+      if (this.#accessLost(snapshot, tunnel, now)) this.#closeForPolicy(tunnel, 'access_revoked', ACCESS_REVOKED)
+    }
+    const fingerprint = routingFingerprint(snapshot)
+    if (fingerprint === this.#routingFingerprint) return
+    this.#routingFingerprint = fingerprint
+    for (const group of this.#groups.values()) {
+      const change = routeChange(snapshot, group.binding)
+      if (change === undefined) continue
+      for (const tunnel of [...group.tunnels]) this.#closeForPolicy(tunnel, change, ROUTE_CHANGE_REASONS[change])
     }
   }
 }

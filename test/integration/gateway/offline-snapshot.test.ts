@@ -7,8 +7,22 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../../src/config/load.js'
 import { startProduct, type RunningProduct } from '../../../src/server.js'
+import type { ConfigSnapshotData } from '../../../src/store/config-snapshot.js'
 import { MASTER_KEY, provision, startStack, waitForPropagation, type Provisioned, type TestStack } from '../../helpers/stack.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
+
+// The cache is written just after each snapshot is installed, and provisioning creates the
+// app before its grant: a cache that already holds the app's key may not hold the grant yet,
+// and a call through it would be refused with 403. Wait for what the call needs.
+async function waitForCachedGrant (cache: string, grantId: string): Promise<void> {
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const cached = JSON.parse(readFileSync(cache, 'utf8')) as ConfigSnapshotData
+    if (cached.grants.some(grant => grant.id === grantId)) return
+    if (Date.now() > deadline) throw new Error(`the cached snapshot (version ${cached.version}) never held grant ${grantId}`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
 
 describe('gateway without its database', () => {
   let stack: TestStack
@@ -32,8 +46,7 @@ describe('gateway without its database', () => {
 
   it('starts from the cached snapshot and serves calls', async () => {
     const cache = path.join(stack.dataDir, 'snapshot-cache.json')
-    // the cache is written just after the snapshot is installed
-    for (let attempt = 0; attempt < 50 && !readFileSync(cache, 'utf8').includes(app.key); attempt++) await new Promise(resolve => setTimeout(resolve, 20))
+    await waitForCachedGrant(cache, app.grantId as string)
     copyFileSync(cache, path.join(dataDir, 'snapshot-cache.json'))
     offline = await startProduct(loadConfig({}, {
       roles: ['gateway'], databaseUrl: 'postgresql://postgres@127.0.0.1:1/unreachable', masterKey: MASTER_KEY, dataDir, host: '127.0.0.1', gatewayPort: 0, logLevel: 'silent'

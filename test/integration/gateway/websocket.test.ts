@@ -2,6 +2,7 @@
 // nodes sharing PostgreSQL and Redis, and Socket.IO end to end.
 import { once } from 'node:events'
 import { createServer, type IncomingMessage } from 'node:http'
+import { connect } from 'node:net'
 import { Server as SocketIoServer } from 'socket.io'
 import { io as socketIoClient } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,9 +12,11 @@ import { provision, startStack, waitForPropagation, type Provisioned, type TestS
 
 interface Upstream { url: string, handshakes: IncomingMessage[], closes: Array<{ code: number, reason: string }>, close: () => Promise<void> }
 
-async function startWebSocketUpstream (): Promise<Upstream> {
+async function startWebSocketUpstream (options: { handshakeDelayMs?: number } = {}): Promise<Upstream> {
   const server = createServer((_request, response) => { response.statusCode = 426; response.end() })
-  const wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024 })
+  const { handshakeDelayMs } = options
+  const verifyClient = handshakeDelayMs === undefined ? undefined : (_info: unknown, accept: (verified: boolean) => void) => { setTimeout(() => { accept(true) }, handshakeDelayMs) }
+  const wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024, verifyClient })
   const handshakes: IncomingMessage[] = []
   const closes: Array<{ code: number, reason: string }> = []
   wss.on('connection', (socket, request) => {
@@ -55,6 +58,24 @@ async function refused (url: string, headers: Record<string, string> = {}): Prom
   for await (const chunk of response) chunks.push(chunk as Buffer)
   socket.terminate()
   return { status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }
+}
+
+/** Sends an upgrade request as written, for handshakes `ws` would never send. */
+async function rawUpgrade (url: string, method: string, headers: Record<string, string>): Promise<{ status: number, headers: Record<string, string>, body: string }> {
+  const { hostname, port, pathname } = new URL(url)
+  const socket = connect(Number(port), hostname)
+  const lines = [`${method} ${pathname} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: Upgrade', ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)]
+  // no FIN from this side: the gateway answers and closes
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+  const chunks: Buffer[] = []
+  for await (const chunk of socket) chunks.push(chunk as Buffer)
+  const [head, body] = Buffer.concat(chunks).toString().split('\r\n\r\n', 2)
+  const [statusLine, ...headerLines] = head.split('\r\n')
+  return {
+    status: Number(statusLine.split(' ')[1]),
+    headers: Object.fromEntries(headerLines.map(line => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()])),
+    body
+  }
 }
 
 async function nextMessage (socket: WebSocket): Promise<{ data: Buffer, isBinary: boolean }> {
@@ -123,6 +144,51 @@ describe('WebSocket pass-through', () => {
     const otherPrefix = (await stack.admin('GET', `/admin/v1/apis/${other.apiId}`)).body.routes[0].path
     await waitForPropagation(stack)
     expect(await refused(`${base}${otherPrefix}`, { 'x-api-key': other.apiKey })).toMatchObject({ status: 403, body: { error: { code: 'NOT_GRANTED' } } })
+  })
+
+  it('refuses a malformed upgrade with a JSON error before connecting upstream or taking a connection slot', async () => {
+    const url = `${stack.gatewayUrls[0]}${prefix}/malformed`
+    const valid = { Upgrade: 'websocket', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version': '13', 'X-Api-Key': app.apiKey }
+    const handshakesBefore = upstream.handshakes.length
+    const badKey = await rawUpgrade(url, 'GET', { ...valid, 'Sec-WebSocket-Key': 'not-a-key' })
+    expect(badKey).toMatchObject({ status: 400, headers: { 'content-type': 'application/json; charset=utf-8' } })
+    expect(JSON.parse(badKey.body)).toEqual({ error: { code: 'BAD_WEBSOCKET_HANDSHAKE', message: 'Missing or invalid Sec-WebSocket-Key header' } })
+    const badVersion = await rawUpgrade(url, 'GET', { ...valid, 'Sec-WebSocket-Version': '12' })
+    expect(badVersion).toMatchObject({ status: 400, headers: { 'sec-websocket-version': '13, 8' } })
+    expect(JSON.parse(badVersion.body).error.code).toBe('BAD_WEBSOCKET_HANDSHAKE')
+    const badProtocols = await rawUpgrade(url, 'GET', { ...valid, 'Sec-WebSocket-Protocol': 'chat,,superchat' })
+    expect(JSON.parse(badProtocols.body).error.code).toBe('BAD_WEBSOCKET_HANDSHAKE')
+    const post = await rawUpgrade(url, 'POST', valid)
+    expect(post).toMatchObject({ status: 405, headers: { allow: 'GET' } })
+    expect(JSON.parse(post.body).error.code).toBe('METHOD_NOT_ALLOWED')
+    await new Promise(resolve => setTimeout(resolve, 100))
+    expect(upstream.handshakes.length).toBe(handshakesBefore)
+    // the plan allows two connections: none of the refusals kept one
+    const sockets = [await open(`${base}${prefix}/a`, { 'x-api-key': app.apiKey }), await open(`${base}${prefix}/b`, { 'x-api-key': app.apiKey })]
+    for (const socket of sockets) socket.close()
+    await Promise.all(sockets.map(closed))
+  })
+
+  it('releases the upstream connection and the slot of a client that leaves during the upgrade', async () => {
+    const slow = await startWebSocketUpstream({ handshakeDelayMs: 300 })
+    try {
+      const single = await provision(stack, { upstreamUrls: [slow.url], routes: [{ path: `/ws-leave-${Math.random().toString(36).slice(2, 8)}`, websocket: true }], plan: { maxConnections: 1 } })
+      const singlePrefix = (await stack.admin('GET', `/admin/v1/apis/${single.apiId}`)).body.routes[0].path
+      await waitForPropagation(stack)
+      const { hostname, port } = new URL(stack.gatewayUrls[0])
+      const leaving = connect(Number(port), hostname)
+      leaving.write(`GET ${singlePrefix} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Api-Key: ${single.apiKey}\r\n\r\n`)
+      await new Promise(resolve => setTimeout(resolve, 100))
+      leaving.destroy()
+      for (let attempt = 0; attempt < 100 && slow.closes.length === 0; attempt++) await new Promise(resolve => setTimeout(resolve, 20))
+      expect(slow.handshakes).toHaveLength(1)
+      expect(slow.closes).toHaveLength(1)
+      const socket = await open(`${base}${singlePrefix}`, { 'x-api-key': single.apiKey })
+      socket.close()
+      await closed(socket)
+    } finally {
+      await slow.close()
+    }
   })
 
   it('answers 502 when the upstream is down at the upgrade', async () => {
@@ -270,5 +336,132 @@ describe('WebSocket limits per gateway process and metrics', () => {
     const secondClosed = closed(second)
     await stack.admin('DELETE', `/admin/v1/apps/${app.appId}/credentials/${app.key}`)
     expect((await secondClosed).code).toBe(1008)
+  })
+})
+
+describe('WebSockets following their route', () => {
+  let stack: TestStack
+  let upstream: Upstream
+  let base: string
+
+  beforeAll(async () => {
+    stack = await startStack({ database: 'pglite', redis: false })
+    upstream = await startWebSocketUpstream()
+    base = stack.gatewayUrls[0].replace('http', 'ws')
+  })
+  afterAll(async () => {
+    await stack?.close()
+    await upstream?.close()
+  })
+
+  function uniquePath (name: string): string {
+    return `/${name}-${Math.random().toString(36).slice(2, 8)}`
+  }
+
+  async function provisionRoutes (routes: Array<{ path: string, websocket?: boolean, stripPrefix?: boolean }>, upstreamUrls = [upstream.url]): Promise<Provisioned> {
+    const provisioned = await provision(stack, { upstreamUrls, routes: routes.map(route => ({ websocket: true, ...route })) })
+    await waitForPropagation(stack)
+    return provisioned
+  }
+
+  /** Sends one message through the connection and waits for its echo. */
+  async function echoes (socket: WebSocket, text: string): Promise<void> {
+    socket.send(text)
+    expect((await nextMessage(socket)).data.toString()).toBe(text)
+  }
+
+  /** Makes a change through the operator API and expects the connection closed with 1008 and `reason` within a second. */
+  async function expectClosedBy (socket: WebSocket, change: () => Promise<unknown>, reason: string): Promise<void> {
+    const closing = closed(socket)
+    const started = Date.now()
+    await change()
+    expect(await closing).toEqual({ code: 1008, reason })
+    expect(Date.now() - started).toBeLessThan(1000)
+  }
+
+  it('closes a connection whose route was removed, and keeps one on a route that stayed', async () => {
+    const [removedPath, keptPath] = [uniquePath('removed'), uniquePath('kept')]
+    const api = await provisionRoutes([{ path: removedPath }, { path: keptPath }])
+    const onRemoved = await open(`${base}${removedPath}/room`, { 'x-api-key': api.apiKey })
+    const onKept = await open(`${base}${keptPath}/room`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(onRemoved, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path: keptPath, websocket: true }] }), 'no route for this path any more')
+    await waitForPropagation(stack)
+    await echoes(onKept, 'still routed')
+    onKept.close()
+    await closed(onKept)
+  })
+
+  it('closes a connection whose route moved to another path', async () => {
+    const path = uniquePath('moving')
+    const api = await provisionRoutes([{ path }])
+    const socket = await open(`${base}${path}/room`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path: `${path}-moved`, websocket: true }] }), 'no route for this path any more')
+  })
+
+  it('closes a connection whose route stopped accepting WebSockets', async () => {
+    const path = uniquePath('flag')
+    const api = await provisionRoutes([{ path }])
+    const socket = await open(`${base}${path}`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path, websocket: false }] }), 'route no longer accepts websockets')
+  })
+
+  it('closes a connection whose route would now send another path upstream', async () => {
+    const path = uniquePath('rewritten')
+    const api = await provisionRoutes([{ path, stripPrefix: true }])
+    const socket = await open(`${base}${path}/room`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path, websocket: true, stripPrefix: false }] }), 'route now forwards to another upstream path')
+  })
+
+  it('closes a connection whose upstream target was removed, and keeps one on the remaining target', async () => {
+    const second = await startWebSocketUpstream()
+    try {
+      const path = uniquePath('targets')
+      const api = await provisionRoutes([{ path }], [upstream.url, second.url])
+      // the upstream records its side of the handshake before the gateway completes the client's
+      const openOnSecondTarget = async (): Promise<{ socket: WebSocket, onSecond: boolean }> => {
+        const before = second.handshakes.length
+        const socket = await open(`${base}${path}`, { 'x-api-key': api.apiKey })
+        return { socket, onSecond: second.handshakes.length > before }
+      }
+      const connections = [await openOnSecondTarget(), await openOnSecondTarget()]
+      const onSecond = connections.find(connection => connection.onSecond)?.socket
+      const onFirst = connections.find(connection => !connection.onSecond)?.socket
+      if (onSecond === undefined || onFirst === undefined) throw new Error('round robin did not spread the two connections over both targets')
+      await expectClosedBy(onSecond, async () => await stack.admin('PATCH', `/admin/v1/upstreams/${api.upstreamId}`, { targets: [{ url: upstream.url, weight: 1 }] }), 'upstream target removed')
+      await waitForPropagation(stack)
+      await echoes(onFirst, 'on the remaining target')
+      onFirst.close()
+      await closed(onFirst)
+    } finally {
+      await second.close()
+    }
+  })
+
+  it('closes a connection whose API moved to another upstream', async () => {
+    const path = uniquePath('upstream')
+    const api = await provisionRoutes([{ path }])
+    const other = await stack.admin('POST', '/admin/v1/upstreams', { name: `upstream-other-${Math.random().toString(36).slice(2, 8)}`, targets: [{ url: upstream.url, weight: 1 }] })
+    expect(other.status).toBe(201)
+    const socket = await open(`${base}${path}`, { 'x-api-key': api.apiKey })
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { upstreamId: other.body.id }), 'API now uses another upstream')
+  })
+
+  it('keeps connections open through unrelated changes, and counts the closes it made by reason', async () => {
+    const path = uniquePath('steady')
+    const api = await provisionRoutes([{ path }])
+    const apiName = (await stack.admin('GET', `/admin/v1/apis/${api.apiId}`)).body.name as string
+    const socket = await open(`${base}${path}`, { 'x-api-key': api.apiKey })
+    let closedEarly = false
+    socket.once('close', () => { closedEarly = true })
+    // another API with its own routes and upstream, and the same API's routes recreated unchanged
+    await provisionRoutes([{ path: uniquePath('another') }, { path: `${path}/deeper` }])
+    expect((await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path, websocket: true }] })).status).toBe(200)
+    await waitForPropagation(stack)
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(closedEarly).toBe(false)
+    await echoes(socket, 'still here')
+    await expectClosedBy(socket, async () => await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, { routes: [{ path: `${path}-elsewhere`, websocket: true }] }), 'no route for this path any more')
+    const metrics = await (await fetch(`${stack.gatewayUrls[0]}/metrics`)).text()
+    expect(metrics).toContain(`gateway_websocket_policy_closes_total{api="${apiName}",reason="route_gone"} 1`)
   })
 })

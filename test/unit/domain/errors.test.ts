@@ -6,6 +6,8 @@ import { toErrorResponse } from '../../../src/domain/error-handler.js'
 
 const EXPECTED: Record<string, [string, number]> = {
   RouteNotFoundError: ['ROUTE_NOT_FOUND', 404],
+  BadWebSocketHandshakeError: ['BAD_WEBSOCKET_HANDSHAKE', 400],
+  MethodNotAllowedError: ['METHOD_NOT_ALLOWED', 405],
   MissingCredentialsError: ['MISSING_CREDENTIALS', 401],
   UnknownKeyError: ['UNKNOWN_KEY', 401],
   BadSignatureError: ['BAD_SIGNATURE', 401],
