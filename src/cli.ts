@@ -86,11 +86,11 @@ async function start (config: Config): Promise<void> {
     return
   }
   const product = await startProduct(config)
-  const gatewayUrl = product.gatewayUrl !== undefined ? `http://127.0.0.1:${config.gatewayPort}` : undefined
+  const gatewayUrl = product.gatewayUrl
   console.log(`partner-gateway started (${product.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}, ${config.redisUrl !== undefined ? 'Redis counters' : 'in-memory counters'})`)
   if (gatewayUrl !== undefined) console.log(`  gateway:      ${gatewayUrl}  (metrics at /metrics)`)
   if (product.controlUrl !== undefined) {
-    console.log(`  control API:  http://127.0.0.1:${config.controlPort}/admin/v1  (docs at /docs)`)
+    console.log(`  control API:  ${product.controlUrl}/admin/v1  (docs at /docs)`)
     if (config.adminToken === undefined) console.log('  no GATEWAY_ADMIN_TOKEN set: create an operator token with `partner-gateway admin-token create --name me`')
   }
   if (product.database.kind === 'pglite') {
