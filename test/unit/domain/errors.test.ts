@@ -19,7 +19,11 @@ const EXPECTED: Record<string, [string, number]> = {
   QuotaExceededError: ['QUOTA_EXCEEDED', 429],
   TooManyConnectionsError: ['TOO_MANY_CONNECTIONS', 429],
   UpstreamUnavailableError: ['UPSTREAM_UNAVAILABLE', 502],
-  UpstreamTimeoutError: ['UPSTREAM_TIMEOUT', 504]
+  UpstreamTimeoutError: ['UPSTREAM_TIMEOUT', 504],
+  DataDirInUseError: ['DATA_DIR_IN_USE', 409],
+  DataDirNotEmptyError: ['DATA_DIR_NOT_EMPTY', 409],
+  OwnerUnreachableError: ['OWNER_UNREACHABLE', 503],
+  OwnerCommandFailedError: ['OWNER_COMMAND_FAILED', 502]
 }
 
 type ErrorConstructor = new (...args: string[]) => Error & { code: string, statusCode: number }
