@@ -62,7 +62,8 @@ describe('partner-gateway CLI against PostgreSQL', () => {
   })
 })
 
-describe('partner-gateway CLI on the embedded database', () => {
+// every start of a child process loads tsx and PGlite: seconds each on a busy 2-core machine
+describe('partner-gateway CLI on the embedded database', { timeout: 180_000 }, () => {
   let dataDir: string
   let environment: NodeJS.ProcessEnv
   let gateway: StartedGateway | undefined
