@@ -1,20 +1,27 @@
 #!/usr/bin/env node
-// partner-gateway <command>: start | migrate | seed | admin-token create | sign
+// partner-gateway <command>: start | migrate | seed | admin-token create | keys rotate |
+// backup | restore | sign. On the embedded database, commands that need it run inside the
+// `start` process that owns DATA_DIR when there is one (src/control/local-commands.ts).
 import cluster from 'node:cluster'
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { createProcessLogger } from './observability/logger.js'
 import { startPrimary } from './cluster.js'
 import { ConfigError, loadConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
 import { seedDemo, type DemoCredentials } from './control/demo.js'
+import { callOwner } from './control/local-command-client.js'
 import { createAdminToken, type OperatorScope } from './control/services/admin-tokens.js'
 import { SigningKeys } from './control/services/signing-keys.js'
 import { SecretBox } from './domain/crypto.js'
+import { DataDirInUseError } from './domain/errors.js'
 import { signRequest } from './domain/sign-request.js'
 import { startProduct } from './server.js'
 import { MemoryChangeBus } from './store/change-bus.js'
 import { ConfigWriter } from './store/config-writer.js'
-import { openDatabase } from './store/db.js'
+import { runningOwner, type DataDirOwner } from './store/data-dir-lock.js'
+import { openDatabase, restoreDataDir, type Database } from './store/db.js'
 import { resolveMasterKey } from './store/master-key.js'
 
 const USAGE = `Usage: partner-gateway <command>
@@ -26,8 +33,13 @@ Commands:
   admin-token create --name N [--scope admin|read]
                                 create an operator token (printed once)
   keys rotate                   sign new OAuth2 tokens with a new key
+  backup --out FILE             write the embedded database to FILE (also while it runs)
+  restore --from FILE [--force] replace the embedded database with a backup (server stopped)
   sign --key K --secret S [--method M] [--data BODY] [--content-type T] URL
                                 print a curl command with an HMAC-signed request
+
+On the embedded database (no DATABASE_URL), migrate, seed, admin-token, keys and backup
+run inside the \`start\` process that owns DATA_DIR when one is running.
 
 Configuration: environment variables and config/gateway.json, see README.md.`
 
@@ -74,12 +86,15 @@ async function start (config: Config): Promise<void> {
     return
   }
   const product = await startProduct(config)
-  const gatewayUrl = product.gatewayUrl !== undefined ? `http://127.0.0.1:${config.gatewayPort}` : undefined
+  const gatewayUrl = product.gatewayUrl
   console.log(`partner-gateway started (${product.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}, ${config.redisUrl !== undefined ? 'Redis counters' : 'in-memory counters'})`)
   if (gatewayUrl !== undefined) console.log(`  gateway:      ${gatewayUrl}  (metrics at /metrics)`)
   if (product.controlUrl !== undefined) {
-    console.log(`  control API:  http://127.0.0.1:${config.controlPort}/admin/v1  (docs at /docs)`)
+    console.log(`  control API:  ${product.controlUrl}/admin/v1  (docs at /docs)`)
     if (config.adminToken === undefined) console.log('  no GATEWAY_ADMIN_TOKEN set: create an operator token with `partner-gateway admin-token create --name me`')
+  }
+  if (product.database.kind === 'pglite') {
+    console.log(`  this process owns ${config.dataDir} (pid ${process.pid}): CLI commands on it (admin-token, keys, seed, migrate, backup) run through it`)
   }
   if (product.demo !== undefined && gatewayUrl !== undefined) printDemo(product.demo, gatewayUrl)
   stopOnSignals(product.close)
@@ -97,13 +112,58 @@ function stopOnSignals (close: () => Promise<void>): void {
   process.on('SIGTERM', () => { stop('SIGTERM') })
 }
 
-async function withDatabase<T> (config: Config, work: (database: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+async function withDatabase<T> (config: Config, command: string, work: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, ownership: { command } })
   try {
     await database.migrate()
     return await work(database)
   } finally {
     await database.close()
+  }
+}
+
+/** The `start` process that owns the embedded DATA_DIR and takes commands, if one is running. */
+function commandTakingOwner (config: Config): (DataDirOwner & { commandSocket: string }) | undefined {
+  if (config.databaseUrl !== undefined || !existsSync(config.dataDir)) return undefined
+  const owner = runningOwner(config.dataDir)
+  if (owner?.commandSocket === undefined) return undefined
+  console.error(`partner-gateway: ${config.dataDir} is owned by partner-gateway ${owner.command} (pid ${owner.pid}); running the command there`)
+  return { ...owner, commandSocket: owner.commandSocket }
+}
+
+function requireEmbedded (config: Config, command: string): void {
+  if (config.databaseUrl !== undefined) throw new ConfigError(`${command} is for the embedded database; with DATABASE_URL use pg_dump and pg_restore`)
+}
+
+async function backup (config: Config, out: string): Promise<number> {
+  requireEmbedded(config, 'backup')
+  const owner = commandTakingOwner(config)
+  let tarball: Buffer
+  if (owner !== undefined) {
+    tarball = (await callOwner(config.dataDir, owner, 'GET', '/backup')).body
+  } else {
+    if (!existsSync(path.join(config.dataDir, 'pglite', 'PG_VERSION'))) throw new ConfigError(`there is no embedded database in ${config.dataDir} to back up`)
+    const database = await openDatabase({ dataDir: config.dataDir, ownership: { command: 'backup' } })
+    try {
+      tarball = await (database.dumpDataDir as () => Promise<Buffer>)()
+    } finally {
+      await database.close()
+    }
+  }
+  // the database holds sealed secrets and token hashes: owner-only, and never a partial file
+  const partial = `${out}.${process.pid}.partial`
+  writeFileSync(partial, tarball, { mode: 0o600 })
+  renameSync(partial, out)
+  return tarball.length
+}
+
+async function restore (config: Config, from: string, force: boolean): Promise<void> {
+  requireEmbedded(config, 'restore')
+  const owner = runningOwner(config.dataDir)
+  if (owner !== undefined) throw new DataDirInUseError(`DATA_DIR ${config.dataDir} is in use by partner-gateway ${owner.command} (pid ${owner.pid}); stop it before restoring`)
+  await restoreDataDir(config.dataDir, readFileSync(from), { force })
+  if (config.masterKey === undefined && !existsSync(path.join(config.dataDir, 'master.key'))) {
+    console.error(`partner-gateway: ${config.dataDir} has no master.key: put the backed-up installation's key there (or set GATEWAY_MASTER_KEY) before \`start\`, or its sealed secrets cannot be opened`)
   }
 }
 
@@ -119,15 +179,21 @@ async function main (argv: string[]): Promise<void> {
       await start(config)
       return
     case 'migrate': {
-      const applied = await withDatabase(config, async () => [])
+      const owner = commandTakingOwner(config)
+      const applied = owner !== undefined
+        ? (JSON.parse((await callOwner(config.dataDir, owner, 'POST', '/migrate')).body.toString('utf8')) as { applied: string[] }).applied
+        : await withDatabase(config, 'migrate', async () => [])
       console.log(applied.length === 0 ? 'migrations applied; the database is up to date' : applied.join('\n'))
       return
     }
     case 'seed': {
-      const demo = await withDatabase(config, async database => {
-        const secretBox = new SecretBox(resolveMasterKey(config).key)
-        return await seedDemo(database.prisma, new ConfigWriter(database.prisma, new MemoryChangeBus()), secretBox, { controlPort: config.controlPort, dataDir: config.dataDir })
-      })
+      const owner = commandTakingOwner(config)
+      const demo = owner !== undefined
+        ? (JSON.parse((await callOwner(config.dataDir, owner, 'POST', '/seed')).body.toString('utf8')) as { demo: DemoCredentials | null }).demo ?? undefined
+        : await withDatabase(config, 'seed', async database => {
+          const secretBox = new SecretBox(resolveMasterKey(config).key)
+          return await seedDemo(database.prisma, new ConfigWriter(database.prisma, new MemoryChangeBus()), secretBox, { controlPort: config.controlPort, dataDir: config.dataDir })
+        })
       if (demo === undefined) console.log('the database already has data; nothing seeded')
       else printDemo(demo, `http://127.0.0.1:${config.gatewayPort}`)
       return
@@ -137,17 +203,37 @@ async function main (argv: string[]): Promise<void> {
       if (positionals[0] !== 'create' || values.name === undefined) throw new ConfigError('usage: admin-token create --name NAME [--scope admin|read]')
       if (values.scope !== 'admin' && values.scope !== 'read') throw new ConfigError('--scope must be admin or read')
       const scope: OperatorScope = values.scope
-      const created = await withDatabase(config, async database => await createAdminToken(new ConfigWriter(database.prisma, new MemoryChangeBus()), 'cli', values.name as string, [scope]))
+      const owner = commandTakingOwner(config)
+      const created = owner !== undefined
+        ? JSON.parse((await callOwner(config.dataDir, owner, 'POST', '/admin-tokens', { name: values.name, scopes: [scope] })).body.toString('utf8')) as { name: string, scopes: string[], token: string }
+        : await withDatabase(config, 'admin-token create', async database => await createAdminToken(new ConfigWriter(database.prisma, new MemoryChangeBus()), 'cli', values.name as string, [scope]))
       console.log(`operator token "${created.name}" (${created.scopes.join(', ')}); shown once:\n${created.token}`)
       return
     }
     case 'keys': {
       if (rest[0] !== 'rotate') throw new ConfigError('usage: keys rotate')
-      const rotated = await withDatabase(config, async database => {
-        const writer = new ConfigWriter(database.prisma, new MemoryChangeBus())
-        return await new SigningKeys(database.prisma, writer, new SecretBox(resolveMasterKey(config).key)).rotate('cli')
-      })
+      const owner = commandTakingOwner(config)
+      const rotated = owner !== undefined
+        ? JSON.parse((await callOwner(config.dataDir, owner, 'POST', '/signing-keys/rotate')).body.toString('utf8')) as { kid: string, retired: string[] }
+        : await withDatabase(config, 'keys rotate', async database => {
+          const writer = new ConfigWriter(database.prisma, new MemoryChangeBus())
+          return await new SigningKeys(database.prisma, writer, new SecretBox(resolveMasterKey(config).key)).rotate('cli')
+        })
       console.log(`new signing key ${rotated.kid}; retired ${rotated.retired.length === 0 ? 'none' : rotated.retired.join(', ')} (still published until their tokens expire)`)
+      return
+    }
+    case 'backup': {
+      const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } })
+      if (values.out === undefined) throw new ConfigError('usage: backup --out FILE')
+      const size = await backup(config, values.out)
+      console.log(`backup of ${config.dataDir} written to ${values.out} (${size} bytes)`)
+      return
+    }
+    case 'restore': {
+      const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, force: { type: 'boolean', default: false } } })
+      if (values.from === undefined) throw new ConfigError('usage: restore --from FILE [--force]')
+      await restore(config, values.from, values.force)
+      console.log(`restored ${config.dataDir} from ${values.from}`)
       return
     }
     case 'sign': {
@@ -161,7 +247,12 @@ async function main (argv: string[]): Promise<void> {
   }
 }
 
+/** Our own errors (configuration, catalogue) are for the operator to read; anything else shows its stack. */
+function isExplained (error: unknown): error is Error {
+  return error instanceof ConfigError || (error instanceof Error && error.name === 'FastifyError')
+}
+
 main(process.argv.slice(2)).catch(error => {
-  console.error(error instanceof ConfigError ? `partner-gateway: ${error.message}` : error)
+  console.error(isExplained(error) ? `partner-gateway: ${error.message}` : error)
   process.exit(1)
 })

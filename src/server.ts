@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config/schema.js'
 import { buildControlServer } from './control/app.js'
+import { buildLocalCommandServer, closeCommandSocket, COMMAND_SOCKET_NAME, listenOnCommandSocket } from './control/local-commands.js'
 import { demoUpstreamRoutes, seedDemo, type DemoCredentials } from './control/demo.js'
 import { SecretBox } from './domain/crypto.js'
 import { buildGatewayServer } from './gateway/app.js'
@@ -54,6 +55,15 @@ async function closeWithDeadline (fastify: FastifyInstance, deadlineMs: number, 
   }
 }
 
+// sun_path holds 108 bytes on Linux and 104 on macOS, including the terminating NUL
+const MAX_SOCKET_PATH_BYTES = 103
+
+/** Where the owner of an embedded DATA_DIR takes CLI commands; undefined if the path is too long for a socket. */
+function commandSocketPath (config: Config): string | undefined {
+  const socketPath = path.resolve(config.dataDir, COMMAND_SOCKET_NAME)
+  return Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH_BYTES ? socketPath : undefined
+}
+
 function listeningUrl (fastify: FastifyInstance): string {
   const address = fastify.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
@@ -80,7 +90,8 @@ export async function startProduct (config: Config, options: { logger?: Logger }
     closers.length = 0
   }
   try {
-    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs })
+    const commandSocket = config.databaseUrl === undefined ? commandSocketPath(config) : undefined
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.databaseConnectTimeoutMs, statementTimeoutMs: config.databaseStatementTimeoutMs, ownership: { command: 'start', commandSocket } })
     closers.push(async () => { await database.close() })
     try {
       const applied = await database.migrate()
@@ -174,6 +185,24 @@ export async function startProduct (config: Config, options: { logger?: Logger }
       servers.push(gateway)
       product.gateway = gateway
       product.gatewayUrl = listeningUrl(gateway)
+    }
+
+    if (database.kind === 'pglite') {
+      if (commandSocket === undefined) {
+        logger.warn({ dataDir: config.dataDir }, 'DATA_DIR\'s path is too long for a Unix socket: CLI commands cannot reach this process and must wait until it stops')
+      } else {
+        const controlAddress = product.control?.server.address()
+        const commands = await buildLocalCommandServer({
+          database,
+          configWriter: new ConfigWriter(database.prisma, bus),
+          secretBox,
+          dataDir: config.dataDir,
+          controlPort: typeof controlAddress === 'object' && controlAddress !== null ? controlAddress.port : config.controlPort,
+          logger: logger.child({ server: 'local-commands' })
+        })
+        await listenOnCommandSocket(commands, commandSocket)
+        closers.push(async () => { await closeCommandSocket(commands, commandSocket) })
+      }
     }
     return product
   } catch (error) {

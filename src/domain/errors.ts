@@ -14,6 +14,12 @@ export const InvalidCursorError = createError('INVALID_CURSOR', 'The pagination 
 export const BadRequestError = createError('BAD_REQUEST', '%s', 400)
 export const InternalError = createError('INTERNAL_ERROR', 'Internal server error', 500)
 
+// Embedded database: one process owns DATA_DIR (src/store/data-dir-lock.ts)
+export const DataDirInUseError = createError('DATA_DIR_IN_USE', '%s', 409)
+export const DataDirNotEmptyError = createError('DATA_DIR_NOT_EMPTY', '%s', 409)
+export const OwnerUnreachableError = createError('OWNER_UNREACHABLE', '%s', 503)
+export const OwnerCommandFailedError = createError('OWNER_COMMAND_FAILED', 'The process that owns DATA_DIR (pid %s) answered %s', 502)
+
 // Operator API authentication
 export const UnauthorizedError = createError('UNAUTHORIZED', '%s', 401)
 export const ForbiddenError = createError('FORBIDDEN', '%s', 403)

@@ -25,7 +25,11 @@ const EXPECTED: Record<string, [string, number]> = {
   UpstreamTimeoutError: ['UPSTREAM_TIMEOUT', 504],
   DependencyUnavailableError: ['DEPENDENCY_UNAVAILABLE', 503],
   DatabaseUnavailableError: ['DATABASE_UNAVAILABLE', 503],
-  UpstreamBusyError: ['UPSTREAM_BUSY', 503]
+  UpstreamBusyError: ['UPSTREAM_BUSY', 503],
+  DataDirInUseError: ['DATA_DIR_IN_USE', 409],
+  DataDirNotEmptyError: ['DATA_DIR_NOT_EMPTY', 409],
+  OwnerUnreachableError: ['OWNER_UNREACHABLE', 503],
+  OwnerCommandFailedError: ['OWNER_COMMAND_FAILED', 502]
 }
 
 type ErrorConstructor = new (...args: string[]) => Error & { code: string, statusCode: number }
