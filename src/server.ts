@@ -92,6 +92,9 @@ export async function startProduct (config: Config, options: { logger?: Logger }
       const gatewayLog = logger.child({ server: 'gateway' })
       const limits = createLimitBackends({ redis, keyPrefix: config.redisKeyPrefix })
       closers.push(async () => { await limits.close() })
+      // before the quotas are read: a killed predecessor's journaled usage counts against them
+      const usage = await UsageRecorder.open({ prisma: database.prisma, log: gatewayLog, dataDir: config.dataDir, flushMs: config.usageFlushMs, journalMs: config.usageJournalMs })
+      closers.push(async () => { await usage.close() })
       const snapshots = new SnapshotManager({
         prisma: database.prisma, bus, secretBox, pollMs: config.snapshotPollMs, cacheFile: path.join(config.dataDir, 'snapshot-cache.json'), log: gatewayLog
       })
@@ -106,8 +109,6 @@ export async function startProduct (config: Config, options: { logger?: Logger }
           gatewayLog.error({ err: error }, 'could not read persisted usage; quotas count from zero in this process')
         }
       }
-      const usage = new UsageRecorder(database.prisma, gatewayLog, config.usageFlushMs)
-      closers.push(async () => { await usage.close() })
       const metrics = new GatewayMetrics({ defaultMetrics: true })
       const connection = redis
       const redisHealthy = connection === undefined ? undefined : async () => await connection.ping().then(() => true, () => false)
