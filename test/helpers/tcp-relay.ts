@@ -1,0 +1,66 @@
+// A TCP relay on a loopback port in front of a real service, switched between failures:
+// - refuse: open connections are reset and new ones too (the service died),
+// - drop: connections stay open but no bytes pass; held bytes arrive on restore (the host became unreachable),
+// - lose-replies: requests reach the service but its answers are thrown away (a commit whose outcome the client never learns).
+import { createServer, connect, type Server, type Socket } from 'node:net'
+
+export type RelayMode = 'pass' | 'refuse' | 'drop' | 'lose-replies'
+
+export interface TcpRelay {
+  port: number
+  setMode: (mode: RelayMode) => void
+  close: () => Promise<void>
+}
+
+interface Held { socket: Socket, chunks: Buffer[] }
+
+export async function startTcpRelay (target: { host: string, port: number }): Promise<TcpRelay> {
+  let mode: RelayMode = 'pass'
+  const sockets = new Set<Socket>()
+  const held: Held[] = []
+
+  function forward (from: Socket, to: Socket, direction: 'request' | 'reply'): void {
+    const queue: Held = { socket: to, chunks: [] }
+    held.push(queue)
+    to.once('close', () => { held.splice(held.indexOf(queue), 1) })
+    from.on('data', chunk => {
+      if (mode === 'drop' || queue.chunks.length > 0) queue.chunks.push(chunk)
+      else if (!(mode === 'lose-replies' && direction === 'reply')) to.write(chunk)
+    })
+  }
+
+  const server: Server = createServer(client => {
+    if (mode === 'refuse') {
+      client.resetAndDestroy()
+      return
+    }
+    const service = connect(target)
+    for (const socket of [client, service]) {
+      sockets.add(socket)
+      socket.on('error', () => { client.destroy(); service.destroy() })
+      socket.on('close', () => { sockets.delete(socket); client.destroy(); service.destroy() })
+    }
+    forward(client, service, 'request')
+    forward(service, client, 'reply')
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    setMode (next) {
+      mode = next
+      if (mode === 'refuse') {
+        for (const socket of sockets) socket.resetAndDestroy()
+      }
+      if (mode === 'pass') {
+        for (const queue of held) {
+          for (const chunk of queue.chunks.splice(0)) if (!queue.socket.destroyed) queue.socket.write(chunk)
+        }
+      }
+    },
+    async close () {
+      for (const socket of sockets) socket.destroy()
+      await new Promise(resolve => server.close(resolve))
+    }
+  }
+}
