@@ -109,6 +109,17 @@ describe.each(DATABASE_KINDS)('usage recorder on %s', kind => {
     expect(await calls(appId)).toEqual({ calls: 111, rejected: 3 })
   })
 
+  it('prunes batch records older than a week when it flushes', async () => {
+    const old = randomUUID()
+    const recent = randomUUID()
+    await database.prisma.usageFlush.createMany({ data: [{ id: old, flushedAt: new Date(Date.now() - 8 * 86_400_000) }, { id: recent, flushedAt: new Date(Date.now() - 6 * 86_400_000) }] })
+    const recorder = await UsageRecorder.open({ prisma: database.prisma, log, dataDir: newDataDir(), flushMs: 60_000, journalMs: 100 })
+    recorder.record(randomUUID(), randomUUID(), 'call')
+    await recorder.close()
+    const left = await database.prisma.usageFlush.findMany({ where: { id: { in: [old, recent] } } })
+    expect(left.map(row => row.id)).toEqual([recent])
+  })
+
   it('leaves the journal of a live process alone', async () => {
     newDataDir()
     const appId = randomUUID()
