@@ -78,8 +78,10 @@ export class JournalFile {
   /** Replaces the whole file at once: a crash leaves either the old or the new content. */
   rewrite (text: string): void {
     writeFileAtomically(this.file, text)
+    // open before closing: if the open fails, appends still land somewhere harmless until the next rewrite
+    const fd = openSync(this.file, 'a')
     closeSync(this.#fd)
-    this.#fd = openSync(this.file, 'a')
+    this.#fd = fd
   }
 
   close (options: { remove: boolean }): void {
