@@ -138,14 +138,16 @@ export async function startProduct (config: Config, options: { logger?: Logger }
 
     if (config.roles.includes('gateway')) {
       const gatewayLog = logger.child({ server: 'gateway' })
-      let usage: UsageRecorder | undefined
+      // before the quotas are read: a killed predecessor's journaled usage counts against them
+      const usage = await UsageRecorder.open({ prisma: database.prisma, log: gatewayLog, dataDir: config.dataDir, flushMs: config.usageFlushMs, journalMs: config.usageJournalMs })
       const limits = await createLimitBackends({
         keyPrefix: config.redisKeyPrefix,
         redis: redis === undefined || redisAvailability === undefined
           ? undefined
-          : { connection: redis, availability: redisAvailability, faultPolicy: config.redisFaultPolicy, leaseMs: config.limitLeaseMs, seedSource: quotaSeedSource(database.prisma, () => usage) }
+          : { connection: redis, availability: redisAvailability, faultPolicy: config.redisFaultPolicy, leaseMs: config.limitLeaseMs, seedSource: quotaSeedSource(database.prisma, usage) }
       })
       closers.push(async () => { await limits.close() })
+      closers.push(async () => { await usage.close() })
       const snapshots = new SnapshotManager({
         prisma: database.prisma, bus, secretBox, pollMs: config.snapshotPollMs, cacheFile: path.join(config.dataDir, 'snapshot-cache.json'), log: gatewayLog
       })
@@ -160,9 +162,6 @@ export async function startProduct (config: Config, options: { logger?: Logger }
           gatewayLog.error({ err: error }, 'could not read persisted usage; quotas count from zero in this process')
         }
       }
-      const recorder = new UsageRecorder(database.prisma, gatewayLog, config.usageFlushMs)
-      usage = recorder
-      closers.push(async () => { await recorder.close() })
       const metrics = new GatewayMetrics({ defaultMetrics: true })
       const connection = redis
       const availability = redisAvailability
@@ -170,7 +169,7 @@ export async function startProduct (config: Config, options: { logger?: Logger }
         config,
         snapshots,
         limits,
-        usage: recorder,
+        usage,
         metrics,
         lifecycle,
         probes: {

@@ -1,48 +1,50 @@
-// A TCP relay a test puts between the product and a dependency (Redis, PostgreSQL) to cut it
-// without touching the shared service, both ways it fails in production:
-// - refuse: open connections reset, new ones refused, as when the process died;
-// - drop:   connections stay open but no bytes pass, as when the host became unreachable
-//           (held bytes are delivered if the relay passes again, like TCP retransmission).
+// A TCP relay on a loopback port in front of a real service, switched between failures:
+// - refuse: open connections are reset and new ones too (the service died),
+// - drop: connections stay open but no bytes pass; held bytes arrive on restore (the host became unreachable),
+// - lose-replies: requests reach the service but its answers are thrown away (a commit whose outcome the client never learns).
 import { createServer, connect, type Server, type Socket } from 'node:net'
 
-export type RelayMode = 'pass' | 'refuse' | 'drop'
-
-interface Link { client: Socket, service: Socket, held: Array<{ to: Socket, chunk: Buffer }> }
+export type RelayMode = 'pass' | 'refuse' | 'drop' | 'lose-replies'
 
 export interface TcpRelay {
   port: number
+  /** the relay's URL for a client of the service, e.g. url('redis') */
   url: (protocol: string, path?: string) => string
-  readonly mode: RelayMode
   setMode: (mode: RelayMode) => void
   close: () => Promise<void>
 }
 
-export async function startTcpRelay (targetPort: number, targetHost = '127.0.0.1'): Promise<TcpRelay> {
+interface Held { socket: Socket, chunks: Buffer[] }
+
+export async function startTcpRelay (service: number | { host: string, port: number }): Promise<TcpRelay> {
+  const target = typeof service === 'number' ? { host: '127.0.0.1', port: service } : service
   let mode: RelayMode = 'pass'
-  const links = new Set<Link>()
-  const forward = (link: Link, to: Socket, chunk: Buffer): void => {
-    if (mode === 'drop') link.held.push({ to, chunk })
-    else to.write(chunk)
+  const sockets = new Set<Socket>()
+  const held: Held[] = []
+
+  function forward (from: Socket, to: Socket, direction: 'request' | 'reply'): void {
+    const queue: Held = { socket: to, chunks: [] }
+    held.push(queue)
+    to.once('close', () => { held.splice(held.indexOf(queue), 1) })
+    from.on('data', chunk => {
+      if (mode === 'drop' || queue.chunks.length > 0) queue.chunks.push(chunk)
+      else if (!(mode === 'lose-replies' && direction === 'reply')) to.write(chunk)
+    })
   }
+
   const server: Server = createServer(client => {
     if (mode === 'refuse') {
       client.resetAndDestroy()
       return
     }
-    const service = connect(targetPort, targetHost)
-    const link: Link = { client, service, held: [] }
-    links.add(link)
-    client.on('data', chunk => { forward(link, service, chunk) })
-    service.on('data', chunk => { forward(link, client, chunk) })
-    const end = (): void => {
-      links.delete(link)
-      client.destroy()
-      service.destroy()
+    const service = connect(target)
+    for (const socket of [client, service]) {
+      sockets.add(socket)
+      socket.on('error', () => { client.destroy(); service.destroy() })
+      socket.on('close', () => { sockets.delete(socket); client.destroy(); service.destroy() })
     }
-    client.on('close', end)
-    service.on('close', end)
-    client.on('error', end)
-    service.on('error', end)
+    forward(client, service, 'request')
+    forward(service, client, 'reply')
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
@@ -50,29 +52,19 @@ export async function startTcpRelay (targetPort: number, targetHost = '127.0.0.1
   return {
     port,
     url: (protocol, path = '') => `${protocol}://127.0.0.1:${port}${path}`,
-    get mode () { return mode },
     setMode (next) {
       mode = next
-      if (next === 'refuse') {
-        for (const link of links) {
-          link.client.resetAndDestroy()
-          link.service.destroy()
-        }
-        links.clear()
+      if (mode === 'refuse') {
+        for (const socket of sockets) socket.resetAndDestroy()
       }
-      if (next === 'pass') {
-        for (const link of links) {
-          for (const { to, chunk } of link.held) to.write(chunk)
-          link.held = []
+      if (mode === 'pass') {
+        for (const queue of held) {
+          for (const chunk of queue.chunks.splice(0)) if (!queue.socket.destroyed) queue.socket.write(chunk)
         }
       }
     },
     async close () {
-      for (const link of links) {
-        link.client.destroy()
-        link.service.destroy()
-      }
-      links.clear()
+      for (const socket of sockets) socket.destroy()
       await new Promise(resolve => server.close(resolve))
     }
   }

@@ -4,7 +4,7 @@ import type { QuotaSeedSource } from '../../limits/redis-request-limiter.js'
 import type { PrismaClient } from '../../store/db.js'
 import type { UsageRecorder } from './usage-recorder.js'
 
-export function quotaSeedSource (prisma: PrismaClient, usage: () => UsageRecorder | undefined): QuotaSeedSource {
+export function quotaSeedSource (prisma: PrismaClient, usage: UsageRecorder): QuotaSeedSource {
   return async (subject, nowMs) => {
     const [appId, apiId] = subject.split(':')
     const now = new Date(nowMs)
@@ -13,7 +13,7 @@ export function quotaSeedSource (prisma: PrismaClient, usage: () => UsageRecorde
       where: { appId, apiId, day: { gte: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)) } },
       select: { day: true, calls: true }
     })
-    const pending = usage()?.pendingCalls(appId, apiId, nowMs) ?? { day: 0, month: 0 }
+    const pending = usage.pendingCalls(appId, apiId, nowMs)
     let dayUsed = pending.day
     let monthUsed = pending.month
     for (const row of rows) {
