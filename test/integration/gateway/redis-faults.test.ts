@@ -84,8 +84,9 @@ describe.each(['drop', 'refuse'] as const)('Redis cut (%s) under the local polic
     for (let index = 0; index < 40; index++) during.push(await timedCall(url, setup.app.apiKey))
     expect(during.map(call => call.status)).toEqual(during.map(() => 200))
     expect(Math.max(...during.map(call => call.ms))).toBeLessThan(FAST_MS)
-    // only the call that found Redis gone paid the deadline; the rest did not wait at all
-    expect(during.filter(call => call.ms > 40).length).toBeLessThanOrEqual(2)
+    // only the call that found Redis gone paid the deadline; the rest did not wait for Redis
+    // (the bound leaves room for a loaded CI machine, far below the seconds of a retrying client)
+    expect(during.filter(call => call.ms > 250).length).toBeLessThanOrEqual(2)
 
     const started = performance.now()
     const metrics = await fetch(`${gateway}/metrics`, { signal: AbortSignal.timeout(5_000) })
