@@ -21,6 +21,12 @@ export const ForbiddenError = createError('FORBIDDEN', '%s', 403)
 // Gateway: routing
 export const RouteNotFoundError = createError('ROUTE_NOT_FOUND', 'No route matches %s %s', 404)
 export const BadPathError = createError('BAD_PATH', 'The request path is not valid', 400)
+export const MethodNotAllowedError = createError('METHOD_NOT_ALLOWED', '%s is not allowed on %s', 405)
+
+// Gateway: the HTTP exchange with the client
+export const RequestTimeoutError = createError('REQUEST_TIMEOUT', '%s', 408)
+export const ExpectationFailedError = createError('EXPECTATION_FAILED', 'The only expectation supported is Expect: 100-continue', 417)
+export const HeadersTooLargeError = createError('HEADERS_TOO_LARGE', 'The request headers are larger than the gateway accepts', 431)
 
 // Gateway: authentication
 export const MissingCredentialsError = createError('MISSING_CREDENTIALS', '%s', 401)

@@ -3,18 +3,21 @@
 // passive health, and an idempotent request whose body can be replayed gets one retry
 // on another target.
 import { EventEmitter } from 'node:events'
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
-import type { Readable } from 'node:stream'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import { RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import { limitBodyIdle, releaseBody } from '../request-body.js'
 import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
 
 export interface ProxyOptions {
   pool: UpstreamPool
   /** upstream path with the query string */
   path: string
-  body: Readable | Buffer | undefined
+  /** the client's request stream, streamed through; or the body already read */
+  body: IncomingMessage | Buffer | undefined
+  /** a streamed body that sends nothing for this long ends the exchange: 408, or a cut connection */
+  bodyIdleTimeoutMs: number
   /** set on the upstream request, replacing anything the client sent under these names */
   setHeaders: Record<string, string>
   /** request headers never forwarded, e.g. the credentials */
@@ -29,7 +32,8 @@ export interface ProxyOutcome {
   target: string
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+// `expect` is not hop-by-hop, but the gateway answers it itself (RFC 9110 §10.1.1) and undici refuses it
+const HOP_BY_HOP = new Set(['expect', 'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED'])
 
@@ -88,6 +92,19 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
   if (first === undefined) throw new ServiceUnavailableError('No healthy upstream target')
   let target: UpstreamTarget = first
   let outcome: ProxyOutcome | undefined
+  let bodyStalled = false
+  if (options.body !== undefined && !Buffer.isBuffer(options.body)) {
+    limitBodyIdle(options.body, reply.raw, options.bodyIdleTimeoutMs, () => {
+      if (outcome !== undefined) {
+        reply.raw.destroy()
+        return
+      }
+      bodyStalled = true
+      abort.emit('abort')
+    })
+    // only now, with every policy passed and a target to take it, is the body asked for
+    releaseBody(options.body, reply.raw)
+  }
   for (let attempt = 1; ; attempt++) {
     const attempted = target
     attempted.activeRequests++
@@ -116,6 +133,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
       }
       const connectFailure = isConnectFailure(error)
       if (connectFailure || (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT') attempted.health.recordFailure(Date.now())
+      if (bodyStalled) throw new RequestTimeoutError(`The request body sent nothing for ${options.bodyIdleTimeoutMs / 1000} s`)
       if (clientGone) throw new UpstreamUnavailableError()
       const next: UpstreamTarget | undefined = attempt === 1 && connectFailure && replayable && IDEMPOTENT.has(method) ? options.pool.pick(attempted) : undefined
       if (next === undefined) throw toGatewayError(error)

@@ -6,6 +6,10 @@ import { toErrorResponse } from '../../../src/domain/error-handler.js'
 
 const EXPECTED: Record<string, [string, number]> = {
   RouteNotFoundError: ['ROUTE_NOT_FOUND', 404],
+  MethodNotAllowedError: ['METHOD_NOT_ALLOWED', 405],
+  RequestTimeoutError: ['REQUEST_TIMEOUT', 408],
+  ExpectationFailedError: ['EXPECTATION_FAILED', 417],
+  HeadersTooLargeError: ['HEADERS_TOO_LARGE', 431],
   MissingCredentialsError: ['MISSING_CREDENTIALS', 401],
   UnknownKeyError: ['UNKNOWN_KEY', 401],
   BadSignatureError: ['BAD_SIGNATURE', 401],
