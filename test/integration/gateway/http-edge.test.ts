@@ -192,6 +192,17 @@ describe('the gateway at its HTTP edge', () => {
       expect(JSON.parse(result.body)).toMatchObject({ received: body.length, sha256: createHash('sha256').update(body).digest('hex') })
     })
 
+    it('answers a signed form body over the 10 MiB limit with 413', async () => {
+      const urlPath = `${prefix}/form`
+      const body = `big=${'x'.repeat(11 * MiB)}`
+      const headers = signRequest({ method: 'POST', url: urlPath, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body }, app.key, app.secret)
+      const file = path.join(files, 'form-too-large')
+      writeFileSync(file, body)
+      const result = await curl([...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]), '--data-binary', `@${file}`, `${stack.gatewayUrls[0]}${urlPath}`])
+      expect(result.status, result.stderr).toBe(413)
+      expect(JSON.parse(result.body).error.code).toBe('PAYLOAD_TOO_LARGE')
+    })
+
     it('refuses a bad API key with 401 and never asks for the body', async () => {
       const { file } = await bodyFile(2 * MiB)
       const calls = sink.started()
