@@ -135,6 +135,11 @@ describe('the gateway at its HTTP edge', () => {
     if (files !== undefined) rmSync(files, { recursive: true, force: true })
   })
 
+  async function upstreamErrors (): Promise<number> {
+    const counter = await stack.control.gateway?.metrics.requests.get()
+    return (counter?.values ?? []).filter(value => value.labels.outcome === 'upstream_error').reduce((sum, value) => sum + value.value, 0)
+  }
+
   async function bodyFile (size: number): Promise<{ file: string, sha256: string }> {
     const file = path.join(files, `body-${size}`)
     const hash = createHash('sha256')
@@ -158,6 +163,7 @@ describe('the gateway at its HTTP edge', () => {
       { size: 50 * MiB, expectsContinue: true }
     ])('proxies $size bytes whole, answering Expect: 100-continue itself', async ({ size, expectsContinue }) => {
       const { file, sha256 } = await bodyFile(size)
+      const errorsBefore = await upstreamErrors()
       global.gc?.()
       const rssBefore = process.memoryUsage().rss
       let peakRss = rssBefore
@@ -169,6 +175,7 @@ describe('the gateway at its HTTP edge', () => {
       expect(JSON.parse(result.body)).toEqual({ method: 'POST', received: size, sha256, expect: null })
       expect(result.stderr.includes('> Expect: 100-continue')).toBe(expectsContinue)
       expect(result.stderr.includes('< HTTP/1.1 100 Continue')).toBe(expectsContinue)
+      expect(await upstreamErrors()).toBe(errorsBefore)
       // the gateway and the upstream share this process: a buffered 50 MiB body would show
       expect(peakRss - rssBefore).toBeLessThan(32 * MiB)
     })
@@ -226,6 +233,14 @@ describe('the gateway at its HTTP edge', () => {
       expect(answer.toLowerCase()).toContain('connection: close')
       expect(jsonBodyOf(answer).error.code).toBe('UNKNOWN_KEY')
       expect(sink.started()).toBe(calls)
+    })
+
+    it('closes the connection after refusing a request whose body has not all arrived, instead of reading the rest', async () => {
+      const peer = await rawPeer(gatewayPort)
+      peer.socket.write(`POST ${prefix}/upload HTTP/1.1\r\nHost: gw\r\nX-Api-Key: pgw_ak_wrong\r\nContent-Length: 1000000\r\n\r\n${'x'.repeat(1000)}`)
+      await peer.closed
+      expect(statusOf(peer.received())).toBe(401)
+      expect(peer.received().toLowerCase()).toContain('connection: close')
     })
 
     it('sends 100 Continue once every policy passed, then proxies the body', async () => {
@@ -290,6 +305,7 @@ describe('the gateway at its HTTP edge', () => {
   describe('slow peers', () => {
     it('answers a body trickled a byte a second with 408 within the idle limit, closes, and aborts the upstream request', async () => {
       const aborted = sink.calls.filter(call => call.aborted).length
+      const errorsBefore = await upstreamErrors()
       const peer = await rawPeer(gatewayPort)
       peer.socket.write(`POST ${prefix}/trickle HTTP/1.1\r\nHost: gw\r\nX-Api-Key: ${app.apiKey}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\nab`)
       const started = Date.now()
@@ -300,6 +316,7 @@ describe('the gateway at its HTTP edge', () => {
       expect(statusOf(peer.received())).toBe(408)
       expect(jsonBodyOf(peer.received()).error.code).toBe('REQUEST_TIMEOUT')
       await until(() => sink.calls.filter(call => call.aborted).length === aborted + 1)
+      expect(await upstreamErrors()).toBe(errorsBefore)
     })
 
     it('answers a trickled form body its signature covers with 408 too', async () => {
