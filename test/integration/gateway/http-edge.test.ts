@@ -319,6 +319,29 @@ describe('the gateway at its HTTP edge', () => {
       expect(await upstreamErrors()).toBe(errorsBefore)
     })
 
+    it('cuts the connection when the body stalls after the answer started, and aborts the upstream request', async () => {
+      let upstreamClosed = false
+      const early = createServer((request, response) => {
+        response.writeHead(200, { 'content-type': 'text/plain' })
+        response.write('started')
+        request.resume()
+        response.on('close', () => { upstreamClosed = true })
+      })
+      servers.push(early)
+      await new Promise<void>(resolve => early.listen(0, '127.0.0.1', resolve))
+      const answering = await provision(stack, { upstreamUrls: [`http://127.0.0.1:${portOf(early)}`] })
+      const answeringPrefix = (await stack.admin('GET', `/admin/v1/apis/${answering.apiId}`)).body.routes[0].path
+      await waitForPropagation(stack)
+      const peer = await rawPeer(gatewayPort)
+      peer.socket.write(`POST ${answeringPrefix}/x HTTP/1.1\r\nHost: gw\r\nX-Api-Key: ${answering.apiKey}\r\nContent-Length: 100\r\n\r\nab`)
+      await peer.waitFor('started')
+      const started = Date.now()
+      await peer.closed
+      expect(Date.now() - started).toBeLessThan(BODY_IDLE_TIMEOUT_SECONDS * 1000 + 1000)
+      expect(statusOf(peer.received())).toBe(200)
+      await until(() => upstreamClosed)
+    })
+
     it('answers a trickled form body its signature covers with 408 too', async () => {
       const urlPath = `${prefix}/form`
       const body = 'a=1&b=2'
@@ -342,6 +365,14 @@ describe('the gateway at its HTTP edge', () => {
       expect(sent).toBeLessThan(headers.length)
       expect(statusOf(peer.received())).toBe(408)
       expect(jsonBodyOf(peer.received()).error.code).toBe('REQUEST_TIMEOUT')
+    })
+
+    it('answers headers over the size limit with 431 in the JSON error format', async () => {
+      const peer = await rawPeer(gatewayPort)
+      peer.socket.write(`GET ${prefix}/x HTTP/1.1\r\nHost: gw\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`)
+      await peer.closed
+      expect(statusOf(peer.received())).toBe(431)
+      expect(jsonBodyOf(peer.received()).error.code).toBe('HEADERS_TOO_LARGE')
     })
 
     it('does not blame the client when the upstream is the one reading slowly', async () => {
