@@ -95,6 +95,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
   let bodyStalled = false
   if (options.body !== undefined && !Buffer.isBuffer(options.body)) {
     limitBodyIdle(options.body, reply.raw, options.bodyIdleTimeoutMs, () => {
+      // with the answer started, a cut connection is the only signal left; its 'close' aborts the upstream
       if (outcome !== undefined) {
         reply.raw.destroy()
         return
