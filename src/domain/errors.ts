@@ -30,6 +30,11 @@ export const BadPathError = createError('BAD_PATH', 'The request path is not val
 export const BadWebSocketHandshakeError = createError('BAD_WEBSOCKET_HANDSHAKE', '%s', 400)
 export const MethodNotAllowedError = createError('METHOD_NOT_ALLOWED', '%s', 405)
 
+// Gateway: the HTTP exchange with the client
+export const RequestTimeoutError = createError('REQUEST_TIMEOUT', '%s', 408)
+export const ExpectationFailedError = createError('EXPECTATION_FAILED', 'The only expectation supported is Expect: 100-continue', 417)
+export const HeadersTooLargeError = createError('HEADERS_TOO_LARGE', 'The request headers are larger than the gateway accepts', 431)
+
 // Gateway: authentication
 export const MissingCredentialsError = createError('MISSING_CREDENTIALS', '%s', 401)
 export const UnknownKeyError = createError('UNKNOWN_KEY', 'The app key or API key is not known or no longer valid', 401)

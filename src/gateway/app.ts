@@ -2,23 +2,27 @@
 // route → authenticate → permission → rate limit + quota → proxy, reading only the
 // in-memory snapshot. Request bodies are never parsed; they stream to the upstream unless
 // a signature covers them (form parameters, Content-MD5), then they are read once, bounded.
+// Either way the body is asked for only after every policy passed (Expect: 100-continue).
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
-import { BadPathError, PayloadTooLargeError, RouteNotFoundError, TooManyConcurrentRequestsError, UpstreamBusyError } from '../domain/errors.js'
+import { BadPathError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError, TooManyConcurrentRequestsError, UpstreamBusyError } from '../domain/errors.js'
 import type { LimitBackends } from '../limits/index.js'
 import { GatewayMetrics, statusClass, type Outcome } from '../observability/gateway-metrics.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
+import { answerClientError, httpServerOptions } from './client-connection.js'
 import { authenticate, type AuthRequest } from './policies/authenticate.js'
 import { checkPermission } from './policies/permission.js'
 import { applyRequestLimits } from './policies/request-limits.js'
 import { proxyHttpRequest } from './proxy/proxy-request.js'
 import { UpstreamPools } from './proxy/upstream-pool.js'
 import { isInternalAddress } from './internal-address.js'
+import { deferContinue, readBoundedBody } from './request-body.js'
 import { normalizePath } from './routing/normalize-path.js'
+import { PROXIED_METHODS } from './routing/route-table.js'
 import type { SnapshotManager } from './snapshot/snapshot-manager.js'
 import type { UsageRecorder } from './usage/usage-recorder.js'
 import { WebSocketProxy } from './websocket/websocket-proxy.js'
@@ -64,17 +68,6 @@ declare module 'fastify' {
   }
 }
 
-async function readBounded (stream: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length
-    if (size > limit) throw new PayloadTooLargeError(String(limit))
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
-}
-
 export async function buildGatewayServer (options: GatewayServerOptions): Promise<GatewayServer> {
   const { config, snapshots, limits, usage } = options
   const metrics = options.metrics ?? new GatewayMetrics()
@@ -83,6 +76,8 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     // the onResponse hook writes one access-log line per request instead of Fastify's two
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    http: httpServerOptions(config.headersTimeoutSeconds),
+    clientErrorHandler: answerClientError,
     trustProxy: false,
     genReqId: request => {
       const incoming = request.headers['x-request-id']
@@ -98,6 +93,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   // building an access-log line costs more than a request's policies: skip it when it would be dropped
   const logAccess = (options.logger as { isLevelEnabled?: (level: string) => boolean } | undefined)?.isLevelEnabled?.('info') ?? false
   const issuer = tokenIssuer(config)
+  const bodyIdleTimeoutMs = config.requestBodyIdleTimeoutSeconds * 1000
   const syncPools = (): void => { pools.sync(snapshots.current.upstreams) }
   syncPools()
   snapshots.on('update', syncPools)
@@ -122,6 +118,8 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (request.trace !== null && request.trace.outcome === 'proxied') request.trace.outcome = 'rejected'
     if (error.code !== undefined && (error.statusCode ?? 500) < 500) metrics.rejections.inc({ reason: error.code })
+    // the rest of an unread body is not worth reading (a trickle could hold the connection): close instead
+    if (!request.raw.complete) void reply.header('connection', 'close')
     errorHandler(error, request, reply)
   })
 
@@ -157,7 +155,23 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     return await reply.code(readinessStatusCode(report)).send(report)
   })
 
-  fastify.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '*', handler: handle })
+  fastify.route({ method: [...PROXIED_METHODS], url: '*', handler: handle })
+
+  deferContinue(fastify.server, (_request, response) => {
+    const error = new ExpectationFailedError()
+    metrics.rejections.inc({ reason: error.code })
+    const body = JSON.stringify(errorBody(error.code, error.message))
+    response.writeHead(error.statusCode as number, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
+    response.end(body)
+  })
+
+  /** 405 with Allow when routes cover the path for other methods (RFC 9110 §15.5.6), else 404. */
+  function noRouteError (reply: FastifyReply, method: string, host: string, path: string): Error {
+    const allowed = snapshots.current.routes.allowedMethods(host, path)
+    if (allowed.length === 0) return new RouteNotFoundError(method, path)
+    void reply.header('allow', allowed.join(', '))
+    return new MethodNotAllowedError(`${method} is not allowed on ${path}`)
+  }
 
   async function handle (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     request.trace = { api: '', outcome: 'proxied' }
@@ -172,7 +186,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const match = snapshot.routes.match(request.method, request.hostname, path)
     if (match === undefined) {
       request.trace.outcome = 'not_found'
-      throw new RouteNotFoundError(request.method, path)
+      throw noRouteError(reply, request.method, request.hostname, path)
     }
     const api = snapshot.apis.get(match.route.apiId)
     const upstream = api !== undefined ? pools.get(api.upstreamId) : undefined
@@ -186,7 +200,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       nonceStore: limits.nonceStore,
       timestampWindowMs: config.timestampWindowSeconds * 1000,
       tokenIssuer: issuer,
-      readBody: async () => (body ??= await readBounded(request.raw, SIGNED_BODY_LIMIT_BYTES))
+      readBody: async () => (body ??= await readBoundedBody(request.raw, reply.raw, SIGNED_BODY_LIMIT_BYTES, bodyIdleTimeoutMs))
     })
     const { app, grant } = checkPermission(snapshot, appId, api)
     request.trace.appId = app.id
@@ -200,14 +214,16 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
         pool: upstream,
         path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
         body: body ?? (request.body as IncomingMessage | undefined),
+        bodyIdleTimeoutMs,
         setHeaders: { 'x-request-id': String(request.id), 'x-partner-id': app.partnerId, 'x-app-id': app.id },
         removeHeaders: credentialHeaders,
         onUpstreamResponse: upstreamMs => {
           request.trace.upstreamMs = upstreamMs
           metrics.upstreamDuration.observe({ api: api.name }, upstreamMs / 1000)
         }
-      }).catch((error: Error) => {
-        request.trace.outcome = 'upstream_error'
+      }).catch((error: FastifyError) => {
+        // a stalled request body is the client's doing, not the upstream's
+        request.trace.outcome = (error.statusCode ?? 500) < 500 ? 'rejected' : 'upstream_error'
         throw error
       })
     } finally {
@@ -238,8 +254,11 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     await pools.close()
   })
 
+  // methods the catch-all route does not take (TRACE, PROPFIND…) end here
   fastify.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `No route matches ${request.method} ${request.url.split('?')[0]}`))
+    const rawPath = request.url.split('?')[0]
+    const path = normalizePath(rawPath)
+    void reply.send(path === undefined ? new RouteNotFoundError(request.method, rawPath) : noRouteError(reply, request.method, request.hostname, path))
   })
 
   const extras: GatewayServerExtras = { pools, metrics, webSockets, snapshotVersion: () => snapshots.current.version }

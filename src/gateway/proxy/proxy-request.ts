@@ -3,11 +3,11 @@
 // the target's passive health, and an idempotent request whose body can be replayed gets
 // one retry on another target after a connection-level failure.
 import { EventEmitter } from 'node:events'
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
-import type { Readable } from 'node:stream'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import { RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import { limitBodyIdle, releaseBody } from '../request-body.js'
 import { isRetryableFailure, isTargetFailure, isTargetFailureStatus } from './target-failure.js'
 import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
 
@@ -15,7 +15,10 @@ export interface ProxyOptions {
   pool: UpstreamPool
   /** upstream path with the query string */
   path: string
-  body: Readable | Buffer | undefined
+  /** the client's request stream, streamed through; or the body already read */
+  body: IncomingMessage | Buffer | undefined
+  /** a streamed body that sends nothing for this long ends the exchange: 408, or a cut connection */
+  bodyIdleTimeoutMs: number
   /** set on the upstream request, replacing anything the client sent under these names */
   setHeaders: Record<string, string>
   /** request headers never forwarded, e.g. the credentials */
@@ -30,7 +33,8 @@ export interface ProxyOutcome {
   target: string
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+// `expect` is not hop-by-hop, but the gateway answers it itself (RFC 9110 §10.1.1) and undici refuses it
+const HOP_BY_HOP = new Set(['expect', 'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 
 /** Header names the Connection header lists are hop-by-hop too (RFC 9110 §7.6.1). */
@@ -83,6 +87,20 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
   if (first === undefined) throw new ServiceUnavailableError('No healthy upstream target')
   let target: UpstreamTarget = first
   let outcome: ProxyOutcome | undefined
+  let bodyStalled = false
+  if (options.body !== undefined && !Buffer.isBuffer(options.body)) {
+    limitBodyIdle(options.body, reply.raw, options.bodyIdleTimeoutMs, () => {
+      // with the answer started, a cut connection is the only signal left; its 'close' aborts the upstream
+      if (outcome !== undefined) {
+        reply.raw.destroy()
+        return
+      }
+      bodyStalled = true
+      abort.emit('abort')
+    })
+    // only now, with every policy passed and a target to take it, is the body asked for
+    releaseBody(options.body, reply.raw)
+  }
   for (let attempt = 1; ; attempt++) {
     const attempted = target
     attempted.activeRequests++
@@ -110,6 +128,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         reply.raw.destroy()
         return outcome
       }
+      if (bodyStalled) throw new RequestTimeoutError(`The request body sent nothing for ${options.bodyIdleTimeoutMs / 1000} s`)
       if (clientGone) throw new UpstreamUnavailableError()
       if (isTargetFailure(error)) attempted.health.recordFailure(Date.now())
       const next: UpstreamTarget | undefined = attempt === 1 && isRetryableFailure(error) && replayable && IDEMPOTENT.has(method) ? options.pool.pick(attempted) : undefined

@@ -3,6 +3,9 @@
 // prefix to its routes in priority order. Longest prefix wins, on segment boundaries.
 import { normalizePath } from './normalize-path.js'
 
+/** The methods the gateway proxies; a route with no methods listed allows all of them. */
+export const PROXIED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+
 export interface RouteDefinition {
   id: string
   apiId: string
@@ -23,6 +26,12 @@ export interface RouteMatch {
 export interface RouteTable {
   /** normalizedPath must come from normalizePath(). */
   match: (method: string, host: string | undefined, normalizedPath: string) => RouteMatch | undefined
+  /**
+   * The methods some route accepts for this path, in PROXIED_METHODS order: what a 405
+   * lists in Allow when `match` found nothing for the request's method; empty when no
+   * route covers the path at all (a 404).
+   */
+  allowedMethods: (host: string | undefined, normalizedPath: string) => string[]
 }
 
 interface CompiledRoute {
@@ -61,13 +70,21 @@ function byPriority (left: CompiledRoute, right: CompiledRoute): number {
   return Number(right.hostSpecific) - Number(left.hostSpecific) || left.order - right.order
 }
 
+// RFC 9110 §9.3.2: HEAD is GET without the body, so a route that allows GET allows HEAD too.
+function compileMethods (methods: readonly string[]): ReadonlySet<string> | undefined {
+  if (methods.length === 0) return undefined
+  const compiled = new Set(methods.map(method => method.toUpperCase()))
+  if (compiled.has('GET')) compiled.add('HEAD')
+  return compiled
+}
+
 function compileRoute (route: RouteDefinition, order: number): CompiledRoute {
   const canonical = normalizePath(route.path)
   if (canonical === undefined) throw new Error(`Route ${route.id} has an invalid path prefix: ${route.path}`)
   return {
     route,
     prefix: canonical.endsWith('/') ? canonical.slice(0, -1) : canonical,
-    methods: route.methods.length === 0 ? undefined : new Set(route.methods.map(method => method.toUpperCase())),
+    methods: compileMethods(route.methods),
     hostSpecific: hostKey(route.host) !== undefined,
     order
   }
@@ -94,24 +111,45 @@ function firstAllowed (candidates: CompiledRoute[] | undefined, method: string):
   return candidates?.find(candidate => candidate.methods === undefined || candidate.methods.has(method))
 }
 
-// Tries the path's own prefixes from the longest that any route could have down to the
-// root: one map look-up per segment, however many routes there are.
-function findRoute (table: HostTable, method: string, path: string): CompiledRoute | undefined {
+/** End of the path's longest prefix that any route could have: deeper segments need no look-up. */
+function deepestPrefixEnd (table: HostTable, path: string): number {
   let end = 0
   for (let depth = 0; depth < table.maxDepth; depth++) {
     const next = path.indexOf('/', end + 1)
-    if (next === -1) {
-      end = path.length
-      break
-    }
+    if (next === -1) return path.length
     end = next
   }
+  return end
+}
+
+// Tries the path's own prefixes from the longest that any route could have down to the
+// root: one map look-up per segment, however many routes there are.
+function findRoute (table: HostTable, method: string, path: string): CompiledRoute | undefined {
+  let end = deepestPrefixEnd(table, path)
   while (end > 0) {
     const found = firstAllowed(table.byPrefix.get(path.slice(0, end)), method)
     if (found !== undefined) return found
     end = path.lastIndexOf('/', end - 1)
   }
   return firstAllowed(table.root, method)
+}
+
+// A method is allowed when findRoute would find a route for it: some route on the path's
+// prefixes lists it, whichever prefix that is.
+function allowedMethods (table: HostTable, path: string): string[] {
+  const allowed = new Set<string>()
+  const collect = (candidates: CompiledRoute[] | undefined): void => {
+    for (const candidate of candidates ?? []) {
+      for (const method of candidate.methods ?? PROXIED_METHODS) allowed.add(method)
+    }
+  }
+  let end = deepestPrefixEnd(table, path)
+  while (end > 0) {
+    collect(table.byPrefix.get(path.slice(0, end)))
+    end = path.lastIndexOf('/', end - 1)
+  }
+  collect(table.root)
+  return PROXIED_METHODS.filter(method => allowed.has(method))
 }
 
 export function compileRouteTable (routes: readonly RouteDefinition[]): RouteTable {
@@ -124,16 +162,21 @@ export function compileRouteTable (routes: readonly RouteDefinition[]): RouteTab
     byHost.set(host, buildHostTable([...compiled.filter(route => hostKey(route.route.host) === host), ...hostless]))
   }
   const hostlessTable = buildHostTable(hostless)
+  const tableFor = (host: string | undefined): HostTable => {
+    const key = hostKey(host)
+    return (key === undefined ? undefined : byHost.get(key)) ?? hostlessTable
+  }
 
   return {
     match (method, host, normalizedPath) {
-      const key = hostKey(host)
-      const table = (key === undefined ? undefined : byHost.get(key)) ?? hostlessTable
-      const found = findRoute(table, method.toUpperCase(), normalizedPath)
+      const found = findRoute(tableFor(host), method.toUpperCase(), normalizedPath)
       if (found === undefined) return undefined
       if (!found.route.stripPrefix) return { route: found.route, upstreamPath: normalizedPath }
       const rest = normalizedPath.slice(found.prefix.length)
       return { route: found.route, upstreamPath: rest === '' ? '/' : rest }
+    },
+    allowedMethods (host, normalizedPath) {
+      return allowedMethods(tableFor(host), normalizedPath)
     }
   }
 }

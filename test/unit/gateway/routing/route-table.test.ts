@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { normalizePath } from '../../../../src/gateway/routing/normalize-path.js'
-import { compileRouteTable, type RouteDefinition } from '../../../../src/gateway/routing/route-table.js'
+import { compileRouteTable, PROXIED_METHODS, type RouteDefinition } from '../../../../src/gateway/routing/route-table.js'
 
 function route (id: string, path: string, extra: Partial<RouteDefinition> = {}): RouteDefinition {
   return { id, apiId: `api-${id}`, methods: [], host: null, path, stripPrefix: false, websocket: false, ...extra }
@@ -60,6 +60,12 @@ describe('compileRouteTable', () => {
     expect(matchId('PATCH', undefined, '/v1/orders/1')).toBe('orders')
   })
 
+  it('lets HEAD through wherever GET is allowed', () => {
+    const getOnly = compileRouteTable([route('read', '/v1/read', { methods: ['GET'] }), route('write', '/v1/write', { methods: ['post'] })])
+    expect(getOnly.match('HEAD', undefined, '/v1/read/1')?.route.id).toBe('read')
+    expect(getOnly.match('HEAD', undefined, '/v1/write')).toBeUndefined()
+  })
+
   it('strips the prefix when asked, the result always starting with a slash', () => {
     expect(table.match('GET', undefined, '/v1/orders/7/lines')?.upstreamPath).toBe('/7/lines')
     expect(table.match('GET', undefined, '/v1/orders')?.upstreamPath).toBe('/')
@@ -78,6 +84,40 @@ describe('compileRouteTable', () => {
 
   it('matches nothing on an empty table', () => {
     expect(compileRouteTable([]).match('GET', undefined, '/')).toBeUndefined()
+  })
+})
+
+describe('allowedMethods', () => {
+  const methodTable = compileRouteTable([
+    route('reports-read', '/v1/reports', { methods: ['GET'] }),
+    route('reports-write', '/v1/reports', { methods: ['POST', 'OPTIONS'] }),
+    route('daily-delete', '/v1/reports/daily', { methods: ['DELETE'] }),
+    route('partner-put', '/v1/reports', { methods: ['PUT'], host: 'partner.example.com' }),
+    route('anything', '/v2')
+  ])
+
+  it('lists every method a route on the path accepts, HEAD with GET, in a fixed order', () => {
+    expect(methodTable.allowedMethods(undefined, '/v1/reports/weekly')).toEqual(['GET', 'HEAD', 'POST', 'OPTIONS'])
+  })
+
+  it('adds what shorter prefixes accept, as a request with those methods would reach them', () => {
+    expect(methodTable.allowedMethods(undefined, '/v1/reports/daily/3')).toEqual(['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'])
+    expect(methodTable.match('POST', undefined, '/v1/reports/daily/3')?.route.id).toBe('reports-write')
+  })
+
+  it('counts the host-specific routes of the request host only', () => {
+    expect(methodTable.allowedMethods('Partner.example.com:443', '/v1/reports')).toEqual(['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS'])
+    expect(methodTable.allowedMethods('other.example.com', '/v1/reports')).toEqual(['GET', 'HEAD', 'POST', 'OPTIONS'])
+  })
+
+  it('lists every proxied method for a route without a method list', () => {
+    expect(methodTable.allowedMethods(undefined, '/v2/x')).toEqual([...PROXIED_METHODS])
+  })
+
+  it('is empty for a path no route covers, so that it stays a 404', () => {
+    expect(methodTable.allowedMethods(undefined, '/v1/other')).toEqual([])
+    expect(methodTable.allowedMethods(undefined, '/')).toEqual([])
+    expect(compileRouteTable([]).allowedMethods(undefined, '/x')).toEqual([])
   })
 })
 
