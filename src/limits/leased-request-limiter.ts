@@ -109,8 +109,15 @@ export class LeasedRequestLimiter implements RequestLimiter {
     const day = dayWindow(nowMs).id
     for (const [subject, lease] of this.#leases) {
       if ((!all && nowMs < lease.expiresAtMs) || this.#reserving.has(subject)) continue
-      this.#leases.delete(subject)
-      if (lease.held > 0 && lease.day === day) await this.#redis.reserve(subject, lease.plan, 0, lease.held).catch(() => {})
+      if (lease.held > 0 && lease.day === day) {
+        try {
+          await this.#redis.reserve(subject, lease.plan, 0, lease.held)
+        } catch {
+          // Redis away: the expired lease stays, unspendable, to be given back by a later sweep or reservation
+          continue
+        }
+      }
+      if (this.#leases.get(subject) === lease) this.#leases.delete(subject)
     }
     for (const [subject, refusal] of this.#refusals) if (nowMs >= refusal.untilMs) this.#refusals.delete(subject)
   }

@@ -9,6 +9,7 @@ import { dayWindow } from '../../../src/limits/limit-math.js'
 import { RedisRequestLimiter } from '../../../src/limits/redis-request-limiter.js'
 import type { LimitPlan } from '../../../src/limits/request-limiter.js'
 import { startPrivateRedis, type PrivateRedis } from '../../helpers/redis-server.js'
+import { startTcpRelay } from '../../helpers/tcp-relay.js'
 
 let redis: PrivateRedis
 const connections: Redis[] = []
@@ -94,6 +95,32 @@ describe('leased request limiter', () => {
       client.disconnect()
     }
     await limiter.close()
+  })
+
+  it('keeps requests it could not give back while Redis was away and gives them back later', async () => {
+    const relay = await startTcpRelay(redis.port)
+    const connection = new Redis(relay.url('redis'), { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 50, retryStrategy: () => 20 })
+    connection.on('error', () => {})
+    connections.push(connection)
+    await new Promise(resolve => connection.once('ready', resolve))
+    const limiter = new LeasedRequestLimiter(new RedisRequestLimiter(connection, 'lease-test:'), DEFAULT_LEASE_SETTINGS)
+    const plan: LimitPlan = { ratePerSecond: 10_000, burst: 10_000, quotaPerDay: 100_000, quotaPerMonth: null }
+    const subject = 'app-away:api'
+    let spent = 0
+    while (spent < 50) if ((await limiter.consume(subject, plan)).allowed) spent++
+    relay.setMode('refuse')
+    // the lease expires and its sweep fails while Redis is away
+    await new Promise(resolve => setTimeout(resolve, DEFAULT_LEASE_SETTINGS.leaseMs * 3))
+    relay.setMode('pass')
+    await new Promise(resolve => setTimeout(resolve, DEFAULT_LEASE_SETTINGS.leaseMs * 4))
+    const client = new Redis(redis.url)
+    try {
+      expect(Number(await client.get(`lease-test:quota:{${subject}}:${dayWindow(Date.now()).id}`))).toBe(50)
+    } finally {
+      client.disconnect()
+      await limiter.close()
+      await relay.close()
+    }
   })
 
   it('reports remaining requests that fall as a lease is spent', async () => {
