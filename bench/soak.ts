@@ -1,5 +1,6 @@
 // Soak under faults (issue #9): one control process and two gateway processes on their own
-// PostgreSQL database and a private redis-server, both reached through TCP relays, carry mixed
+// PostgreSQL database and a private redis-server, both reached through TCP relays (each in a
+// process of its own, bench/tcp-relay-process.ts), carry mixed
 // traffic at a fixed moderate rate (API-key and HMAC calls, short WebSocket sessions) while Redis
 // is killed and cut off, PostgreSQL refused and silently dropped, and the configuration changes.
 // Then it checks that no fault became an outage: no 5xx, bounded latency, memory and file
