@@ -10,7 +10,8 @@ const server = createServer((request, response) => {
     response.end(body)
   })
 })
-server.keepAliveTimeout = 60_000
+// advertised to the gateway as `Keep-Alive: timeout=…`, which is how long it keeps idle connections
+server.keepAliveTimeout = Number(process.env.UPSTREAM_KEEP_ALIVE_MS ?? 60_000)
 server.listen(port, '127.0.0.1', () => {
   const address = server.address()
   process.send?.({ port: typeof address === 'object' && address !== null ? address.port : port })
