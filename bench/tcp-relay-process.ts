@@ -4,7 +4,7 @@
 // with { mode }. It closes when the parent disconnects.
 import { startTcpRelay, type RelayMode } from '../test/helpers/tcp-relay.js'
 
-const relay = await startTcpRelay(Number(process.argv[2]), process.argv[3] ?? '127.0.0.1')
+const relay = await startTcpRelay({ port: Number(process.argv[2]), host: process.argv[3] ?? '127.0.0.1' })
 process.on('message', message => {
   relay.setMode((message as { mode: RelayMode }).mode)
   process.send?.({ mode: relay.mode })

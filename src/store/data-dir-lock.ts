@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto'
 import { linkSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { DataDirInUseError } from '../domain/errors.js'
+import { isProcessRunning, processStartTicks } from './process-identity.js'
 
 export interface DataDirOwner {
   pid: number
@@ -54,27 +55,9 @@ function generations (dataDir: string): number[] {
   return names.map(name => LOCK_NAME.exec(name)?.[1]).filter(match => match !== undefined).map(Number).sort((a, b) => a - b)
 }
 
-/** Field 22 of /proc/<pid>/stat; undefined where there is no procfs. */
-function processStartTicks (pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // the command name (field 2) may contain spaces and parentheses; fields after it are plain
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
-  } catch {
-    return undefined
-  }
-}
-
 function isRunning (owner: DataDirOwner, file: string): boolean {
   if (owner.pid === process.pid) return held.has(file)
-  try {
-    process.kill(owner.pid, 0)
-  } catch (error) {
-    // EPERM: the process exists but belongs to another user
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  const start = owner.processStart === undefined ? undefined : processStartTicks(owner.pid)
-  return start === undefined || start === owner.processStart
+  return isProcessRunning(owner.pid, owner.processStart)
 }
 
 function readOwner (file: string): DataDirOwner | undefined {

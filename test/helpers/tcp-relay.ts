@@ -10,6 +10,7 @@ export interface TcpRelay {
   port: number
   /** the relay's URL for a client of the service, e.g. url('redis') */
   url: (protocol: string, path?: string) => string
+  readonly mode: RelayMode
   setMode: (mode: RelayMode) => void
   close: () => Promise<void>
 }
@@ -52,6 +53,7 @@ export async function startTcpRelay (service: number | { host: string, port: num
   return {
     port,
     url: (protocol, path = '') => `${protocol}://127.0.0.1:${port}${path}`,
+    get mode () { return mode },
     setMode (next) {
       mode = next
       if (mode === 'refuse') {

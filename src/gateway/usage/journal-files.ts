@@ -2,26 +2,17 @@
 // its owner (pid, process start, recorder instance) so that no two processes ever write
 // one file, and so that a file whose owner is gone can be told from a live one.
 // Appends are plain write(2) calls without fsync: the page cache outlives a killed process.
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { isProcessRunning, processStartTicks } from '../../store/process-identity.js'
 import { formatJournalFileName, parseJournalFileName, sameOwner, type JournalOwner } from './usage-journal.js'
 
 const TEMPORARY_SUFFIX = '.tmp'
 
-/** `p<ticks>`: the process's start time in clock ticks since boot, from /proc (Linux). */
-function procStart (pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // the command name (field 2) may hold spaces and parentheses; starttime is field 22
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return /^\d+$/.test(fields[19] ?? '') ? `p${Number(fields[19]).toString(36)}` : undefined
-  } catch {
-    return undefined
-  }
-}
-
-const PROCESS_START = procStart(process.pid) ?? `t${Date.now().toString(36)}`
+// `p<ticks in base 36>` from /proc (Linux), else `t<start time>`, which only tells this process's own files apart
+const START_TICKS = processStartTicks(process.pid)
+const PROCESS_START = START_TICKS !== undefined ? `p${START_TICKS.toString(36)}` : `t${Date.now().toString(36)}`
 /** recorders of this process whose journals are in use */
 const liveInstances = new Set<string>()
 
@@ -38,14 +29,7 @@ export function releaseJournalOwner (owner: JournalOwner): void {
 
 function isAlive (owner: JournalOwner): boolean {
   if (owner.pid === process.pid) return owner.start === PROCESS_START && liveInstances.has(owner.instance)
-  try {
-    process.kill(owner.pid, 0)
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  // the pid is taken; by the owner only if it started at the same moment (a pid is reused after a restart)
-  const start = owner.start.startsWith('p') ? procStart(owner.pid) : undefined
-  return start === undefined || start === owner.start
+  return isProcessRunning(owner.pid, owner.start.startsWith('p') ? parseInt(owner.start.slice(1), 36) : undefined)
 }
 
 export function writeFileAtomically (file: string, text: string): void {
