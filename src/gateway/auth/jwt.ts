@@ -5,18 +5,29 @@ import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose'
 import { CLOCK_TOLERANCE_SECONDS, TOKEN_ALGORITHM, TOKEN_AUDIENCE } from '../../domain/oauth.js'
 import type { SnapshotSigningKey } from '../../store/config-snapshot.js'
 
+interface VerifiedToken { appId: string, clientId: string, scopes: Set<string>, notBefore: number, expiresAt: number }
+
 export interface TokenKeySet {
   jwks: ReturnType<typeof createLocalJWKSet>
   /** epoch seconds at which each retired key stopped signing */
   retiredAt: Map<string, number>
+  /**
+   * Tokens already verified against these keys, until they expire: a signature check costs
+   * more than the rest of a request's policies, and a client sends the same token for its
+   * whole lifetime. A new snapshot brings new keys and an empty cache.
+   */
+  verified: Map<string, VerifiedToken>
 }
+
+/** Verified tokens kept per key set; past it the oldest are forgotten (and verified again if seen). */
+const MAX_VERIFIED_TOKENS = 10_000
 
 /** Built once per snapshot: jose's key set caches the imported keys between requests. */
 export function compileTokenKeySet (keys: SnapshotSigningKey[]): TokenKeySet {
   const jwks: JSONWebKeySet = { keys: keys.map(key => ({ ...key.publicJwk, kid: key.kid, alg: key.algorithm, use: 'sig' })) }
   const retiredAt = new Map<string, number>()
   for (const key of keys) if (key.retiredAt != null) retiredAt.set(key.kid, Math.floor(key.retiredAt / 1000))
-  return { jwks: createLocalJWKSet(jwks), retiredAt }
+  return { jwks: createLocalJWKSet(jwks), retiredAt, verified: new Map() }
 }
 
 export function readBearerToken (authorization: string | undefined): string | undefined {
@@ -38,6 +49,13 @@ export type TokenVerification =
   | { ok: false, code: 'INVALID_TOKEN' | 'EXPIRED_TOKEN', message: string }
 
 export async function verifyAccessToken (token: string, keys: TokenKeySet, issuer: string, nowSeconds = Math.floor(Date.now() / 1000)): Promise<TokenVerification> {
+  const known = keys.verified.get(token)
+  if (known !== undefined) {
+    if (nowSeconds + CLOCK_TOLERANCE_SECONDS < known.notBefore) return { ok: false, code: 'INVALID_TOKEN', message: 'The access token\'s nbf claim is not valid' }
+    if (nowSeconds - CLOCK_TOLERANCE_SECONDS < known.expiresAt) return { ok: true, appId: known.appId, clientId: known.clientId, scopes: known.scopes }
+    keys.verified.delete(token)
+    return { ok: false, code: 'EXPIRED_TOKEN', message: 'The access token has expired' }
+  }
   try {
     const { payload, protectedHeader } = await jwtVerify(token, keys.jwks, {
       issuer,
@@ -53,7 +71,10 @@ export async function verifyAccessToken (token: string, keys: TokenKeySet, issue
     // a retired key signs nothing new: a token claiming a later issue time was not made by us
     const retiredAt = protectedHeader.kid === undefined ? undefined : keys.retiredAt.get(protectedHeader.kid)
     if (retiredAt !== undefined && (payload.iat as number) > retiredAt + CLOCK_TOLERANCE_SECONDS) return { ok: false, code: 'INVALID_TOKEN', message: 'The access token is signed by a retired key' }
-    return { ok: true, appId: payload.sub, clientId: payload.client_id, scopes: new Set(payload.scope.split(' ')) }
+    const verified = { appId: payload.sub, clientId: payload.client_id, scopes: new Set(payload.scope.split(' ')), notBefore: payload.nbf ?? -Infinity, expiresAt: payload.exp as number }
+    if (keys.verified.size >= MAX_VERIFIED_TOKENS) keys.verified.delete(keys.verified.keys().next().value as string)
+    keys.verified.set(token, verified)
+    return { ok: true, appId: verified.appId, clientId: verified.clientId, scopes: verified.scopes }
   } catch (error) {
     if (error instanceof errors.JWTExpired) return { ok: false, code: 'EXPIRED_TOKEN', message: 'The access token has expired' }
     if (error instanceof errors.JWTClaimValidationFailed) return { ok: false, code: 'INVALID_TOKEN', message: `The access token's ${error.claim} claim is not valid` }

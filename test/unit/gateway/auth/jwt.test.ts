@@ -45,6 +45,22 @@ describe('access token verification', () => {
     expect(await verifyAccessToken(token, keys, ISSUER, NOW - 40)).toMatchObject({ ok: false, code: 'INVALID_TOKEN', message: expect.stringContaining('nbf') })
   })
 
+  it('answers a token seen before from its cache, still checking its lifetime', async () => {
+    const token = await sign({ claims: { jti: 'cached' } })
+    expect((await verifyAccessToken(token, keys, ISSUER, NOW)).ok).toBe(true)
+    expect(keys.verified.has(token)).toBe(true)
+    expect((await verifyAccessToken(token, keys, ISSUER, NOW + 100)).ok).toBe(true)
+    expect(await verifyAccessToken(token, keys, ISSUER, NOW - 40)).toMatchObject({ ok: false, code: 'INVALID_TOKEN' })
+    expect(await verifyAccessToken(token, keys, ISSUER, NOW + 3600 + 40)).toMatchObject({ ok: false, code: 'EXPIRED_TOKEN' })
+    expect(keys.verified.has(token)).toBe(false)
+  })
+
+  it('never caches a token that failed', async () => {
+    const forged = (await sign({ claims: { jti: 'forged' } })).slice(0, -4) + 'AAAA'
+    expect((await verifyAccessToken(forged, keys, ISSUER, NOW)).ok).toBe(false)
+    expect(keys.verified.has(forged)).toBe(false)
+  })
+
   it('rejects another issuer or audience', async () => {
     expect(await verifyAccessToken(await sign({ claims: { iss: 'https://elsewhere.example' } }), keys, ISSUER, NOW)).toMatchObject({ ok: false, code: 'INVALID_TOKEN', message: expect.stringContaining('iss') })
     expect(await verifyAccessToken(await sign({ claims: { aud: 'another-service' } }), keys, ISSUER, NOW)).toMatchObject({ ok: false, code: 'INVALID_TOKEN', message: expect.stringContaining('aud') })
