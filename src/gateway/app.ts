@@ -11,7 +11,7 @@ import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
 import { BadPathError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError, TooManyConcurrentRequestsError, UpstreamBusyError } from '../domain/errors.js'
 import type { LimitBackends } from '../limits/index.js'
-import { GatewayMetrics, statusClass, type Outcome } from '../observability/gateway-metrics.js'
+import { GatewayMetrics, type ApiMetrics, type Outcome } from '../observability/gateway-metrics.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import { answerClientError, httpServerOptions } from './client-connection.js'
 import { authenticate, type AuthRequest } from './policies/authenticate.js'
@@ -57,6 +57,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
 
 interface Trace {
   api: string
+  /** the API's bound series, once the route is known */
+  metrics?: ApiMetrics
   appId?: string
   outcome: Outcome
   upstreamMs?: number
@@ -194,7 +196,9 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       request.trace.outcome = 'not_found'
       throw new RouteNotFoundError(request.method, path)
     }
+    const apiMetrics = metrics.forApi(api.name)
     request.trace.api = api.name
+    request.trace.metrics = apiMetrics
     let body: Buffer | undefined
     const { appId, credentialHeaders } = await authenticate(request.raw as AuthRequest, (name, value) => { void reply.header(name, value) }, snapshot, api.authModes, api.name, {
       nonceStore: limits.nonceStore,
@@ -219,7 +223,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
         removeHeaders: credentialHeaders,
         onUpstreamResponse: upstreamMs => {
           request.trace.upstreamMs = upstreamMs
-          metrics.upstreamDuration.observe({ api: api.name }, upstreamMs / 1000)
+          apiMetrics.upstreamDuration.observe(upstreamMs / 1000)
         }
       }).catch((error: FastifyError) => {
         // a stalled request body is the client's doing, not the upstream's
@@ -236,8 +240,9 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const trace = request.trace
     if (trace === null) return
     const seconds = reply.elapsedTime / 1000
-    metrics.requests.inc({ api: trace.api, status_class: statusClass(reply.statusCode), outcome: trace.outcome })
-    if (trace.api !== '') metrics.requestDuration.observe({ api: trace.api }, seconds)
+    const apiMetrics = trace.metrics ?? metrics.forApi('')
+    apiMetrics.countRequest(reply.statusCode, trace.outcome)
+    if (trace.metrics !== undefined) apiMetrics.requestDuration.observe(seconds)
     if (logAccess) request.log.info({
       method: request.method, url: request.raw.url, status: reply.statusCode, api: trace.api || undefined,
       app: trace.appId, outcome: trace.outcome, durationMs: Math.round(reply.elapsedTime * 100) / 100, upstreamMs: trace.upstreamMs

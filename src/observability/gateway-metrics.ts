@@ -20,9 +20,43 @@ export interface MetricSources {
   upstreamsInFlight?: () => Iterable<{ upstream: string, inFlight: number }>
 }
 
+interface CounterChild { inc: (value?: number) => void }
+interface HistogramChild { observe: (value: number) => void }
+
+/**
+ * The series of one API, bound once: prom-client hashes the label object of every call made
+ * with labels, which the request path would otherwise pay several times per request.
+ */
+export class ApiMetrics {
+  readonly requestDuration: HistogramChild
+  readonly upstreamDuration: HistogramChild
+  readonly #metrics: GatewayMetrics
+  readonly #api: string
+  /** by status class (1–5) × outcome */
+  readonly #requests: Array<CounterChild | undefined> = []
+
+  constructor (metrics: GatewayMetrics, api: string) {
+    this.#metrics = metrics
+    this.#api = api
+    this.requestDuration = metrics.requestDuration.labels({ api })
+    this.upstreamDuration = metrics.upstreamDuration.labels({ api })
+  }
+
+  countRequest (statusCode: number, outcome: Outcome): void {
+    const index = Math.floor(statusCode / 100) * OUTCOMES.length + OUTCOMES.indexOf(outcome)
+    let child = this.#requests[index]
+    if (child === undefined) {
+      child = this.#metrics.requests.labels({ api: this.#api, status_class: statusClass(statusCode), outcome })
+      this.#requests[index] = child
+    }
+    child.inc()
+  }
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry()
   #sources: MetricSources | undefined
+  readonly #apis = new Map<string, ApiMetrics>()
   readonly requests = new Counter({ name: 'gateway_requests_total', help: 'Requests by API, status class and outcome', labelNames: ['api', 'status_class', 'outcome'] as const, registers: [this.registry] })
   readonly requestDuration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Total time in the gateway, by API', labelNames: ['api'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] })
   readonly upstreamDuration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Time to the upstream response headers, by API', labelNames: ['api'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] })
@@ -51,6 +85,16 @@ export class GatewayMetrics {
 
   setSources (sources: MetricSources): void {
     this.#sources = sources
+  }
+
+  /** The bound series of an API ('' for requests no API took). */
+  forApi (api: string): ApiMetrics {
+    let bound = this.#apis.get(api)
+    if (bound === undefined) {
+      bound = new ApiMetrics(this, api)
+      this.#apis.set(api, bound)
+    }
+    return bound
   }
 
   /** A gauge whose series are all read at scrape time: removed upstreams and targets disappear. */
