@@ -34,7 +34,11 @@ export function toErrorResponse (error: FastifyError): { statusCode: number, bod
 
 export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const { statusCode, body } = toErrorResponse(error)
-  if (statusCode >= 500) request.log.error({ err: error }, 'request failed')
+  // servers without a child logger per request (the gateway) get the request id written here
+  if (statusCode >= 500) {
+    const bound = (request.log as { bindings?: () => Record<string, unknown> }).bindings?.().reqId !== undefined
+    request.log.error(bound ? { err: error } : { err: error, reqId: request.id }, 'request failed')
+  }
   void reply.code(statusCode).send(body)
 }
 

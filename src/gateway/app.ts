@@ -77,6 +77,9 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
     // the onResponse hook writes one access-log line per request instead of Fastify's two
     logController: new LogController({ disableRequestLogging: true }),
+    // no child logger per request (it cost a bindings object and string each): the access-log
+    // line and the error handler name the request id themselves
+    childLoggerFactory: logger => logger,
     return503OnClosing: true,
     http: httpServerOptions(config.headersTimeoutSeconds),
     clientErrorHandler: answerClientError,
@@ -244,6 +247,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     apiMetrics.countRequest(reply.statusCode, trace.outcome)
     if (trace.metrics !== undefined) apiMetrics.requestDuration.observe(seconds)
     if (logAccess) request.log.info({
+      reqId: request.id,
       method: request.method, url: request.raw.url, status: reply.statusCode, api: trace.api || undefined,
       app: trace.appId, outcome: trace.outcome, durationMs: Math.round(reply.elapsedTime * 100) / 100, upstreamMs: trace.upstreamMs
     }, 'request')
