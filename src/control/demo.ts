@@ -58,6 +58,8 @@ export async function seedDemo (prisma: PrismaClient, writer: ConfigWriter, secr
     const credential = await issueCredential(tx, secretBox, app.id)
     await tx.grant.create({ data: { appId: app.id, apiId: api.id, planId: plan.id, status: 'approved' } })
     audit({ action: 'demo.seed', targetType: 'app', targetId: app.id, details: { api: api.name, partner: partner.name, key: credential.key } })
+    // one entry per kind of record created, so that running gateways reload each of them
+    audit({ action: 'demo.seed', targetType: 'api', targetId: api.id, details: { upstream: upstream.name, plan: plan.name } })
     return { appId: app.id, key: credential.key, secret: credential.secret, apiKey: credential.apiKey, path: '/demo/hello' }
   })
   // kept only on the embedded demo's own disk, readable by its owner, so restarts can print it again

@@ -23,6 +23,7 @@ import { isInternalAddress } from './internal-address.js'
 import { deferContinue, readBoundedBody } from './request-body.js'
 import { normalizePath } from './routing/normalize-path.js'
 import { PROXIED_METHODS } from './routing/route-table.js'
+import type { GatewaySnapshot } from './snapshot/compile.js'
 import type { SnapshotManager } from './snapshot/snapshot-manager.js'
 import type { UsageRecorder } from './usage/usage-recorder.js'
 import { WebSocketProxy } from './websocket/websocket-proxy.js'
@@ -47,6 +48,7 @@ export interface GatewayServerExtras {
   webSockets: WebSocketProxy
   metrics: GatewayMetrics
   snapshotVersion: () => bigint
+  snapshot: () => GatewaySnapshot
 }
 
 export type GatewayServer = FastifyInstance & GatewayServerExtras
@@ -105,7 +107,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   metrics.setSources({
     snapshotVersion: () => Number(snapshots.current.version),
-    snapshotLoadedAt: () => snapshots.current.loadedAt,
+    snapshotSyncedAt: () => snapshots.syncedAt,
     databaseHealthy: () => snapshots.databaseHealthy,
     redisUp: options.redisUp,
     upstreamTargets: function * () {
@@ -153,7 +155,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const refusesWithoutRedis = config.redisFaultPolicy === 'closed' && redis === 'down'
     const report: ReadinessReport = {
       status: options.lifecycle?.draining === true ? 'draining' : refusesWithoutRedis ? 'not_ready' : 'ready',
-      snapshot: { version: snapshot.version.toString(), ageSeconds: Math.round((Date.now() - snapshot.loadedAt) / 100) / 10 },
+      snapshot: { version: snapshot.version.toString(), ageSeconds: Math.round((Date.now() - snapshots.syncedAt) / 100) / 10 },
       database,
       redis
     }
@@ -270,6 +272,6 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     void reply.send(path === undefined ? new RouteNotFoundError(request.method, rawPath) : noRouteError(reply, request.method, request.hostname, path))
   })
 
-  const extras: GatewayServerExtras = { pools, metrics, webSockets, snapshotVersion: () => snapshots.current.version }
+  const extras: GatewayServerExtras = { pools, metrics, webSockets, snapshotVersion: () => snapshots.current.version, snapshot: () => snapshots.current }
   return Object.assign(fastify, extras) as GatewayServer
 }

@@ -11,7 +11,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 /** Live values the gauges read at scrape time. */
 export interface MetricSources {
   snapshotVersion: () => number
-  snapshotLoadedAt: () => number
+  snapshotSyncedAt: () => number
   databaseHealthy: () => boolean
   redisUp?: () => boolean
   /** every upstream's targets and whether each is in service now */
@@ -62,7 +62,7 @@ export class GatewayMetrics {
   readonly upstreamDuration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Time to the upstream response headers, by API', labelNames: ['api'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] })
   readonly rejections = new Counter({ name: 'gateway_rejections_total', help: 'Requests rejected by a policy, by reason (error code)', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly snapshotVersion = this.#sourcedGauge('gateway_snapshot_version', 'Configuration version of the snapshot in use', async sources => sources.snapshotVersion())
-  readonly snapshotAge = this.#sourcedGauge('gateway_snapshot_age_seconds', 'Seconds since the snapshot in use was loaded from the database', async sources => (Date.now() - sources.snapshotLoadedAt()) / 1000)
+  readonly snapshotAge = this.#sourcedGauge('gateway_snapshot_age_seconds', 'Seconds since the snapshot in use was last confirmed current against the database', async sources => (Date.now() - sources.snapshotSyncedAt()) / 1000)
   readonly databaseUp = this.#sourcedGauge('gateway_database_up', '1 when the last configuration read succeeded', async sources => sources.databaseHealthy() ? 1 : 0)
   readonly redisUp = this.#sourcedGauge('gateway_redis_up', '1 while Redis answers within its deadline; absent when counters are in memory', async sources => sources.redisUp === undefined ? undefined : sources.redisUp() ? 1 : 0)
   readonly upstreamEjections = new Counter({ name: 'gateway_upstream_ejections_total', help: 'Targets taken out of service, by upstream and cause (failures | health-check)', labelNames: ['upstream', 'cause'] as const, registers: [this.registry] })

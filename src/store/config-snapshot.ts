@@ -91,41 +91,128 @@ export async function readConfigVersion (prisma: PrismaClient): Promise<bigint> 
   return state.version
 }
 
+type Transaction = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]
+
+/** The small, rarely changing part: what routes a request and what limits it. */
+export type RoutingData = Pick<ConfigSnapshotData, 'upstreams' | 'apis' | 'routes' | 'plans' | 'signingKeys'>
+
+async function readRouting (tx: Transaction, now: Date): Promise<RoutingData> {
+  // one after another: a transaction is one connection, which runs one query at a time anyway
+  const upstreams = await tx.upstream.findMany({ include: { targets: { orderBy: { id: 'asc' } } } })
+  const apis = await tx.api.findMany()
+  const routes = await tx.route.findMany({ orderBy: { id: 'asc' } })
+  const plans = await tx.plan.findMany()
+  // retired keys verify tokens until those expire. The token lifetime is the control
+  // server's setting, so a week bounds it here; the gateway refuses tokens a retired key
+  // claims to have signed after its retirement, and the JWKS endpoint uses the exact window.
+  const signingKeys = await tx.signingKey.findMany({ where: { OR: [{ retiredAt: null }, { retiredAt: { gt: new Date(now.getTime() - 7 * 86_400_000) } }] } })
+  return {
+    upstreams: upstreams.map(upstream => ({
+      id: upstream.id,
+      name: upstream.name,
+      targets: upstream.targets.map(target => ({ url: target.url, weight: target.weight })),
+      loadBalancing: upstream.loadBalancing === 'least-connections' ? 'least-connections' : 'round-robin',
+      healthCheck: (upstream.healthCheck ?? null) as SnapshotUpstream['healthCheck'],
+      connectTimeoutMs: upstream.connectTimeoutMs,
+      responseTimeoutMs: upstream.responseTimeoutMs
+    })),
+    apis: apis.map(api => ({ id: api.id, name: api.name, upstreamId: api.upstreamId, auth: api.auth as SnapshotApi['auth'] })),
+    routes: routes.map(route => ({ id: route.id, apiId: route.apiId, methods: route.methods, host: route.host, path: route.path, stripPrefix: route.stripPrefix, websocket: route.websocket })),
+    plans: plans.map(plan => ({ id: plan.id, name: plan.name, rateLimitPerSecond: plan.rateLimitPerSecond, rateLimitBurst: plan.rateLimitBurst, quotaPerDay: plan.quotaPerDay, quotaPerMonth: plan.quotaPerMonth, maxConnections: plan.maxConnections })),
+    signingKeys: signingKeys.map(key => ({ kid: key.kid, algorithm: key.algorithm, publicJwk: key.publicJwk as Record<string, unknown>, retiredAt: key.retiredAt?.getTime() ?? null }))
+  }
+}
+
+/** Apps, their usable credentials and approved grants; all of them, or those of some apps. */
+async function readIdentities (tx: Transaction, now: Date, appIds?: string[]): Promise<Pick<ConfigSnapshotData, 'apps' | 'credentials' | 'grants'>> {
+  const ofApps = appIds === undefined ? {} : { appId: { in: appIds } }
+  const apps = await tx.app.findMany({ where: appIds === undefined ? {} : { id: { in: appIds } }, include: { partner: { select: { status: true } } } })
+  const credentials = await tx.credential.findMany({ where: { ...ofApps, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } })
+  const grants = await tx.grant.findMany({ where: { ...ofApps, status: 'approved' } })
+  return {
+    apps: apps.map(app => ({ id: app.id, partnerId: app.partnerId, name: app.name, status: app.status === 'active' && app.partner.status === 'active' ? 'active' : 'suspended' })),
+    credentials: credentials.map(credential => ({ id: credential.id, appId: credential.appId, key: credential.key, secretCiphertext: credential.secretCiphertext, apiKeyHash: credential.apiKeyHash, expiresAt: credential.expiresAt?.getTime() ?? null })),
+    grants: grants.map(toSnapshotGrant)
+  }
+}
+
+function toSnapshotGrant (grant: { id: string, appId: string, apiId: string, planId: string }): SnapshotGrant {
+  return { id: grant.id, appId: grant.appId, apiId: grant.apiId, planId: grant.planId }
+}
+
 export async function loadConfigSnapshot (prisma: PrismaClient): Promise<ConfigSnapshotData> {
   const now = new Date()
   return await prisma.$transaction(async tx => {
     const state = await tx.configState.findUniqueOrThrow({ where: { id: 1 } })
-    // one after another: a transaction is one connection, which runs one query at a time anyway
-    const upstreams = await tx.upstream.findMany({ include: { targets: { orderBy: { id: 'asc' } } } })
-    const apis = await tx.api.findMany()
-    const routes = await tx.route.findMany({ orderBy: { id: 'asc' } })
-    const plans = await tx.plan.findMany()
-    const apps = await tx.app.findMany({ include: { partner: { select: { status: true } } } })
-    const credentials = await tx.credential.findMany({ where: { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } })
-    const grants = await tx.grant.findMany({ where: { status: 'approved' } })
-    // retired keys verify tokens until those expire. The token lifetime is the control
-    // server's setting, so a week bounds it here; the gateway refuses tokens a retired key
-    // claims to have signed after its retirement, and the JWKS endpoint uses the exact window.
-    const signingKeys = await tx.signingKey.findMany({ where: { OR: [{ retiredAt: null }, { retiredAt: { gt: new Date(now.getTime() - 7 * 86_400_000) } }] } })
+    const routing = await readRouting(tx, now)
+    const identities = await readIdentities(tx, now)
+    return { version: state.version.toString(), loadedAt: Date.now(), ...routing, ...identities }
+  }, { isolationLevel: 'RepeatableRead' })
+}
+
+/**
+ * What changed since a snapshot's version, with the rows to replace: the apps named by the
+ * changes (and those of the partners named), the grants named, and the routing part when
+ * anything else changed. Read in one transaction, so rows and version agree.
+ */
+export interface ConfigDelta {
+  version: string
+  /** apps whose app, credential and grant rows are replaced by those below */
+  appIds: string[]
+  /** partners whose apps are all replaced (the snapshot's apps of these partners too: deleted ones are gone) */
+  partnerIds: string[]
+  /** grants replaced by those below (absent there: no longer approved) */
+  grantIds: string[]
+  identities: Pick<ConfigSnapshotData, 'apps' | 'credentials' | 'grants'>
+  /** present when the routing part changed */
+  routing?: RoutingData
+}
+
+/** Past this many apps and grants, reading everything again is the cheaper way. */
+const MAX_DELTA_ENTITIES = 2_000
+
+/**
+ * The changes after `fromVersion`, or undefined when they cannot be told from the audit log
+ * (a write that audited nothing, entries without a target, too many changes): then the
+ * whole snapshot must be read again.
+ */
+export async function loadConfigDelta (prisma: PrismaClient, fromVersion: bigint): Promise<ConfigDelta | undefined> {
+  const now = new Date()
+  return await prisma.$transaction(async tx => {
+    const state = await tx.configState.findUniqueOrThrow({ where: { id: 1 } })
+    const version = state.version
+    const empty = { apps: [], credentials: [], grants: [] }
+    if (version === fromVersion) return { version: version.toString(), appIds: [], partnerIds: [], grantIds: [], identities: empty }
+    if (version < fromVersion || version - fromVersion > BigInt(MAX_DELTA_ENTITIES)) return undefined
+    const entries = await tx.auditLog.findMany({ where: { configVersion: { gt: fromVersion, lte: version } }, select: { configVersion: true, targetType: true, targetId: true } })
+    if (new Set(entries.map(entry => entry.configVersion)).size !== Number(version - fromVersion)) return undefined
+    const appIds = new Set<string>()
+    const partnerIds = new Set<string>()
+    const grantIds = new Set<string>()
+    let routingChanged = false
+    for (const entry of entries) {
+      const set = entry.targetType === 'app' ? appIds : entry.targetType === 'partner' ? partnerIds : entry.targetType === 'grant' ? grantIds : undefined
+      if (set === undefined) routingChanged = true
+      else if (entry.targetId === null) return undefined
+      else set.add(entry.targetId)
+    }
+    if (partnerIds.size > 0) {
+      for (const app of await tx.app.findMany({ where: { partnerId: { in: [...partnerIds] } }, select: { id: true } })) appIds.add(app.id)
+    }
+    if (appIds.size + grantIds.size > MAX_DELTA_ENTITIES) return undefined
+    const identities = appIds.size > 0 ? await readIdentities(tx, now, [...appIds]) : { ...empty, grants: [] as SnapshotGrant[] }
+    if (grantIds.size > 0) {
+      const named = await tx.grant.findMany({ where: { id: { in: [...grantIds] }, status: 'approved' } })
+      const known = new Set(identities.grants.map(grant => grant.id))
+      for (const grant of named) if (!known.has(grant.id)) identities.grants.push(toSnapshotGrant(grant))
+    }
     return {
-      version: state.version.toString(),
-      loadedAt: Date.now(),
-      upstreams: upstreams.map(upstream => ({
-        id: upstream.id,
-        name: upstream.name,
-        targets: upstream.targets.map(target => ({ url: target.url, weight: target.weight })),
-        loadBalancing: upstream.loadBalancing === 'least-connections' ? 'least-connections' : 'round-robin',
-        healthCheck: (upstream.healthCheck ?? null) as SnapshotUpstream['healthCheck'],
-        connectTimeoutMs: upstream.connectTimeoutMs,
-        responseTimeoutMs: upstream.responseTimeoutMs
-      })),
-      apis: apis.map(api => ({ id: api.id, name: api.name, upstreamId: api.upstreamId, auth: api.auth as SnapshotApi['auth'] })),
-      routes: routes.map(route => ({ id: route.id, apiId: route.apiId, methods: route.methods, host: route.host, path: route.path, stripPrefix: route.stripPrefix, websocket: route.websocket })),
-      plans: plans.map(plan => ({ id: plan.id, name: plan.name, rateLimitPerSecond: plan.rateLimitPerSecond, rateLimitBurst: plan.rateLimitBurst, quotaPerDay: plan.quotaPerDay, quotaPerMonth: plan.quotaPerMonth, maxConnections: plan.maxConnections })),
-      apps: apps.map(app => ({ id: app.id, partnerId: app.partnerId, name: app.name, status: app.status === 'active' && app.partner.status === 'active' ? 'active' : 'suspended' })),
-      credentials: credentials.map(credential => ({ id: credential.id, appId: credential.appId, key: credential.key, secretCiphertext: credential.secretCiphertext, apiKeyHash: credential.apiKeyHash, expiresAt: credential.expiresAt?.getTime() ?? null })),
-      grants: grants.map(grant => ({ id: grant.id, appId: grant.appId, apiId: grant.apiId, planId: grant.planId })),
-      signingKeys: signingKeys.map(key => ({ kid: key.kid, algorithm: key.algorithm, publicJwk: key.publicJwk as Record<string, unknown>, retiredAt: key.retiredAt?.getTime() ?? null }))
+      version: version.toString(),
+      appIds: [...appIds],
+      partnerIds: [...partnerIds],
+      grantIds: [...grantIds],
+      identities,
+      routing: routingChanged ? await readRouting(tx, now) : undefined
     }
   }, { isolationLevel: 'RepeatableRead' })
 }

@@ -32,12 +32,13 @@ export class ConfigWriter {
     const entries: AuditEntry[] = []
     const { result, version } = await this.#prisma.$transaction(async tx => {
       const result = await change({ tx, audit: entry => { entries.push(entry) } })
+      const state = await tx.configState.update({ where: { id: 1 }, data: { version: { increment: 1 } } })
+      // each entry names the version it produced: gateways reload only what the entries name
       if (entries.length > 0) {
         await tx.auditLog.createMany({
-          data: entries.map(entry => ({ actor, action: entry.action, targetType: entry.targetType, targetId: entry.targetId ?? null, details: entry.details }))
+          data: entries.map(entry => ({ actor, action: entry.action, targetType: entry.targetType, targetId: entry.targetId ?? null, details: entry.details, configVersion: state.version }))
         })
       }
-      const state = await tx.configState.update({ where: { id: 1 }, data: { version: { increment: 1 } } })
       return { result, version: state.version }
     })
     await this.#bus.publish(version).catch(() => {

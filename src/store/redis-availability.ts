@@ -24,8 +24,19 @@ export function isAvailabilityFailure (error: unknown): boolean {
   return true
 }
 
+/** A reply that did not come within the deadline (as opposed to a connection known to be gone). */
+function isTimeout (error: unknown): boolean {
+  return (error as Error).message === 'Command timed out'
+}
+
 export interface RedisAvailabilityOptions {
   log: FastifyBaseLogger
+  /**
+   * Deadlines missed in a row before Redis counts as down. One late reply can be this
+   * process's own event loop stalling (a GC pause, a burst); a connection refused or
+   * closed counts at once.
+   */
+  timeoutsToMarkDown?: number
   /** how often a down Redis is probed */
   probeIntervalMs?: number
   /** a connection that stays black-holed this long is replaced by a new one */
@@ -37,6 +48,8 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
   readonly #log: FastifyBaseLogger
   readonly #probeIntervalMs: number
   readonly #reconnectAfterMs: number
+  readonly #timeoutsToMarkDown: number
+  #timeoutsInARow = 0
   #up = true
   #downSince = 0
   #lastReconnect = 0
@@ -50,6 +63,7 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
     this.#log = options.log
     this.#probeIntervalMs = options.probeIntervalMs ?? 250
     this.#reconnectAfterMs = options.reconnectAfterMs ?? 5_000
+    this.#timeoutsToMarkDown = options.timeoutsToMarkDown ?? 3
     // ioredis reports every failed reconnect as an 'error' event; the state change below is the one log line
     redis.on('error', error => { if (this.#up) this.markDown(error) })
     redis.on('close', () => { if (this.#up && !this.#closed) this.markDown(new Error('connection closed')) })
@@ -73,15 +87,18 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
 
   /**
    * Runs one Redis call. While Redis is known to be down it fails at once; a failure of the
-   * connection marks it down (and fails); an error Redis itself answered is passed through.
+   * connection marks it down (a missed deadline only when it repeats) and fails the call; an
+   * error Redis itself answered is passed through.
    */
   async run<T> (call: () => Promise<T>): Promise<T> {
     if (!this.#up) throw new RedisUnavailableError()
     try {
-      return await call()
+      const result = await call()
+      this.#timeoutsInARow = 0
+      return result
     } catch (error) {
       if (!isAvailabilityFailure(error)) throw error
-      this.markDown(error)
+      if (!isTimeout(error) || ++this.#timeoutsInARow >= this.#timeoutsToMarkDown) this.markDown(error)
       throw new RedisUnavailableError(error)
     }
   }
@@ -89,6 +106,7 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
   markDown (error: unknown): void {
     if (!this.#up || this.#closed) return
     this.#up = false
+    this.#timeoutsInARow = 0
     this.#downSince = Date.now()
     this.#log.warn({ redis: 'down', reason: (error as Error).message }, 'Redis unavailable; limits and nonces use the fallback until it is back')
     this.emit('down')

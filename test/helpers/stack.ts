@@ -56,6 +56,9 @@ export async function startStack (options: StackOptions): Promise<TestStack> {
     logLevel: 'silent',
     snapshotPollMs: 300,
     usageFlushMs: 200,
+    // 2 shared cores run several test files at once: a 50 ms deadline would be missed by
+    // event-loop stalls alone; the fault tests set the production default themselves
+    redisCommandTimeoutMs: 500,
     ...options.config
   }
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })

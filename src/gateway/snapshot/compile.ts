@@ -2,7 +2,7 @@
 // per-request question (which route, which credential, which grant, which plan) is one
 // Map lookup. Secrets are decrypted once here, never per request.
 import type { SecretBox } from '../../domain/crypto.js'
-import type { ConfigSnapshotData, SnapshotApi, SnapshotApp, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
+import type { ConfigDelta, ConfigSnapshotData, SnapshotApi, SnapshotApp, SnapshotCredential, SnapshotGrant, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
 import { compileTokenKeySet, type TokenKeySet } from '../auth/jwt.js'
 import { compileRouteTable } from '../routing/route-table.js'
 
@@ -41,11 +41,8 @@ export function grantKey (appId: string, apiId: string): string {
   return `${appId}:${apiId}`
 }
 
-export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox): GatewaySnapshot {
-  const plans = new Map(data.plans.map(plan => [plan.id, plan]))
-  const credentialsByKey = new Map<string, CompiledCredential>()
-  const credentialsByApiKeyHash = new Map<string, CompiledCredential>()
-  for (const credential of data.credentials) {
+function addCredentials (credentials: Iterable<SnapshotCredential>, secretBox: SecretBox, byKey: Map<string, CompiledCredential>, byApiKeyHash: Map<string, CompiledCredential>): void {
+  for (const credential of credentials) {
     let secret: string
     try {
       secret = secretBox.decrypt(credential.secretCiphertext)
@@ -54,25 +51,89 @@ export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox)
       continue
     }
     const compiled: CompiledCredential = { id: credential.id, appId: credential.appId, key: credential.key, secret, expiresAt: credential.expiresAt }
-    credentialsByKey.set(credential.key, compiled)
-    credentialsByApiKeyHash.set(credential.apiKeyHash, compiled)
+    byKey.set(credential.key, compiled)
+    byApiKeyHash.set(credential.apiKeyHash, compiled)
   }
-  const grants = new Map<string, CompiledGrant>()
-  for (const grant of data.grants) {
-    const plan = plans.get(grant.planId)
-    if (plan !== undefined) grants.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
+}
+
+function compileGrants (grants: SnapshotGrant[], plans: SnapshotPlan[]): Map<string, CompiledGrant> {
+  const plansById = new Map(plans.map(plan => [plan.id, plan]))
+  const compiled = new Map<string, CompiledGrant>()
+  for (const grant of grants) {
+    const plan = plansById.get(grant.planId)
+    if (plan !== undefined) compiled.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
   }
+  return compiled
+}
+
+type RoutingPart = Pick<GatewaySnapshot, 'routes' | 'apis' | 'upstreams' | 'tokenKeys'>
+
+function compileRouting (data: ConfigSnapshotData): RoutingPart {
   return {
-    version: BigInt(data.version),
-    loadedAt: data.loadedAt,
     routes: compileRouteTable(data.routes),
     apis: new Map(data.apis.map(api => [api.id, { ...api, authModes: new Set(api.auth) }])),
     upstreams: new Map(data.upstreams.map(upstream => [upstream.id, upstream])),
+    tokenKeys: compileTokenKeySet(data.signingKeys)
+  }
+}
+
+export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox): GatewaySnapshot {
+  const credentialsByKey = new Map<string, CompiledCredential>()
+  const credentialsByApiKeyHash = new Map<string, CompiledCredential>()
+  addCredentials(data.credentials, secretBox, credentialsByKey, credentialsByApiKeyHash)
+  return {
+    version: BigInt(data.version),
+    loadedAt: data.loadedAt,
+    ...compileRouting(data),
     apps: new Map(data.apps.map(app => [app.id, app])),
     credentialsByKey,
     credentialsByApiKeyHash,
-    grants,
-    tokenKeys: compileTokenKeySet(data.signingKeys),
+    grants: compileGrants(data.grants, data.plans),
+    data
+  }
+}
+
+/**
+ * The snapshot with a delta applied: the apps, credentials and grants it names replaced,
+ * the routing part recompiled only when it changed (the route table and the token keys,
+ * with their caches, are kept otherwise), and only new credentials' secrets decrypted.
+ */
+export function applyConfigDelta (previous: GatewaySnapshot, delta: ConfigDelta, secretBox: SecretBox): GatewaySnapshot {
+  const old = previous.data
+  const replacedApps = new Set(delta.appIds)
+  if (delta.partnerIds.length > 0) {
+    const partners = new Set(delta.partnerIds)
+    for (const app of old.apps) if (partners.has(app.partnerId)) replacedApps.add(app.id)
+  }
+  const replacedGrants = new Set(delta.grantIds)
+  const data: ConfigSnapshotData = {
+    ...old,
+    ...delta.routing,
+    version: delta.version,
+    loadedAt: Date.now(),
+    apps: replacedApps.size === 0 ? old.apps : old.apps.filter(app => !replacedApps.has(app.id)).concat(delta.identities.apps),
+    credentials: replacedApps.size === 0 ? old.credentials : old.credentials.filter(credential => !replacedApps.has(credential.appId)).concat(delta.identities.credentials),
+    grants: replacedApps.size === 0 && replacedGrants.size === 0 ? old.grants : old.grants.filter(grant => !replacedApps.has(grant.appId) && !replacedGrants.has(grant.id)).concat(delta.identities.grants)
+  }
+  let { credentialsByKey, credentialsByApiKeyHash } = previous
+  if (replacedApps.size > 0) {
+    credentialsByKey = new Map(credentialsByKey)
+    credentialsByApiKeyHash = new Map(credentialsByApiKeyHash)
+    for (const credential of old.credentials) {
+      if (!replacedApps.has(credential.appId)) continue
+      credentialsByKey.delete(credential.key)
+      credentialsByApiKeyHash.delete(credential.apiKeyHash)
+    }
+    addCredentials(delta.identities.credentials, secretBox, credentialsByKey, credentialsByApiKeyHash)
+  }
+  return {
+    version: BigInt(delta.version),
+    loadedAt: data.loadedAt,
+    ...(delta.routing !== undefined ? compileRouting(data) : { routes: previous.routes, apis: previous.apis, upstreams: previous.upstreams, tokenKeys: previous.tokenKeys }),
+    apps: replacedApps.size === 0 ? previous.apps : new Map(data.apps.map(app => [app.id, app])),
+    credentialsByKey,
+    credentialsByApiKeyHash,
+    grants: delta.routing === undefined && data.grants === old.grants ? previous.grants : compileGrants(data.grants, data.plans),
     data
   }
 }

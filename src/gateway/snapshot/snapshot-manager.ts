@@ -1,15 +1,23 @@
-// Keeps the gateway's in-memory snapshot current: loads it at start, reloads when a change
-// event arrives or the periodic version poll sees a newer version, caches every good
-// snapshot on local disk, and keeps serving the last good one when the database is away.
+// Keeps the gateway's in-memory snapshot current: loads it at start, then on a change event
+// or when the periodic version poll sees a newer version applies only what changed (the
+// audit log names it), reading everything again when the changes cannot be told or now and
+// then as a safety net; caches the snapshot on local disk, and keeps serving the last good
+// one when the database is away.
 import { EventEmitter } from 'node:events'
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename } from 'node:fs/promises'
 import path from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import type { SecretBox } from '../../domain/crypto.js'
 import type { ChangeBus } from '../../store/change-bus.js'
-import { loadConfigSnapshot, readConfigVersion, type ConfigSnapshotData } from '../../store/config-snapshot.js'
+import { loadConfigDelta, loadConfigSnapshot, readConfigVersion, type ConfigSnapshotData } from '../../store/config-snapshot.js'
 import type { PrismaClient } from '../../store/db.js'
-import { compileSnapshot, type GatewaySnapshot } from './compile.js'
+import { applyConfigDelta, compileSnapshot, type GatewaySnapshot } from './compile.js'
+import { writeJsonInSlices } from './json-slices.js'
+
+/** A full read now and then, in case a change escaped the audit log. */
+const FULL_RELOAD_INTERVAL_MS = 10 * 60_000
+/** The disk cache is written at most this often: at 100,000 apps it is tens of megabytes. */
+const CACHE_WRITE_INTERVAL_MS = 5_000
 
 export interface SnapshotManagerOptions {
   prisma: PrismaClient
@@ -29,6 +37,11 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
   #pollTimer: NodeJS.Timeout | undefined
   #unsubscribe: (() => void) | undefined
   #lastError: Error | undefined
+  #fullReloadAt = 0
+  #syncedAt = 0
+  #cacheTimer: NodeJS.Timeout | undefined
+  #cacheWriting: Promise<void> | undefined
+  #cacheWritten = false
 
   constructor (options: SnapshotManagerOptions) {
     super()
@@ -42,6 +55,11 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
 
   get databaseHealthy (): boolean {
     return this.#lastError === undefined
+  }
+
+  /** When the snapshot was last known to match the database (a load, a delta or a poll finding no change). */
+  get syncedAt (): number {
+    return this.#syncedAt
   }
 
   async start (): Promise<void> {
@@ -85,13 +103,20 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
     clearInterval(this.#pollTimer)
     this.#unsubscribe?.()
     await this.#refreshing
+    if (this.#cacheTimer !== undefined) {
+      clearTimeout(this.#cacheTimer)
+      this.#cacheTimer = undefined
+      await this.#writeCache()
+    }
+    await this.#cacheWriting
   }
 
   async #poll (): Promise<void> {
     try {
       const version = await readConfigVersion(this.#options.prisma)
       this.#lastError = undefined
-      if (this.#snapshot === undefined || version !== this.#snapshot.version) await this.refresh()
+      if (this.#snapshot !== undefined && version === this.#snapshot.version) this.#syncedAt = Date.now()
+      if (this.#snapshot === undefined || version !== this.#snapshot.version || Date.now() - this.#fullReloadAt > FULL_RELOAD_INTERVAL_MS) await this.refresh()
     } catch (error) {
       if (this.#lastError === undefined) this.#options.log.error({ err: error }, 'configuration version poll failed')
       this.#lastError = error as Error
@@ -99,12 +124,31 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
   }
 
   async #reload (): Promise<void> {
+    const current = this.#snapshot
+    if (current !== undefined && Date.now() - this.#fullReloadAt < FULL_RELOAD_INTERVAL_MS) {
+      const delta = await loadConfigDelta(this.#options.prisma, current.version)
+      this.#reachable()
+      if (delta !== undefined) {
+        if (BigInt(delta.version) > current.version) {
+          this.#install(applyConfigDelta(current, delta, this.#options.secretBox))
+          this.#scheduleCacheWrite()
+        }
+        this.#syncedAt = Date.now()
+        return
+      }
+    }
     const data = await loadConfigSnapshot(this.#options.prisma)
+    this.#reachable()
+    this.#fullReloadAt = Date.now()
+    this.#syncedAt = Date.now()
+    if (current !== undefined && BigInt(data.version) < current.version) return
+    this.#install(compileSnapshot(data, this.#options.secretBox))
+    this.#scheduleCacheWrite()
+  }
+
+  #reachable (): void {
     if (this.#lastError !== undefined) this.#options.log.info('database reachable again')
     this.#lastError = undefined
-    if (this.#snapshot !== undefined && BigInt(data.version) < this.#snapshot.version) return
-    this.#install(compileSnapshot(data, this.#options.secretBox))
-    await this.#writeCache(data)
   }
 
   #install (snapshot: GatewaySnapshot): void {
@@ -122,17 +166,37 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
     }
   }
 
-  async #writeCache (data: ConfigSnapshotData): Promise<void> {
+  #scheduleCacheWrite (): void {
+    if (this.#options.cacheFile === undefined || this.#cacheTimer !== undefined) return
+    // the first snapshot is cached at once: it is what a restart without the database needs most
+    const delayMs = this.#cacheWritten ? CACHE_WRITE_INTERVAL_MS : 0
+    this.#cacheTimer = setTimeout(() => {
+      this.#cacheTimer = undefined
+      void this.#writeCache()
+    }, delayMs)
+    this.#cacheTimer.unref()
+  }
+
+  /** Writes the current snapshot to the disk cache; writes queue behind each other, never overlap. */
+  async #writeCache (): Promise<void> {
     const file = this.#options.cacheFile
     if (file === undefined) return
-    try {
-      await mkdir(path.dirname(file), { recursive: true })
-      // write then rename, so a crash mid-write never leaves a torn cache
-      const temporary = `${file}.${process.pid}.tmp`
-      await writeFile(temporary, JSON.stringify(data), { mode: 0o600 })
-      await rename(temporary, file)
-    } catch (error) {
-      this.#options.log.warn({ err: error }, 'could not write the snapshot cache')
-    }
+    const writing = (this.#cacheWriting ?? Promise.resolve()).then(async () => {
+      const snapshot = this.#snapshot
+      if (snapshot === undefined) return
+      try {
+        await mkdir(path.dirname(file), { recursive: true })
+        // write then rename, so a crash mid-write never leaves a torn cache
+        const temporary = `${file}.${process.pid}.tmp`
+        await writeJsonInSlices(temporary, snapshot.data)
+        await rename(temporary, file)
+        this.#cacheWritten = true
+      } catch (error) {
+        this.#options.log.warn({ err: error }, 'could not write the snapshot cache')
+      }
+    })
+    this.#cacheWriting = writing
+    await writing
+    if (this.#cacheWriting === writing) this.#cacheWriting = undefined
   }
 }

@@ -1,6 +1,6 @@
 // A gateway node that starts while the database is unreachable serves from the snapshot
 // its previous run cached on disk.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pino from 'pino'
@@ -15,11 +15,13 @@ import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 // app before its grant: a cache that already holds the app's key may not hold the grant yet,
 // and a call through it would be refused with 403. Wait for what the call needs.
 async function waitForCachedGrant (cache: string, grantId: string): Promise<void> {
-  const deadline = Date.now() + 5000
+  // the cache is written at most every 5 s
+  const deadline = Date.now() + 15_000
   for (;;) {
-    const cached = JSON.parse(readFileSync(cache, 'utf8')) as ConfigSnapshotData
-    if (cached.grants.some(grant => grant.id === grantId)) return
-    if (Date.now() > deadline) throw new Error(`the cached snapshot (version ${cached.version}) never held grant ${grantId}`)
+    // written in the background: absent at first, then replaced whole (write and rename)
+    const cached = existsSync(cache) ? JSON.parse(readFileSync(cache, 'utf8')) as ConfigSnapshotData : undefined
+    if (cached?.grants.some(grant => grant.id === grantId) === true) return
+    if (Date.now() > deadline) throw new Error(`the cached snapshot (version ${cached?.version ?? 'none'}) never held grant ${grantId}`)
     await new Promise(resolve => setTimeout(resolve, 20))
   }
 }

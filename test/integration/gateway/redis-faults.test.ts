@@ -34,7 +34,7 @@ afterEach(async () => {
 
 async function start (config: Partial<Config>, plan: ProvisionOptions['plan'], extraGateways = 0): Promise<Setup> {
   const relay = await startTcpRelay(redis.port)
-  const stack = await startStack({ database: 'postgresql', redis: false, extraGateways, config: { redisUrl: relay.url('redis'), ...config } })
+  const stack = await startStack({ database: 'postgresql', redis: false, extraGateways, config: { redisUrl: relay.url('redis'), redisCommandTimeoutMs: 50, ...config } })
   const app = await provision(stack, { upstreamUrls: [upstream.url], plan })
   const api = await stack.admin('GET', `/admin/v1/apis/${app.apiId}`)
   await waitForPropagation(stack)
@@ -84,9 +84,10 @@ describe.each(['drop', 'refuse'] as const)('Redis cut (%s) under the local polic
     for (let index = 0; index < 40; index++) during.push(await timedCall(url, setup.app.apiKey))
     expect(during.map(call => call.status)).toEqual(during.map(() => 200))
     expect(Math.max(...during.map(call => call.ms))).toBeLessThan(FAST_MS)
-    // only the call that found Redis gone paid the deadline; the rest did not wait for Redis
-    // (the bound leaves room for a loaded CI machine, far below the seconds of a retrying client)
-    expect(during.filter(call => call.ms > 250).length).toBeLessThanOrEqual(2)
+    // only the calls that found Redis gone (three missed deadlines in a row, or one refusal)
+    // paid the deadline; the rest did not wait for Redis (the bound leaves room for a loaded
+    // CI machine, far below the seconds of a retrying client)
+    expect(during.filter(call => call.ms > 250).length).toBeLessThanOrEqual(3)
 
     const started = performance.now()
     const metrics = await fetch(`${gateway}/metrics`, { signal: AbortSignal.timeout(5_000) })
