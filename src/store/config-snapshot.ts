@@ -147,7 +147,8 @@ export async function loadConfigSnapshot (prisma: PrismaClient): Promise<ConfigS
     const routing = await readRouting(tx, now)
     const identities = await readIdentities(tx, now)
     return { version: state.version.toString(), loadedAt: Date.now(), ...routing, ...identities }
-  }, { isolationLevel: 'RepeatableRead' })
+    // 100,000 apps take seconds to read: more than Prisma's default 5 s for a whole transaction
+  }, { isolationLevel: 'RepeatableRead', timeout: 60_000 })
 }
 
 /**
