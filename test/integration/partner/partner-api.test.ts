@@ -31,7 +31,8 @@ describe.each(DATABASE_KINDS)('partner API on %s', kind => {
     const imported = await server.call('POST', '/admin/v1/apis/import', { document: PETSTORE, name: unique('petstore'), planIds: [goldPlanId] })
     expect(imported.status).toBe(201)
     apiId = imported.body.id
-    const auto = await server.call('POST', '/admin/v1/apis/import', { document: PETSTORE, name: unique('auto'), autoApprove: true, upstream: { targets: [{ url: 'http://127.0.0.1:9' }] } })
+    // the same paths again, under a route prefix of its own: the Petstore's routes are taken
+    const auto = await server.call('POST', '/admin/v1/apis/import', { document: PETSTORE, name: unique('auto'), basePath: `/${unique('auto')}`, autoApprove: true, upstream: { targets: [{ url: 'http://127.0.0.1:9' }] } })
     expect(auto.status).toBe(201)
     autoApiId = auto.body.id
   })
