@@ -69,7 +69,10 @@ export interface CatalogApi {
   autoApprove: boolean
   hasReference: boolean
   routes: Array<{ path: string, methods: string[] }>
+  tags: string[]
   plans: Plan[]
+  /** with a search: the operations that match it */
+  matches?: Array<{ method: string, path: string, summary: string }>
 }
 export interface CatalogApiDetail extends CatalogApi { openapi: Record<string, unknown> | null }
 

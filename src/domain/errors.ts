@@ -69,5 +69,7 @@ export const LoginThrottledError = createError('TOO_MANY_LOGIN_ATTEMPTS', 'Too m
 export const PartnerPendingError = createError('PARTNER_PENDING', 'Your partner account is waiting for approval by an operator', 403)
 export const PartnerSuspendedError = createError('PARTNER_SUSPENDED', 'Your partner account is suspended; contact the operator', 403)
 
-// OpenAPI import
+// Routes and OpenAPI import
+export const ReservedPathError = createError('RESERVED_PATH', '%s', 409)
+export const RoutePrefixRequiredError = createError('ROUTE_PREFIX_REQUIRED', '%s', 400)
 export const InvalidOpenApiError = createError('INVALID_OPENAPI', '%s', 400)

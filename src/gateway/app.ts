@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
+import { isReservedPath } from '../domain/reserved-paths.js'
 import { BadPathError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError, TooManyConcurrentRequestsError, UpstreamBusyError } from '../domain/errors.js'
 import type { LimitBackends } from '../limits/index.js'
 import { GatewayMetrics, type ApiMetrics, type Outcome } from '../observability/gateway-metrics.js'
@@ -130,23 +131,21 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     errorHandler(error, request, reply)
   })
 
+  // /metrics, /healthz and /readyz are never routed to an API (src/domain/reserved-paths.ts)
   fastify.get('/metrics', async (request, reply) => {
-    // partners on the public side must not read the metrics: only loopback and private addresses
-    // get them, everyone else is routed like any other path
-    if (!isInternalAddress(request.socket.remoteAddress) || snapshots.current.routes.match('GET', request.hostname, '/metrics') !== undefined) return await handle(request, reply)
+    // partners on the public side must not read the metrics: only loopback and private addresses get them
+    if (!isInternalAddress(request.socket.remoteAddress)) throw new RouteNotFoundError(request.method, '/metrics')
     void reply.header('content-type', metrics.registry.contentType)
     return await metrics.registry.metrics()
   })
 
-  fastify.get('/healthz', async (request, reply) => {
-    if (snapshots.current.routes.match('GET', request.hostname, '/healthz') !== undefined) return await handle(request, reply)
+  fastify.get('/healthz', async () => {
     return { status: 'ok', pid: process.pid, snapshotVersion: snapshots.current.version.toString(), database: snapshots.databaseHealthy ? 'up' : 'down' }
   })
 
   // the gateway stays ready without its database (it serves from the snapshot) and without
   // Redis unless the fault policy refuses requests then; draining is never ready
-  fastify.get('/readyz', async (request, reply) => {
-    if (snapshots.current.routes.match('GET', request.hostname, '/readyz') !== undefined) return await handle(request, reply)
+  fastify.get('/readyz', async (_request, reply) => {
     const [database, redis] = await Promise.all([
       options.probes?.database() ?? 'absent' as DependencyState,
       options.probes?.redis?.() ?? 'absent' as DependencyState
@@ -189,6 +188,13 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     if (path === undefined) {
       request.trace.outcome = 'bad_request'
       throw new BadPathError()
+    }
+    // another method, or another spelling of a reserved path (`/healthz/.`): still never an API's
+    if (isReservedPath(path)) {
+      request.trace.outcome = 'not_found'
+      if (request.method === 'GET' || request.method === 'HEAD') throw new RouteNotFoundError(request.method, path)
+      void reply.header('allow', 'GET, HEAD')
+      throw new MethodNotAllowedError(`${request.method} is not allowed on ${path}`)
     }
     const match = snapshot.routes.match(request.method, request.hostname, path)
     if (match === undefined) {

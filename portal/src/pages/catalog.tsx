@@ -1,10 +1,11 @@
-// The API catalog and each API's reference, rendered from its OpenAPI document, with
-// request-signing snippets for one of the partner's apps.
+// The API catalog with its search, and each API's reference, rendered from its OpenAPI
+// document, with request-signing snippets for one of the partner's apps.
 import type { JSX } from 'preact'
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { api, type App, type AppDetail, type CatalogApi, type CatalogApiDetail, type Me } from '../api.js'
 import { CopyButton, Empty, ErrorMessage, Heading, Link, Loading, useLoad } from '../components.js'
-import { exampleFrom, mediaExample, operations, resolve, typeLabel, type Json, type Operation } from '../openapi.js'
+import { exampleFrom, groupByTag, mediaExample, operationAnchor, operations, type Json, type Operation } from '../openapi.js'
+import { Downloads, OperationSecurity, ParameterTable, ResponseHeaders, SchemaView, SecuritySchemes } from '../reference.js'
 import { curlSnippet, nodeSnippet, pythonSnippet, type SnippetRequest } from '../snippets.js'
 import { RequestAccessForm } from './app-detail.js'
 
@@ -21,52 +22,49 @@ function PlanList (props: { api: CatalogApi }): JSX.Element {
   )
 }
 
+// a query is sent once typing pauses
+const SEARCH_DELAY_MS = 250
+
 export function CatalogPage (_props: { me: Me }): JSX.Element {
-  const catalog = useLoad(async () => (await api<{ items: CatalogApi[] }>('GET', '/apis')).items, [])
+  const [query, setQuery] = useState('')
+  const [sent, setSent] = useState('')
+  useEffect(() => {
+    const timer = setTimeout(() => { setSent(query.trim()) }, SEARCH_DELAY_MS)
+    return () => { clearTimeout(timer) }
+  }, [query])
+  const catalog = useLoad(async () => (await api<{ items: CatalogApi[] }>('GET', sent === '' ? '/apis' : `/apis?q=${encodeURIComponent(sent)}`)).items, [sent])
   return (
     <>
       <Heading>API catalog</Heading>
       <p class="lead">The APIs you can call through the gateway. Open one for its reference and code samples, and request access for your apps.</p>
+      <form role="search" class="search" onSubmit={event => { event.preventDefault(); setSent(query.trim()) }}>
+        <label for="catalog-search">Search APIs</label>
+        <input id="catalog-search" type="search" value={query} placeholder="Name, description, tag, operation or path" onInput={event => { setQuery(event.currentTarget.value) }} />
+      </form>
       <ErrorMessage error={catalog.error} />
       {catalog.data === undefined && catalog.error === undefined && <Loading />}
-      {catalog.data?.length === 0 && <Empty title="No APIs are published yet">Check back later, or ask the operator.</Empty>}
+      {catalog.data?.length === 0 && sent === '' && <Empty title="No APIs are published yet">Check back later, or ask the operator.</Empty>}
+      {catalog.data?.length === 0 && sent !== '' && <Empty title={`No API matches “${sent}”`}>Try fewer or other words: names, tags, paths and operation summaries are searched.</Empty>}
+      {catalog.data !== undefined && sent !== '' && catalog.data.length > 0 && <p class="muted" role="status">{catalog.data.length} API{catalog.data.length === 1 ? '' : 's'} match “{sent}”</p>}
       <ul class="cards" aria-label="APIs">
         {catalog.data?.map(item => (
           <li key={item.id} class="card">
             <h2><Link to={`/catalog/${item.id}`}>{item.name}</Link></h2>
             {item.description !== '' && <p>{item.description}</p>}
+            {item.tags.length > 0 && <p class="tags" aria-label="Tags">{item.tags.map(tag => <span key={tag} class="tag">{tag}</span>)}</p>}
+            {item.matches !== undefined && item.matches.length > 0 && (
+              <ul class="matches" aria-label={`Matching operations of ${item.name}`}>
+                {item.matches.map(match => (
+                  <li key={`${match.method} ${match.path}`}><Link to={`/catalog/${item.id}#${operationAnchor(match.method, match.path)}`}><span class={`method method-${match.method.toLowerCase()}`}>{match.method}</span> <code>{match.path}</code></Link>{match.summary !== '' && <span class="muted"> {match.summary}</span>}</li>
+                ))}
+              </ul>
+            )}
             <p class="muted">Authentication: {item.auth.map(mode => AUTH_LABELS[mode] ?? mode).join(', ')}{item.autoApprove ? ' · access approved at once' : ' · access approved by an operator'}</p>
             <PlanList api={item} />
           </li>
         ))}
       </ul>
     </>
-  )
-}
-
-function SchemaView (props: { document: Json, schema: any, depth?: number }): JSX.Element {
-  const schema = resolve(props.document, props.schema) as Json | undefined
-  const depth = props.depth ?? 0
-  if (schema === undefined) return <span>any</span>
-  const properties = schema.type === 'array' ? (resolve(props.document, schema.items) as Json | undefined)?.properties : schema.properties
-  const required: string[] = (schema.type === 'array' ? (resolve(props.document, schema.items) as Json | undefined)?.required : schema.required) ?? []
-  if (properties === undefined || depth > 4) return <span class="type">{typeLabel(props.document, schema)}</span>
-  return (
-    <div class="schema">
-      <span class="type">{typeLabel(props.document, schema)}</span>
-      <ul>
-        {Object.entries(properties as Json).map(([name, property]) => {
-          const resolved = resolve(props.document, property) as Json
-          return (
-            <li key={name}>
-              <code>{name}</code>{required.includes(name) ? <span class="required"> required</span> : null}{' '}
-              <SchemaView document={props.document} schema={property} depth={depth + 1} />
-              {resolved.description !== undefined && <span class="muted"> — {resolved.description}</span>}
-            </li>
-          )
-        })}
-      </ul>
-    </div>
   )
 }
 
@@ -109,22 +107,17 @@ function OperationView (props: { document: Json, operation: Operation, baseUrl: 
   const { document, operation } = props
   const requestJson = operation.requestBody?.content?.['application/json'] as Json | undefined
   return (
-    <article class="operation card" id={operation.id} aria-labelledby={`${operation.id}-title`}>
-      <h3 id={`${operation.id}-title`}><span class={`method method-${operation.method.toLowerCase()}`}>{operation.method}</span> <code>{operation.path}</code>{operation.deprecated && <span class="badge"> deprecated</span>}</h3>
+    <article class={`operation card${operation.deprecated ? ' deprecated' : ''}`} id={operation.id} aria-labelledby={`${operation.id}-title`}>
+      <h3 id={`${operation.id}-title`}><span class={`method method-${operation.method.toLowerCase()}`}>{operation.method}</span> <code>{operation.path}</code>{operation.deprecated && <span class="badge badge-deprecated">deprecated</span>}</h3>
       {operation.summary !== '' && <p><strong>{operation.summary}</strong></p>}
       {operation.description !== '' && <p>{operation.description}</p>}
-      {operation.parameters.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <caption>Parameters</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">In</th><th scope="col">Type</th><th scope="col">Required</th><th scope="col">Description</th></tr></thead>
-            <tbody>{operation.parameters.map(parameter => <tr key={`${parameter.in as string}:${parameter.name as string}`}><td><code>{parameter.name}</code></td><td>{parameter.in}</td><td>{typeLabel(document, parameter.schema)}</td><td>{parameter.required === true ? 'yes' : 'no'}</td><td>{parameter.description ?? ''}</td></tr>)}</tbody>
-          </table>
-        </div>
-      )}
+      {operation.operationId !== undefined && <p class="muted small-text">Operation id: <code>{operation.operationId}</code></p>}
+      <OperationSecurity operation={operation} />
+      {operation.parameters.length > 0 && <ParameterTable document={document} parameters={operation.parameters} />}
       {operation.requestBody !== undefined && (
         <section>
           <h4>Request body {operation.requestBody.required === true ? '(required)' : ''}</h4>
+          {operation.requestBody.description !== undefined && <p>{operation.requestBody.description}</p>}
           {Object.entries((operation.requestBody.content ?? {}) as Json).map(([type, media]) => (
             <div key={type}><p class="muted">{type}</p><SchemaView document={document} schema={(media as Json).schema} /></div>
           ))}
@@ -136,10 +129,16 @@ function OperationView (props: { document: Json, operation: Operation, baseUrl: 
         <dl class="responses">
           {operation.responses.map(([status, response]) => {
             const json = response.content?.['application/json'] as Json | undefined
+            const others = Object.entries((response.content ?? {}) as Json).filter(([type]) => type !== 'application/json')
             return (
               <div key={status}>
                 <dt><code>{status}</code> {response.description}</dt>
-                <dd>{json?.schema !== undefined && <SchemaView document={document} schema={json.schema} />}<Example value={mediaExample(document, json)} label={`Example ${status} response`} /></dd>
+                <dd>
+                  <ResponseHeaders document={document} headers={response.headers} status={status} />
+                  {json?.schema !== undefined && <SchemaView document={document} schema={json.schema} />}
+                  {others.map(([type, media]) => <div key={type}><p class="muted">{type}</p>{(media as Json).schema !== undefined && <SchemaView document={document} schema={(media as Json).schema} />}</div>)}
+                  <Example value={mediaExample(document, json)} label={`Example ${status} response`} />
+                </dd>
               </div>
             )
           })}
@@ -153,6 +152,12 @@ function OperationView (props: { document: Json, operation: Operation, baseUrl: 
   )
 }
 
+/** The server partners call: the served document names the gateway (with the API's route prefix). */
+function serverUrl (document: Json | null, gatewayUrl: string): string {
+  const url = document?.servers?.[0]?.url
+  return typeof url === 'string' ? url : gatewayUrl
+}
+
 export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
   const active = props.me.partner.status === 'active'
   const detail = useLoad(async () => await api<CatalogApiDetail>('GET', `/apis/${props.id}`), [props.id])
@@ -161,10 +166,17 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
   const chosenApp = apps.data?.find(app => app.id === appId) ?? apps.data?.[0]
   const keys = useLoad(async () => chosenApp === undefined ? undefined : await api<AppDetail>('GET', `/apps/${chosenApp.id}`), [chosenApp?.id])
   const appKey = keys.data?.credentials.find(credential => credential.status === 'active')?.key ?? 'YOUR_APP_KEY'
+  const loaded = detail.data !== undefined
+  // a link from the search names an operation: show it once the reference is there
+  useEffect(() => {
+    if (loaded && location.hash.length > 1) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView()
+  }, [loaded])
   if (detail.error !== undefined) return <><Heading>API</Heading><ErrorMessage error={detail.error} /></>
   if (detail.data === undefined) return <Loading />
-  const document = detail.data.openapi
-  const ops = document !== null ? operations(document) : []
+  const openapi = detail.data.openapi as Json | null
+  const ops = openapi !== null ? operations(openapi) : []
+  const groups = openapi !== null ? groupByTag(openapi, ops) : []
+  const baseUrl = serverUrl(openapi, props.me.gatewayUrl)
   return (
     <>
       <p class="breadcrumb"><Link to="/catalog">API catalog</Link> / {detail.data.name}</p>
@@ -172,12 +184,14 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
       {detail.data.description !== '' && <p class="lead">{detail.data.description}</p>}
       <section aria-labelledby="overview-title" class="card">
         <h2 id="overview-title">Overview</h2>
-        <p>Base URL: <code>{props.me.gatewayUrl}</code></p>
+        <p>Base URL: <code>{baseUrl}</code>{typeof openapi?.info?.version === 'string' && <span class="muted"> · version {openapi.info.version}</span>}</p>
         <p>Authentication: {detail.data.auth.map(mode => AUTH_LABELS[mode] ?? mode).join(', ')}</p>
+        {openapi !== null && <Downloads apiId={detail.data.id} />}
         <PlanList api={detail.data} />
         {active && apps.data !== undefined && apps.data.length > 0 && <RequestAccessForm apis={[detail.data]} apiId={detail.data.id} apps={apps.data} onDone={() => {}} />}
         {active && apps.data?.length === 0 && <p><Link to="/apps">Create an app</Link> to request access.</p>}
       </section>
+      {openapi !== null && <SecuritySchemes document={openapi} />}
       <section aria-labelledby="reference-title">
         <h2 id="reference-title">Reference</h2>
         {apps.data !== undefined && apps.data.length > 0 && (
@@ -186,14 +200,27 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
             <select id="snippet-app" value={chosenApp?.id} onChange={event => { setAppId(event.currentTarget.value) }}>{apps.data.map(app => <option key={app.id} value={app.id}>{app.name}</option>)}</select>
           </div>
         )}
-        {document === null
+        {openapi === null
           ? <Empty title="No reference for this API">The operator registered it without an OpenAPI document.</Empty>
           : ops.length === 0
             ? <Empty title="The document lists no operations" />
             : (
               <>
-                <nav aria-label="Operations" class="toc"><ul>{ops.map(operation => <li key={operation.id}><a href={`#${operation.id}`}><span class={`method method-${operation.method.toLowerCase()}`}>{operation.method}</span> {operation.path}</a></li>)}</ul></nav>
-                {ops.map(operation => <OperationView key={operation.id} document={document} operation={operation} baseUrl={props.me.gatewayUrl} appKey={appKey} />)}
+                <nav aria-label="Operations" class="toc">
+                  {groups.map(group => (
+                    <div key={group.tag}>
+                      {group.tag !== '' && <p class="toc-group">{group.tag}</p>}
+                      <ul>{group.operations.map(operation => <li key={operation.id}><a href={`#${operation.id}`}><span class={`method method-${operation.method.toLowerCase()}`}>{operation.method}</span> {operation.path}</a></li>)}</ul>
+                    </div>
+                  ))}
+                </nav>
+                {groups.map(group => (
+                  <section key={group.tag} class="tag-group" aria-label={group.tag !== '' ? `Tag ${group.tag}` : 'Other operations'}>
+                    {group.tag !== '' && <h3 class="tag-title">{group.tag}</h3>}
+                    {group.description !== '' && <p class="muted">{group.description}</p>}
+                    {group.operations.map(operation => <OperationView key={operation.id} document={openapi} operation={operation} baseUrl={baseUrl} appKey={appKey} />)}
+                  </section>
+                ))}
               </>
               )}
       </section>

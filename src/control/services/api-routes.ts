@@ -1,6 +1,7 @@
 // Route definitions of APIs: normalised prefixes, and no two APIs claiming the same
 // (host, prefix, method) — the gateway's longest-prefix match would otherwise pick one silently.
-import { ConflictError, ValidationError } from '../../domain/errors.js'
+import { ConflictError, ReservedPathError, ValidationError } from '../../domain/errors.js'
+import { RESERVED_GATEWAY_PATHS, isReservedPath } from '../../domain/reserved-paths.js'
 import type { Transaction } from '../../store/config-writer.js'
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -35,6 +36,7 @@ export function normaliseRoutePrefix (path: string): string {
   if (!segments.every(segment => SEGMENT_CHARACTERS.test(segment))) {
     throw new ValidationError(`Route path "${path}" may only hold letters, digits and -._~!$&'()*+,;=:@ between slashes (no spaces, %, ?, #, \\ or non-ASCII)`)
   }
+  if (isReservedPath(trimmed)) throw new ReservedPathError(`The gateway answers ${trimmed} itself (${RESERVED_GATEWAY_PATHS.join(', ')} are reserved): choose another route path`)
   return trimmed
 }
 

@@ -5,22 +5,25 @@
 // Routes: one prefix route per distinct first path segment, with the union of the methods
 // used below it (`/pets`, `/pets/{id}` → `/pets` GET, POST, DELETE). The gateway matches
 // prefixes on segment boundaries, so this covers every path of the document with few
-// routes; a path whose first segment is templated (`/{tenant}/…`) needs the root prefix `/`.
+// routes. A path whose first segment is templated (`/{tenant}/…`) has no such prefix: the
+// operator gives one (basePath: one route, stripped before proxying), or asks for the
+// catch-all `/` explicitly, which would otherwise answer every unknown path with a 401.
 import { validate } from '@readme/openapi-parser'
-import { InvalidOpenApiError } from '../../domain/errors.js'
+import { InvalidOpenApiError, ReservedPathError, RoutePrefixRequiredError } from '../../domain/errors.js'
+import { isReservedPath } from '../../domain/reserved-paths.js'
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const
 
 export interface DerivedRoute { path: string, methods: string[] }
 
-type Json = Record<string, unknown>
+export type Json = Record<string, unknown>
 
-function isObject (value: unknown): value is Json {
+export function isObject (value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** $refs that leave the document; they are rejected rather than silently left unresolved. */
-function externalRefs (value: unknown, found: string[] = []): string[] {
+export function externalRefs (value: unknown, found: string[] = []): string[] {
   if (found.length >= 5) return found
   if (Array.isArray(value)) {
     for (const item of value) externalRefs(item, found)
@@ -54,19 +57,58 @@ export async function validateOpenApi (document: unknown): Promise<Json> {
   return document
 }
 
-export function deriveRoutes (document: Json): DerivedRoute[] {
+export interface RouteOptions {
+  /** a normalised route prefix every path of the document is served under */
+  basePath?: string
+  /** route the paths that start with a template to `/` */
+  catchAll?: boolean
+  /** the API's name, to suggest a prefix */
+  name?: string
+}
+
+/** The methods of each path of the document, in the document's order. */
+export function pathMethods (document: Json): Array<{ path: string, methods: string[] }> {
   const paths = isObject(document.paths) ? document.paths : {}
+  return Object.entries(paths)
+    .filter((entry): entry is [string, Json] => isObject(entry[1]))
+    .map(([path, item]) => ({ path, methods: HTTP_METHODS.filter(method => isObject(item[method])).map(method => method.toUpperCase()) }))
+    .filter(entry => entry.methods.length > 0)
+}
+
+function slug (name: string | undefined): string {
+  const words = (name ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '')
+  return words === '' ? 'my-api' : words
+}
+
+export function deriveRoutes (document: Json, options: RouteOptions = {}): DerivedRoute[] {
+  const paths = pathMethods(document)
+  if (options.basePath !== undefined && options.basePath !== '/') {
+    const methods = new Set(paths.flatMap(entry => entry.methods))
+    return methods.size === 0 ? [] : [{ path: options.basePath, methods: [...methods].sort() }]
+  }
   const routes = new Map<string, Set<string>>()
-  for (const [path, item] of Object.entries(paths)) {
-    if (!isObject(item)) continue
+  for (const { path, methods } of paths) {
     const first = path.split('/').filter(segment => segment !== '')[0]
-    const prefix = first === undefined || first.includes('{') ? '/' : `/${first}`
-    const methods = routes.get(prefix) ?? new Set<string>()
-    for (const method of HTTP_METHODS) if (isObject(item[method])) methods.add(method.toUpperCase())
-    routes.set(prefix, methods)
+    let prefix: string
+    if (first === undefined || first.includes('{')) {
+      if (options.catchAll !== true) {
+        const suggestion = `/${slug(options.name)}`
+        throw new RoutePrefixRequiredError(`The path ${path} starts with ${first === undefined ? 'the root' : `a template (${first})`}, which the gateway cannot route on without taking every path. ` +
+          `Give a route prefix to serve the API under, e.g. basePath=${suggestion}: partners then call ${suggestion}${path === '/' ? '' : path} and the upstream gets ${path}. ` +
+          'Or give catchAll=true to send every path no other API claims to this API.')
+      }
+      prefix = '/'
+    } else {
+      prefix = `/${first}`
+      if (isReservedPath(prefix)) {
+        throw new ReservedPathError(`The path ${path} is below ${prefix}, which the gateway answers itself: give a route prefix to serve the API under, e.g. basePath=/${slug(options.name)}`)
+      }
+    }
+    const known = routes.get(prefix) ?? new Set<string>()
+    for (const method of methods) known.add(method)
+    routes.set(prefix, known)
   }
   return [...routes.entries()]
-    .filter(([, methods]) => methods.size > 0)
     .map(([path, methods]) => ({ path, methods: [...methods].sort() }))
     .sort((a, b) => a.path.localeCompare(b.path))
 }

@@ -178,6 +178,16 @@ describe.each(DATABASE_KINDS)('operator APIs API on %s', kind => {
     expect((await server.call('GET', `/admin/v1/apis/${other.id as string}`)).body.routes).toEqual(other.routes)
   })
 
+  it('refuses routes on the paths the gateway answers itself, on create and on update', async () => {
+    for (const path of ['/healthz', '/readyz/', '/metrics']) {
+      await expectRefused(server, async () => await server.call('POST', '/admin/v1/apis', apiBody({ routes: [{ path }] })), 409, 'RESERVED_PATH', /the gateway answers \/(healthz|readyz|metrics) itself/i)
+    }
+    const api = await createApi(server, { upstreamId })
+    await expectRefused(server, async () => await server.call('PATCH', `/admin/v1/apis/${api.id as string}`, { routes: [{ path: '/metrics', methods: ['GET'] }] }), 409, 'RESERVED_PATH')
+    // below a reserved path is another path
+    expect((await server.call('POST', '/admin/v1/apis', apiBody({ routes: [{ path: `/metrics/${unique('m')}` }] }))).status).toBe(201)
+  })
+
   it('lets only one of two concurrent APIs claim the same route', async () => {
     const prefix = `/${unique('race')}`
     const responses = await Promise.all(Array.from({ length: 4 }, async () => await server.call('POST', '/admin/v1/apis', apiBody({ routes: [{ path: prefix }] }))))

@@ -31,7 +31,8 @@ describe.each(DATABASE_KINDS)('partner API on %s', kind => {
     const imported = await server.call('POST', '/admin/v1/apis/import', { document: PETSTORE, name: unique('petstore'), planIds: [goldPlanId] })
     expect(imported.status).toBe(201)
     apiId = imported.body.id
-    const auto = await server.call('POST', '/admin/v1/apis/import', { document: PETSTORE, name: unique('auto'), autoApprove: true, upstream: { targets: [{ url: 'http://127.0.0.1:9' }] } })
+    // the same paths again, under a route prefix of its own: the Petstore's routes are taken
+    const auto = await server.call('POST', '/admin/v1/apis/import', { document: PETSTORE, name: unique('auto'), basePath: `/${unique('auto')}`, autoApprove: true, upstream: { targets: [{ url: 'http://127.0.0.1:9' }] } })
     expect(auto.status).toBe(201)
     autoApiId = auto.body.id
   })
@@ -176,7 +177,9 @@ describe.each(DATABASE_KINDS)('partner API on %s', kind => {
     const auto = catalog.body.items.find((item: any) => item.id === autoApiId)
     expect(auto.plans.map((plan: any) => plan.id)).toEqual(expect.arrayContaining([goldPlanId, silverPlanId]))
     const detail = await client.call('GET', `/partner/v1/apis/${apiId}`)
-    expect(detail.body.openapi).toEqual(PETSTORE)
+    // the upstream's address is replaced by the gateway's
+    const { gatewayUrl } = (await client.call('GET', '/partner/v1/me')).body
+    expect(detail.body.openapi).toEqual({ ...PETSTORE, servers: [{ url: gatewayUrl }] })
     expect((await client.call('GET', '/partner/v1/apis/00000000-0000-7000-8000-000000000000')).status).toBe(404)
   })
 

@@ -6,6 +6,7 @@ import { ConflictError, InvalidLoginError, LoginThrottledError, UnauthorizedErro
 import { Name } from '../../schemas/common.js'
 import { LoginThrottle } from '../../services/login-throttle.js'
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../../services/passwords.js'
+import { publicGatewayUrl } from '../../services/gateway-url.js'
 import { readSettings } from '../../services/settings.js'
 import { Email, Me, PARTNER_ERRORS, PARTNER_ROUTE, Password } from './schemas.js'
 
@@ -13,8 +14,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ throttle?: LoginThrottle
   const throttle = options.throttle ?? new LoginThrottle()
 
   async function gatewayUrl (request: FastifyRequest): Promise<string> {
-    const configured = (await readSettings(fastify.prisma)).gatewayUrl
-    return configured ?? `${request.protocol}://${request.hostname.replace(/:\d+$/, '')}:${fastify.appConfig.gatewayPort}`
+    return await publicGatewayUrl(fastify.prisma, fastify.appConfig, request)
   }
 
   async function me (request: FastifyRequest) {
