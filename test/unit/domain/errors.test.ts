@@ -32,7 +32,10 @@ const EXPECTED: Record<string, [string, number]> = {
   DataDirInUseError: ['DATA_DIR_IN_USE', 409],
   DataDirNotEmptyError: ['DATA_DIR_NOT_EMPTY', 409],
   OwnerUnreachableError: ['OWNER_UNREACHABLE', 503],
-  OwnerCommandFailedError: ['OWNER_COMMAND_FAILED', 502]
+  OwnerCommandFailedError: ['OWNER_COMMAND_FAILED', 502],
+  PartnerAdminRequiredError: ['PARTNER_ADMIN_REQUIRED', 403],
+  LastPartnerAdminError: ['LAST_PARTNER_ADMIN', 409],
+  InvalidLinkError: ['INVALID_LINK', 400]
 }
 
 type ErrorConstructor = new (...args: string[]) => Error & { code: string, statusCode: number }
