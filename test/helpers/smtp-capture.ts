@@ -26,11 +26,19 @@ function decodeQuotedPrintable (text: string): string {
   return Buffer.from(bytes, 'latin1').toString('utf8')
 }
 
+/** RFC 2047 encoded words (`=?UTF-8?Q?…?=`, `=?UTF-8?B?…?=`), as non-ASCII subjects are sent. */
+function decodeHeader (value: string): string {
+  return value.replace(/\?=\s+=\?/g, '?==?').replace(/=\?([\w-]+)\?([QB])\?([^?]*)\?=/gi, (_match, _charset: string, encoding: string, text: string) =>
+    encoding.toUpperCase() === 'B'
+      ? Buffer.from(text, 'base64').toString('utf8')
+      : decodeQuotedPrintable(text.replace(/_/g, ' ')))
+}
+
 export function parseMail (raw: string, user: string | undefined): CapturedMail {
   const split = raw.indexOf('\r\n\r\n')
   const head = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ')
   const body = raw.slice(split + 4)
-  const header = (name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(head)?.[1].trim() ?? ''
+  const header = (name: string): string => decodeHeader(new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(head)?.[1].trim() ?? '')
   const encoding = header('Content-Transfer-Encoding').toLowerCase()
   const text = encoding === 'quoted-printable' ? decodeQuotedPrintable(body) : encoding === 'base64' ? Buffer.from(body, 'base64').toString('utf8') : body
   return { from: header('From'), to: header('To').split(',').map(address => address.trim()), subject: header('Subject'), text: text.replace(/\r\n/g, '\n').trimEnd(), user, raw }
