@@ -146,6 +146,24 @@ describe.each(DATABASE_KINDS)('partner teams on %s', kind => {
     expect(team.body.members).toMatchObject([{ id: second.id, role: 'admin' }])
   })
 
+  it('keeps an admin when two admins demote each other at the same moment', async () => {
+    const { admin } = await operatorPartnerWithAdmin()
+    const first = (await admin.call('GET', '/partner/v1/me')).body.user.id as string
+    const second = await join(admin, 'admin')
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.all([
+        admin.call('PATCH', `/partner/v1/team/members/${second.id}`, { role: 'developer' }),
+        second.client.call('PATCH', `/partner/v1/team/members/${first}`, { role: 'developer' })
+      ])
+      const admins = (await server.database.prisma.partnerUser.findMany({ where: { id: { in: [first, second.id] }, role: 'admin' } })).map(user => user.id)
+      expect(admins.length, JSON.stringify(results.map(result => result.body))).toBeGreaterThanOrEqual(1)
+      // whoever was demoted is promoted back by the admin that remains, for the next round
+      const demoted = [first, second.id].filter(id => !admins.includes(id))
+      const remaining = admins[0] === first ? admin : second.client
+      for (const id of demoted) expect((await remaining.call('PATCH', `/partner/v1/team/members/${id}`, { role: 'admin' })).status).toBe(200)
+    }
+  })
+
   it('keeps one partner admin away from another partner\'s members and invitations', async () => {
     const alice = await operatorPartnerWithAdmin()
     const bob = await operatorPartnerWithAdmin()
