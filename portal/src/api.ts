@@ -36,8 +36,10 @@ export async function api<T = unknown> (method: string, path: string, body?: unk
   return parsed as T
 }
 
+export type PartnerRole = 'admin' | 'developer'
+
 export interface Me {
-  user: { id: string, email: string }
+  user: { id: string, email: string, name: string | null, role: PartnerRole, emailVerified: boolean }
   partner: { id: string, name: string, status: 'active' | 'pending' | 'suspended' }
   csrfToken: string
   expiresAt: string
@@ -101,3 +103,11 @@ export interface ApiUsage {
   series: Array<{ day: string, calls: number, rejected: number }>
 }
 export interface Usage { appId: string, from: string, to: string, days: string[], apis: ApiUsage[] }
+
+export interface Member { id: string, email: string, name: string | null, role: PartnerRole, emailVerified: boolean, createdAt: string, lastLoginAt: string | null }
+export interface Invitation { id: string, email: string, role: PartnerRole, createdAt: string, expiresAt: string, expired: boolean }
+export interface Team { members: Member[], invitations: Invitation[] }
+/** sent by SMTP; logged: no mail server is configured and the link is in the server log; failed: see the server log */
+export type Delivery = 'sent' | 'logged' | 'failed'
+export interface SentInvitation extends Invitation { delivery: Delivery }
+export interface InvitationInfo { email: string, role: PartnerRole, partnerName: string, expiresAt: string }

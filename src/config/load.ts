@@ -52,5 +52,10 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env, overri
     const reason = path === '' ? 'not a known setting' : first?.message ?? 'invalid value'
     throw new ConfigError(`Invalid configuration key "${key}"${where}: ${reason}`)
   }
-  return merged as Config
+  const config = merged as Config
+  // an unsigned webhook would let anyone who learns its URL forge sign-ups and access requests
+  if (config.operatorWebhookUrl !== undefined && config.operatorWebhookSecret === undefined) {
+    throw new ConfigError('Invalid configuration key "operatorWebhookSecret": required when operatorWebhookUrl is set (OPERATOR_WEBHOOK_SECRET, at least 16 characters)')
+  }
+  return config
 }

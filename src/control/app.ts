@@ -9,6 +9,7 @@ import { probeWithDeadline, readinessStatusCode, type Lifecycle, type ReadinessR
 import type { ConfigWriter } from '../store/config-writer.js'
 import type { PrismaClient } from '../store/db.js'
 import './decorators.js'
+import accountMail from './plugins/account-mail.js'
 import docs from './plugins/docs.js'
 import operatorAuth from './plugins/operator-auth.js'
 import { mapPrismaError } from './prisma-errors.js'
@@ -51,6 +52,7 @@ export async function buildControlServer (options: ControlServerOptions): Promis
   fastify.setNotFoundHandler(notFoundHandler)
 
   await fastify.register(docs)
+  await fastify.register(accountMail)
   const signingKeys = new SigningKeys(options.prisma, options.configWriter, options.secretBox)
   await fastify.register(async admin => {
     await admin.register(operatorAuth)

@@ -68,6 +68,10 @@ export const InvalidLoginError = createError('INVALID_LOGIN', 'The email or pass
 export const LoginThrottledError = createError('TOO_MANY_LOGIN_ATTEMPTS', 'Too many failed logins, retry in %s s', 429)
 export const PartnerPendingError = createError('PARTNER_PENDING', 'Your partner account is waiting for approval by an operator', 403)
 export const PartnerSuspendedError = createError('PARTNER_SUSPENDED', 'Your partner account is suspended; contact the operator', 403)
+export const PartnerAdminRequiredError = createError('PARTNER_ADMIN_REQUIRED', 'Only admins of your partner account can manage its team', 403)
+export const LastPartnerAdminError = createError('LAST_PARTNER_ADMIN', 'A partner account keeps at least one admin: make another member an admin first', 409)
+// one message for used, expired, replaced and made-up links: none of them tells an attacker more
+export const InvalidLinkError = createError('INVALID_LINK', 'This link is not valid: it was used already, has expired or was replaced by a newer one', 400)
 
 // Routes and OpenAPI import
 export const ReservedPathError = createError('RESERVED_PATH', '%s', 409)

@@ -1,6 +1,6 @@
 // Starts the real control server on port 0 against a fresh test database.
 import { randomBytes } from 'node:crypto'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildControlServer } from '../../src/control/app.js'
 import { loadConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/schema.js'
@@ -22,13 +22,13 @@ export interface TestControlServer {
   close: () => Promise<void>
 }
 
-export async function startControlServer (kind: DatabaseKind, options: { bus?: ChangeBus, config?: Partial<Config>, masterKey?: Buffer } = {}): Promise<TestControlServer> {
+export async function startControlServer (kind: DatabaseKind, options: { bus?: ChangeBus, config?: Partial<Config>, masterKey?: Buffer, logger?: FastifyBaseLogger } = {}): Promise<TestControlServer> {
   const database = await createTestDatabase(kind)
   const adminToken = randomBytes(24).toString('hex')
   const config = loadConfig({}, { adminToken, controlPort: 0, gatewayPort: 0, ...options.config })
   const bus = options.bus ?? new MemoryChangeBus()
   const secretBox = new SecretBox(options.masterKey ?? randomBytes(32))
-  const fastify = await buildControlServer({ config, prisma: database.prisma, configWriter: new ConfigWriter(database.prisma, bus), secretBox })
+  const fastify = await buildControlServer({ config, prisma: database.prisma, configWriter: new ConfigWriter(database.prisma, bus), secretBox, logger: options.logger })
   await fastify.listen({ port: 0, host: '127.0.0.1' })
   const address = fastify.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks'
 import { api, type Me } from '../api.js'
 import { ErrorMessage, Heading, Link } from '../components.js'
 
-function useForm (submit: () => Promise<void>): { busy: boolean, error: unknown, onSubmit: (event: Event) => void } {
+export function useForm (submit: () => Promise<void>): { busy: boolean, error: unknown, onSubmit: (event: Event) => void } {
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<unknown>(undefined)
   const onSubmit = (event: Event): void => {
@@ -31,6 +31,7 @@ export function LoginPage (props: { onSession: (me: Me) => void }): JSX.Element 
         <div id="login-error"><ErrorMessage error={form.error} /></div>
         <button type="submit" disabled={form.busy}>{form.busy ? 'Logging in…' : 'Log in'}</button>
       </form>
+      <p><Link to="/forgot-password">Forgot your password?</Link></p>
       <p>New here? <Link to="/signup">Create a partner account</Link></p>
     </section>
   )

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { constantTimeEqual, sha256Hex } from '../../domain/crypto.js'
-import { CsrfFailedError, PartnerPendingError, PartnerSuspendedError, UnauthorizedError, UnsupportedMediaTypeError } from '../../domain/errors.js'
+import { CsrfFailedError, PartnerAdminRequiredError, PartnerPendingError, PartnerSuspendedError, UnauthorizedError, UnsupportedMediaTypeError } from '../../domain/errors.js'
 
 export const SESSION_COOKIE = 'pgw_session'
 export const CSRF_HEADER = 'x-csrf-token'
@@ -21,9 +21,27 @@ export interface PartnerSession {
   expiresAt: Date
   userId: string
   email: string
+  userName: string | null
+  /** admin | developer */
+  role: string
+  emailVerified: boolean
   partnerId: string
   partnerName: string
   partnerStatus: string
+}
+
+/** The session fields that come from the user's row and its partner's. */
+export function sessionUser (user: { id: string, email: string, name: string | null, role: string, emailVerifiedAt: Date | null, partnerId: string, partner: { name: string, status: string } }): Omit<PartnerSession, 'tokenHash' | 'csrfToken' | 'expiresAt'> {
+  return {
+    userId: user.id,
+    email: user.email,
+    userName: user.name,
+    role: user.role,
+    emailVerified: user.emailVerifiedAt !== null,
+    partnerId: user.partnerId,
+    partnerName: user.partner.name,
+    partnerStatus: user.partner.status
+  }
 }
 
 declare module 'fastify' {
@@ -71,6 +89,15 @@ export function requireActivePartner (request: FastifyRequest): PartnerSession {
   return session
 }
 
+/** The session's user when they are an admin of a partner that is not suspended. */
+export function requirePartnerAdmin (request: FastifyRequest): PartnerSession {
+  const session = request.partnerSession
+  if (session === null) throw new UnauthorizedError('Log in first')
+  if (session.partnerStatus === 'suspended') throw new PartnerSuspendedError()
+  if (session.role !== 'admin') throw new PartnerAdminRequiredError()
+  return session
+}
+
 async function partnerSession (fastify: FastifyInstance): Promise<void> {
   const prisma = fastify.prisma
   fastify.decorateRequest('partnerSession', null)
@@ -105,16 +132,7 @@ async function partnerSession (fastify: FastifyInstance): Promise<void> {
           await prisma.portalSession.update({ where: { tokenHash }, data: { expiresAt } })
           void reply.header('set-cookie', sessionCookie(request, token, Math.floor((expiresAt.getTime() - now) / 1000)))
         }
-        request.partnerSession = {
-          tokenHash,
-          csrfToken: row.csrfToken,
-          expiresAt,
-          userId: row.userId,
-          email: row.user.email,
-          partnerId: row.user.partnerId,
-          partnerName: row.user.partner.name,
-          partnerStatus: row.user.partner.status
-        }
+        request.partnerSession = { tokenHash, csrfToken: row.csrfToken, expiresAt, ...sessionUser(row.user) }
       }
     }
     const publicRoute = request.routeOptions.config?.publicRoute === true

@@ -17,7 +17,11 @@ describe.each(DATABASE_KINDS)('operator grants API on %s', kind => {
     const [api, plan, otherPlan, app] = [await createApi(server, { upstreamId }), await createPlan(server), await createPlan(server), await createApp(server)]
     const requested = await expectAuditedWrite(server, 'grant.create', async () => await server.call('POST', '/admin/v1/grants', { appId: app.id, apiId: api.id, planId: plan.id, status: 'requested' }))
     expect(requested.status).toBe(201)
-    expect(requested.body).toEqual({ id: expect.any(String), appId: app.id, apiId: api.id, planId: plan.id, status: 'requested', createdAt: expect.any(String), updatedAt: expect.any(String) })
+    const partner = await server.call('GET', `/admin/v1/partners/${app.partnerId as string}`)
+    expect(requested.body).toEqual({
+      id: expect.any(String), appId: app.id, apiId: api.id, planId: plan.id, status: 'requested', createdAt: expect.any(String), updatedAt: expect.any(String),
+      partnerId: app.partnerId, partnerName: partner.body.name, appName: app.name, apiName: api.name, planName: plan.name
+    })
     const id = requested.body.id as string
     expect((await server.call('GET', `/admin/v1/grants/${id}`)).body).toEqual(requested.body)
 

@@ -34,7 +34,10 @@ const EXPECTED: Record<string, [string, number]> = {
   OwnerUnreachableError: ['OWNER_UNREACHABLE', 503],
   OwnerCommandFailedError: ['OWNER_COMMAND_FAILED', 502],
   ReservedPathError: ['RESERVED_PATH', 409],
-  RoutePrefixRequiredError: ['ROUTE_PREFIX_REQUIRED', 400]
+  RoutePrefixRequiredError: ['ROUTE_PREFIX_REQUIRED', 400],
+  PartnerAdminRequiredError: ['PARTNER_ADMIN_REQUIRED', 403],
+  LastPartnerAdminError: ['LAST_PARTNER_ADMIN', 409],
+  InvalidLinkError: ['INVALID_LINK', 400]
 }
 
 type ErrorConstructor = new (...args: string[]) => Error & { code: string, statusCode: number }

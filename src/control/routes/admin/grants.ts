@@ -16,8 +16,21 @@ const Grant = Type.Object({
   planId: Type.String({ format: 'uuid' }),
   status: GrantStatus,
   createdAt: Timestamp,
-  updatedAt: Timestamp
+  updatedAt: Timestamp,
+  partnerId: Type.String({ format: 'uuid' }),
+  partnerName: Type.String(),
+  appName: Type.String(),
+  apiName: Type.String(),
+  planName: Type.String()
 })
+
+// names come along, so that a queue of requests can be read without looking up every id
+const WITH_NAMES = { app: { select: { name: true, partner: { select: { id: true, name: true } } } }, api: { select: { name: true } }, plan: { select: { name: true } } } as const
+
+function grantView (grant: { id: string, appId: string, apiId: string, planId: string, status: string, createdAt: Date, updatedAt: Date, app: { name: string, partner: { id: string, name: string } }, api: { name: string }, plan: { name: string } }) {
+  const { app, api, plan, ...fields } = grant
+  return { ...fields, partnerId: app.partner.id, partnerName: app.partner.name, appName: app.name, apiName: api.name, planName: plan.name }
+}
 
 const GrantQuery = Type.Object({
   ...PageQuery.properties,
@@ -48,24 +61,24 @@ export const grantRoutes: FastifyPluginAsyncTypebox = async fastify => {
       await checkReferences(tx, body)
       const existing = await tx.grant.findUnique({ where: { appId_apiId: { appId: body.appId, apiId: body.apiId } } })
       if (existing !== null) throw new ConflictError(`The app already has a grant for this API (${existing.id}, ${existing.status})`)
-      const created = await tx.grant.create({ data: { ...body, status: body.status ?? 'approved' } })
+      const created = await tx.grant.create({ data: { ...body, status: body.status ?? 'approved' }, include: WITH_NAMES })
       audit({ action: 'grant.create', targetType: 'grant', targetId: created.id, details: { ...body, status: created.status } })
       return created
     })
-    return await reply.code(201).send(grant as never)
+    return await reply.code(201).send(grantView(grant) as never)
   })
 
   fastify.get('/grants', { schema: { tags, summary: 'List grants, filtered by app, API or status', querystring: GrantQuery, response: { 200: pageOf(Grant), ...ERROR_RESPONSES } } }, async request => {
     const { appId, apiId, status } = request.query
     const page = pageArguments(request.query)
-    const rows = await fastify.prisma.grant.findMany({ ...page, where: { ...page.where, ...(appId !== undefined ? { appId } : {}), ...(apiId !== undefined ? { apiId } : {}), ...(status !== undefined ? { status } : {}) } })
-    return toPage(rows, request.query.limit, row => row as never)
+    const rows = await fastify.prisma.grant.findMany({ ...page, include: WITH_NAMES, where: { ...page.where, ...(appId !== undefined ? { appId } : {}), ...(apiId !== undefined ? { apiId } : {}), ...(status !== undefined ? { status } : {}) } })
+    return toPage(rows, request.query.limit, row => grantView(row) as never)
   })
 
   fastify.get('/grants/:id', { schema: { tags, summary: 'Get a grant', params: IdParams, response: { 200: Grant, ...ERROR_RESPONSES } } }, async request => {
-    const grant = await fastify.prisma.grant.findUnique({ where: { id: request.params.id } })
+    const grant = await fastify.prisma.grant.findUnique({ where: { id: request.params.id }, include: WITH_NAMES })
     if (grant === null) throw new NotFoundError(`Grant ${request.params.id} does not exist`)
-    return grant as never
+    return grantView(grant) as never
   })
 
   fastify.patch('/grants/:id', {
@@ -75,12 +88,12 @@ export const grantRoutes: FastifyPluginAsyncTypebox = async fastify => {
       const existing = await tx.grant.findUnique({ where: { id: request.params.id } })
       if (existing === null) throw new NotFoundError(`Grant ${request.params.id} does not exist`)
       await checkReferences(tx, { planId: request.body.planId })
-      const updated = await tx.grant.update({ where: { id: existing.id }, data: request.body })
+      const updated = await tx.grant.update({ where: { id: existing.id }, data: request.body, include: WITH_NAMES })
       const action = request.body.status !== undefined && request.body.status !== existing.status ? `grant.${request.body.status === 'approved' ? 'approve' : request.body.status === 'rejected' ? 'reject' : 'revoke'}` : 'grant.update'
       audit({ action, targetType: 'grant', targetId: existing.id, details: { ...request.body, appId: existing.appId, apiId: existing.apiId } })
       return updated
     })
-    return grant as never
+    return grantView(grant) as never
   })
 
   fastify.delete('/grants/:id', { schema: { tags, summary: 'Delete a grant', params: IdParams, response: { 204: Type.Null(), ...ERROR_RESPONSES } } }, async (request, reply) => {

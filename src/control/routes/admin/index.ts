@@ -6,6 +6,7 @@ import { apiImportRoutes } from './api-import.js'
 import { appRoutes } from './apps.js'
 import { auditRoutes } from './audit.js'
 import { grantRoutes } from './grants.js'
+import { partnerMemberRoutes } from './partner-members.js'
 import { partnerRoutes } from './partners.js'
 import { planRoutes } from './plans.js'
 import { settingRoutes } from './settings.js'
@@ -13,6 +14,7 @@ import { upstreamRoutes } from './upstreams.js'
 
 export const adminRoutes: FastifyPluginAsyncTypebox = async fastify => {
   await fastify.register(partnerRoutes)
+  await fastify.register(partnerMemberRoutes)
   await fastify.register(appRoutes)
   await fastify.register(auditRoutes)
   await fastify.register(upstreamRoutes)

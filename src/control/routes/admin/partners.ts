@@ -42,8 +42,9 @@ export const partnerRoutes: FastifyPluginAsyncTypebox = async fastify => {
     return await reply.code(201).send(partner as unknown as PartnerRow)
   })
 
-  fastify.get('/partners', { schema: { tags, summary: 'List partners', querystring: PageQuery, response: { 200: pageOf(Partner), ...ERROR_RESPONSES } } }, async request => {
-    const rows = await fastify.prisma.partner.findMany(pageArguments(request.query))
+  fastify.get('/partners', { schema: { tags, summary: 'List partners; status=pending lists the sign-ups waiting for approval', querystring: Type.Object({ ...PageQuery.properties, status: Type.Optional(PartnerStatus) }), response: { 200: pageOf(Partner), ...ERROR_RESPONSES } } }, async request => {
+    const page = pageArguments(request.query)
+    const rows = await fastify.prisma.partner.findMany({ ...page, where: { ...page.where, ...(request.query.status !== undefined ? { status: request.query.status } : {}) } })
     return toPage(rows, request.query.limit, row => row as unknown as PartnerRow)
   })
 

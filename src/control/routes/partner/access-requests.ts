@@ -74,6 +74,12 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox = async fastify => {
       audit({ action: status === 'approved' ? 'grant.auto-approve' : 'grant.request', targetType: 'grant', targetId: saved.id, details: { appId, apiId, planId } })
       return saved
     })
+    if (grant.status === 'requested') {
+      fastify.operatorNotifier.notify({
+        type: 'grant.requested',
+        data: { grantId: grant.id, partnerId: session.partnerId, partnerName: session.partnerName, appId, appName: grant.app.name, apiId, apiName: grant.api.name, planId, planName: grant.plan.name, requestedBy: session.email }
+      })
+    }
     return await reply.code(201).send(toView(grant) as never)
   })
 

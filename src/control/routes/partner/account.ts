@@ -1,39 +1,24 @@
 // /partner/v1 sign-up, log-in, log-out and the current user.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { ConflictError, InvalidLoginError, LoginThrottledError, UnauthorizedError } from '../../../domain/errors.js'
+import { ConflictError, InvalidLoginError, LoginThrottledError } from '../../../domain/errors.js'
 import { Name } from '../../schemas/common.js'
+import { EMAIL_VERIFICATION_TTL_MS, emailVerificationMail } from '../../services/mail-templates.js'
 import { LoginThrottle } from '../../services/login-throttle.js'
+import { issueUserToken } from '../../services/one-time-links.js'
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../../services/passwords.js'
-import { publicGatewayUrl } from '../../services/gateway-url.js'
 import { readSettings } from '../../services/settings.js'
 import { Email, Me, PARTNER_ERRORS, PARTNER_ROUTE, Password } from './schemas.js'
+import { describeSession, logIn } from './session-view.js'
 
 export const accountRoutes: FastifyPluginAsyncTypebox<{ throttle?: LoginThrottle }> = async (fastify, options) => {
   const throttle = options.throttle ?? new LoginThrottle()
-
-  async function gatewayUrl (request: FastifyRequest): Promise<string> {
-    return await publicGatewayUrl(fastify.prisma, fastify.appConfig, request)
-  }
-
-  async function me (request: FastifyRequest) {
-    const session = request.partnerSession
-    if (session === null) throw new UnauthorizedError('Log in first')
-    return {
-      user: { id: session.userId, email: session.email },
-      partner: { id: session.partnerId, name: session.partnerName, status: session.partnerStatus as 'active' },
-      csrfToken: session.csrfToken,
-      expiresAt: session.expiresAt.toISOString(),
-      gatewayUrl: await gatewayUrl(request)
-    }
-  }
 
   fastify.post('/signup', {
     config: { publicRoute: true },
     schema: {
       ...PARTNER_ROUTE,
-      summary: 'Sign up a partner company and its first user; logs in',
+      summary: 'Sign up a partner company and its first user (an admin); logs in and mails a link to verify the email',
       body: Type.Object({ companyName: Name, email: Email, password: Password }, { additionalProperties: false }),
       response: { 201: Me, ...PARTNER_ERRORS }
     }
@@ -42,19 +27,19 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ throttle?: LoginThrottle
     const passwordHash = await hashPassword(request.body.password)
     const settings = await readSettings(fastify.prisma)
     const status = fastify.appConfig.requirePartnerApproval || settings.requirePartnerApproval ? 'pending' : 'active'
-    const user = await fastify.configWriter.write(`partner:${email}`, async ({ tx, audit }) => {
+    const { user, verificationToken } = await fastify.configWriter.write(`partner:${email}`, async ({ tx, audit }) => {
       const taken = await tx.partnerUser.findUnique({ where: { email } }) ?? await tx.partner.findUnique({ where: { name: request.body.companyName } })
-      if (taken !== null) throw new ConflictError('An account with this email or company name already exists')
+      if (taken !== null) throw new ConflictError('An account with this email or company name already exists. If your company has one, ask its admin (or the operator) to invite you.')
       const partner = await tx.partner.create({ data: { name: request.body.companyName, email, status } })
-      const created = await tx.partnerUser.create({ data: { partnerId: partner.id, email, passwordHash, lastLoginAt: new Date() } })
+      const created = await tx.partnerUser.create({ data: { partnerId: partner.id, email, passwordHash, role: 'admin', lastLoginAt: new Date() } })
       audit({ action: 'partner.signup', targetType: 'partner', targetId: partner.id, details: { name: partner.name, email, status } })
-      return { ...created, partner }
+      return { user: { ...created, partner }, verificationToken: await issueUserToken(tx, created.id, 'email-verification', EMAIL_VERIFICATION_TTL_MS) }
     })
-    const session = await fastify.partnerSessions.create(request, reply, user.id)
-    request.partnerSession = {
-      tokenHash: '', ...session, userId: user.id, email, partnerId: user.partnerId, partnerName: user.partner.name, partnerStatus: user.partner.status
-    }
-    return await reply.code(201).send(await me(request))
+    const link = fastify.portalLink('verify-email', verificationToken)
+    fastify.backgroundTasks.run('email verification mail', async () => await fastify.mailer.send(emailVerificationMail({ to: email, link })))
+    fastify.operatorNotifier.notify({ type: 'partner.signup', data: { partnerId: user.partnerId, partnerName: user.partner.name, email, status } })
+    await logIn(fastify, request, reply, user)
+    return await reply.code(201).send(await describeSession(fastify, request))
   })
 
   fastify.post('/login', {
@@ -80,11 +65,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ throttle?: LoginThrottle
     }
     throttle.recordSuccess(email)
     await fastify.prisma.partnerUser.update({ where: { id: user.id }, data: { lastLoginAt: new Date() } })
-    const session = await fastify.partnerSessions.create(request, reply, user.id)
-    request.partnerSession = {
-      tokenHash: '', ...session, userId: user.id, email, partnerId: user.partnerId, partnerName: user.partner.name, partnerStatus: user.partner.status
-    }
-    return await me(request)
+    await logIn(fastify, request, reply, user)
+    return await describeSession(fastify, request)
   })
 
   fastify.post('/logout', {
@@ -96,5 +78,5 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ throttle?: LoginThrottle
 
   fastify.get('/me', {
     schema: { ...PARTNER_ROUTE, summary: 'The logged-in user, their partner and the CSRF token', response: { 200: Me, ...PARTNER_ERRORS } }
-  }, async request => await me(request))
+  }, async request => await describeSession(fastify, request))
 }

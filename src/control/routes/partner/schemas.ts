@@ -11,9 +11,19 @@ export const PARTNER_ERRORS = { ...ERROR_RESPONSES, 429: ERROR_RESPONSES[400] }
 
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 320 })
 export const Password = Type.String({ minLength: 10, maxLength: 200, description: 'at least 10 characters' })
+/** A one-time link's token, `<id>.<verifier>`, sent in the body so that it stays out of access logs. */
+export const LinkToken = Type.String({ minLength: 1, maxLength: 200 })
+
+export const PartnerRole = Type.Union([Type.Literal('admin'), Type.Literal('developer')], { description: 'admin: everything, the team included; developer: apps, credentials, access requests and usage' })
 
 export const Me = Type.Object({
-  user: Type.Object({ id: Type.String({ format: 'uuid' }), email: Type.String() }),
+  user: Type.Object({
+    id: Type.String({ format: 'uuid' }),
+    email: Type.String(),
+    name: Type.Union([Type.String(), Type.Null()]),
+    role: PartnerRole,
+    emailVerified: Type.Boolean()
+  }),
   partner: Type.Object({
     id: Type.String({ format: 'uuid' }),
     name: Type.String(),

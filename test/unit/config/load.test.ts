@@ -1,0 +1,20 @@
+// Settings that only make sense together are refused at start-up, with a message naming the key.
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../../src/config/load.js'
+
+describe('configuration of mail and operator notifications', () => {
+  it('reads the SMTP and notification settings from their environment variables', () => {
+    const config = loadConfig({ SMTP_HOST: 'mail.example.com', SMTP_PORT: '465', SMTP_SECURE: 'true', SMTP_USER: 'portal', SMTP_PASSWORD: 'pw', MAIL_FROM: 'Portal <p@example.com>', OPERATOR_NOTIFICATION_EMAIL: 'ops@example.com', OPERATOR_WEBHOOK_URL: 'https://hooks.example.com/x', OPERATOR_WEBHOOK_SECRET: '0123456789abcdef', OPERATOR_WEBHOOK_TIMEOUT_MS: '2500' })
+    expect(config).toMatchObject({ smtpHost: 'mail.example.com', smtpPort: 465, smtpSecure: true, smtpUser: 'portal', smtpPassword: 'pw', mailFrom: 'Portal <p@example.com>', operatorNotificationEmail: 'ops@example.com', operatorWebhookUrl: 'https://hooks.example.com/x', operatorWebhookSecret: '0123456789abcdef', operatorWebhookTimeoutMs: 2500 })
+  })
+
+  it('refuses a webhook URL without a secret to sign its deliveries', () => {
+    expect(() => loadConfig({ OPERATOR_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(ConfigError)
+    expect(() => loadConfig({ OPERATOR_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(/operatorWebhookSecret/)
+  })
+
+  it('refuses an operator address that is not an email and an SMTP URL of another scheme', () => {
+    expect(() => loadConfig({ OPERATOR_NOTIFICATION_EMAIL: 'operators' })).toThrow(/operatorNotificationEmail.*OPERATOR_NOTIFICATION_EMAIL/)
+    expect(() => loadConfig({ SMTP_URL: 'http://mail.example.com' })).toThrow(/smtpUrl/)
+  })
+})
