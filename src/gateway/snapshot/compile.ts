@@ -4,6 +4,7 @@
 import type { SecretBox } from '../../domain/crypto.js'
 import type { ConfigSnapshotData, SnapshotApi, SnapshotApp, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
 import { compileTokenKeySet, type TokenKeySet } from '../auth/jwt.js'
+import { compileCorsPolicy, type CorsPolicy } from '../policies/cors.js'
 import { compileRouteTable } from '../routing/route-table.js'
 
 export interface CompiledCredential {
@@ -19,7 +20,11 @@ export interface CompiledGrant {
   plan: SnapshotPlan
 }
 
-export type CompiledApi = SnapshotApi & { authModes: Set<string> }
+export type CompiledApi = SnapshotApi & {
+  authModes: Set<string>
+  /** undefined when the API has no CORS configuration: the request path then does nothing for CORS */
+  corsPolicy: CorsPolicy | undefined
+}
 
 export interface GatewaySnapshot {
   version: bigint
@@ -66,7 +71,11 @@ export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox)
     version: BigInt(data.version),
     loadedAt: data.loadedAt,
     routes: compileRouteTable(data.routes),
-    apis: new Map(data.apis.map(api => [api.id, { ...api, authModes: new Set(api.auth) }])),
+    apis: new Map(data.apis.map(api => [api.id, {
+      ...api,
+      authModes: new Set(api.auth),
+      corsPolicy: api.cors != null ? compileCorsPolicy(api.cors, data.portalOrigin ?? null) : undefined
+    }])),
     upstreams: new Map(data.upstreams.map(upstream => [upstream.id, upstream])),
     apps: new Map(data.apps.map(app => [app.id, app])),
     credentialsByKey,
