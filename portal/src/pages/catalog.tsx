@@ -1,12 +1,12 @@
-// The API catalog and each API's reference, rendered from its OpenAPI document, with
-// request-signing snippets for one of the partner's apps.
+// The API catalog and each API's reference, rendered from its OpenAPI document, with code
+// samples for one of the partner's apps.
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { api, type App, type AppDetail, type CatalogApi, type CatalogApiDetail, type Me } from '../api.js'
 import { CopyButton, Empty, ErrorMessage, Heading, Link, Loading, useLoad } from '../components.js'
-import { exampleFrom, mediaExample, operations, resolve, typeLabel, type Json, type Operation } from '../openapi.js'
-import { curlSnippet, nodeSnippet, pythonSnippet, type SnippetRequest } from '../snippets.js'
+import { mediaExample, operations, resolve, typeLabel, type Json, type Operation } from '../openapi.js'
 import { RequestAccessForm } from './app-detail.js'
+import { CodeSamples } from './code-samples.js'
 
 const AUTH_LABELS: Record<string, string> = { hmac: 'HMAC signature', apikey: 'API key', jwt: 'OAuth2 token' }
 
@@ -76,36 +76,7 @@ function Example (props: { value: unknown, label: string }): JSX.Element | null 
   return <div class="code-block"><div class="code-head"><span>{props.label}</span><CopyButton text={text} label={props.label} /></div><pre><code>{text}</code></pre></div>
 }
 
-function snippetRequest (document: Json, operation: Operation, baseUrl: string, key: string): SnippetRequest {
-  let path = operation.path
-  const query: Array<[string, string]> = []
-  for (const parameter of operation.parameters) {
-    const value = parameter.example ?? exampleFrom(document, parameter.schema) ?? 'value'
-    if (parameter.in === 'path') path = path.replace(`{${parameter.name as string}}`, encodeURIComponent(String(value)))
-    else if (parameter.in === 'query' && parameter.required === true) query.push([parameter.name, String(value)])
-  }
-  const json = operation.requestBody?.content?.['application/json'] as Json | undefined
-  const body = json !== undefined ? JSON.stringify(mediaExample(document, json)) : undefined
-  return { method: operation.method, baseUrl, path, query, body, key }
-}
-
-function Snippets (props: { request: SnippetRequest, id: string }): JSX.Element {
-  const [language, setLanguage] = useState<'curl' | 'node' | 'python'>('curl')
-  const code = language === 'curl' ? curlSnippet(props.request) : language === 'node' ? nodeSnippet(props.request) : pythonSnippet(props.request)
-  const labels = { curl: 'curl', node: 'Node.js', python: 'Python' } as const
-  return (
-    <div class="snippets">
-      <div class="button-row" role="group" aria-label="Code sample language">
-        {(['curl', 'node', 'python'] as const).map(option => (
-          <button key={option} type="button" class="small secondary" aria-pressed={language === option} onClick={() => { setLanguage(option) }}>{labels[option]}</button>
-        ))}
-      </div>
-      <div class="code-block"><div class="code-head"><span>{labels[language]}</span><CopyButton text={code} label={`${labels[language]} sample`} /></div><pre id={props.id}><code>{code}</code></pre></div>
-    </div>
-  )
-}
-
-function OperationView (props: { document: Json, operation: Operation, baseUrl: string, appKey: string }): JSX.Element {
+function OperationView (props: { document: Json, operation: Operation, baseUrl: string, appKey: string | undefined, auth: string[] }): JSX.Element {
   const { document, operation } = props
   const requestJson = operation.requestBody?.content?.['application/json'] as Json | undefined
   return (
@@ -147,7 +118,7 @@ function OperationView (props: { document: Json, operation: Operation, baseUrl: 
       </section>
       <details>
         <summary>Code samples</summary>
-        <Snippets request={snippetRequest(document, operation, props.baseUrl, props.appKey)} id={`${operation.id}-snippet`} />
+        <CodeSamples document={document} operation={operation} baseUrl={props.baseUrl} appKey={props.appKey ?? 'YOUR_APP_KEY'} auth={props.auth} />
       </details>
     </article>
   )
@@ -160,10 +131,11 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
   const [appId, setAppId] = useState('')
   const chosenApp = apps.data?.find(app => app.id === appId) ?? apps.data?.[0]
   const keys = useLoad(async () => chosenApp === undefined ? undefined : await api<AppDetail>('GET', `/apps/${chosenApp.id}`), [chosenApp?.id])
-  const appKey = keys.data?.credentials.find(credential => credential.status === 'active')?.key ?? 'YOUR_APP_KEY'
+  const appKey = keys.data?.credentials.find(credential => credential.status === 'active')?.key
   if (detail.error !== undefined) return <><Heading>API</Heading><ErrorMessage error={detail.error} /></>
   if (detail.data === undefined) return <Loading />
   const document = detail.data.openapi
+  const auth = detail.data.auth
   const ops = document !== null ? operations(document) : []
   return (
     <>
@@ -193,7 +165,7 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
             : (
               <>
                 <nav aria-label="Operations" class="toc"><ul>{ops.map(operation => <li key={operation.id}><a href={`#${operation.id}`}><span class={`method method-${operation.method.toLowerCase()}`}>{operation.method}</span> {operation.path}</a></li>)}</ul></nav>
-                {ops.map(operation => <OperationView key={operation.id} document={document} operation={operation} baseUrl={props.me.gatewayUrl} appKey={appKey} />)}
+                {ops.map(operation => <OperationView key={`${operation.id}-${appKey ?? ''}`} document={document} operation={operation} baseUrl={props.me.gatewayUrl} appKey={appKey} auth={auth} />)}
               </>
               )}
       </section>
