@@ -1,5 +1,5 @@
 // The API catalog and each API's reference, rendered from its OpenAPI document, with code
-// samples for one of the partner's apps.
+// samples and a try-it console for one of the partner's apps.
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { api, type App, type AppDetail, type CatalogApi, type CatalogApiDetail, type Me } from '../api.js'
@@ -7,6 +7,7 @@ import { CopyButton, Empty, ErrorMessage, Heading, Link, Loading, useLoad } from
 import { mediaExample, operations, resolve, typeLabel, type Json, type Operation } from '../openapi.js'
 import { RequestAccessForm } from './app-detail.js'
 import { CodeSamples } from './code-samples.js'
+import { TryIt } from './try-it.js'
 
 const AUTH_LABELS: Record<string, string> = { hmac: 'HMAC signature', apikey: 'API key', jwt: 'OAuth2 token' }
 
@@ -117,6 +118,10 @@ function OperationView (props: { document: Json, operation: Operation, baseUrl: 
         </dl>
       </section>
       <details>
+        <summary>Try it</summary>
+        <TryIt document={document} operation={operation} baseUrl={props.baseUrl} appKey={props.appKey} auth={props.auth} />
+      </details>
+      <details>
         <summary>Code samples</summary>
         <CodeSamples document={document} operation={operation} baseUrl={props.baseUrl} appKey={props.appKey ?? 'YOUR_APP_KEY'} auth={props.auth} />
       </details>
@@ -154,7 +159,7 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
         <h2 id="reference-title">Reference</h2>
         {apps.data !== undefined && apps.data.length > 0 && (
           <div class="field narrow-field">
-            <label for="snippet-app">Code samples use the key of</label>
+            <label for="snippet-app">Code samples and try-it use the key of</label>
             <select id="snippet-app" value={chosenApp?.id} onChange={event => { setAppId(event.currentTarget.value) }}>{apps.data.map(app => <option key={app.id} value={app.id}>{app.name}</option>)}</select>
           </div>
         )}

@@ -6,16 +6,12 @@ import { ConflictError, InvalidLoginError, LoginThrottledError, UnauthorizedErro
 import { Name } from '../../schemas/common.js'
 import { LoginThrottle } from '../../services/login-throttle.js'
 import { burnPasswordCheck, hashPassword, verifyPassword } from '../../services/passwords.js'
+import { gatewayUrlFor } from '../../services/gateway-url.js'
 import { readSettings } from '../../services/settings.js'
 import { Email, Me, PARTNER_ERRORS, PARTNER_ROUTE, Password } from './schemas.js'
 
 export const accountRoutes: FastifyPluginAsyncTypebox<{ throttle?: LoginThrottle }> = async (fastify, options) => {
   const throttle = options.throttle ?? new LoginThrottle()
-
-  async function gatewayUrl (request: FastifyRequest): Promise<string> {
-    const configured = (await readSettings(fastify.prisma)).gatewayUrl
-    return configured ?? `${request.protocol}://${request.hostname.replace(/:\d+$/, '')}:${fastify.appConfig.gatewayPort}`
-  }
 
   async function me (request: FastifyRequest) {
     const session = request.partnerSession
@@ -25,7 +21,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<{ throttle?: LoginThrottle
       partner: { id: session.partnerId, name: session.partnerName, status: session.partnerStatus as 'active' },
       csrfToken: session.csrfToken,
       expiresAt: session.expiresAt.toISOString(),
-      gatewayUrl: await gatewayUrl(request)
+      gatewayUrl: await gatewayUrlFor(fastify.prisma, fastify.appConfig.gatewayPort, request)
     }
   }
 
