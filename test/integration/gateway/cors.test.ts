@@ -67,6 +67,10 @@ describe('CORS at the gateway', () => {
     for (const attempt of attempts) expect({ status: attempt.status, code: attempt.body.error.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' })
     expect(attempts[0].body.error.message).toMatch(/credentials cannot be combined/)
     expect((await stack.admin('GET', `/admin/v1/apis/${withoutCors.apiId}`)).body.cors).toBeNull()
+    for (const portalOrigin of ['https://portal.example.com/portal', 'portal.example.com', '*']) {
+      expect((await stack.admin('PUT', '/admin/v1/settings', { portalOrigin })).status).toBe(400)
+    }
+    expect((await stack.admin('GET', '/admin/v1/settings')).body.portalOrigin).toBe(PORTAL)
   })
 
   it('answers a preflight itself: no credentials asked, nothing forwarded, nothing counted against the quota', async () => {
