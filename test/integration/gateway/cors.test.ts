@@ -113,6 +113,9 @@ describe('CORS at the gateway', () => {
     expect(response.status).toBe(403)
     expect(response.headers.get('access-control-allow-origin')).toBeNull()
     expect(await response.json()).toEqual({ error: { code: 'CORS_ORIGIN_NOT_ALLOWED', message: expect.stringContaining('https://evil.example.com') } })
+    const metrics = await (await fetch(`${gateway}/metrics`)).text()
+    expect(metrics).toMatch(/gateway_rejections_total\{reason="CORS_ORIGIN_NOT_ALLOWED"\} [1-9]/)
+    expect(metrics).toMatch(new RegExp(`gateway_requests_total\\{api="api-[0-9a-f]+",status_class="2xx",outcome="preflight"\\} 5`))
   })
 
   it("allows the portal's origin on an API that opts in", async () => {
