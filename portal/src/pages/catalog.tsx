@@ -170,7 +170,7 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
             : (
               <>
                 <nav aria-label="Operations" class="toc"><ul>{ops.map(operation => <li key={operation.id}><a href={`#${operation.id}`}><span class={`method method-${operation.method.toLowerCase()}`}>{operation.method}</span> {operation.path}</a></li>)}</ul></nav>
-                {ops.map(operation => <OperationView key={`${operation.id}-${appKey ?? ''}`} document={document} operation={operation} baseUrl={props.me.gatewayUrl} appKey={appKey} auth={auth} />)}
+                {ops.map(operation => <OperationView key={operation.id} document={document} operation={operation} baseUrl={props.me.gatewayUrl} appKey={appKey} auth={auth} />)}
               </>
               )}
       </section>

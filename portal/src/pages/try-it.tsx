@@ -4,7 +4,7 @@
 // OAuth2 token, and shows the status, headers, body and duration. The gateway must allow
 // the portal's origin for the API (CORS), which the operator sets up.
 import type { JSX } from 'preact'
-import { useState } from 'preact/hooks'
+import { useEffect, useState } from 'preact/hooks'
 import { canSignInBrowser, serverStringToSign, signInBrowser } from '../browser-signer.js'
 import type { Json, Operation } from '../openapi.js'
 import { bodyExample, exampleParameters, fillPath, queryOf, requestContentType, type ParameterValue } from '../operation-request.js'
@@ -75,6 +75,8 @@ export function TryIt (props: { document: Json, operation: Operation, baseUrl: s
   const [mode, setMode] = useState<Mode>(modes[0] ?? 'apikey')
   const [apiKey, setApiKey] = useState('')
   const [appKey, setAppKey] = useState(props.appKey ?? '')
+  // the chosen app's key arrives after the page, and changes with the app chosen above
+  useEffect(() => { if (props.appKey !== undefined) setAppKey(props.appKey) }, [props.appKey])
   const [secret, setSecret] = useState('')
   const [token, setToken] = useState('')
   const [busy, setBusy] = useState(false)
