@@ -29,6 +29,7 @@ export const RouteNotFoundError = createError('ROUTE_NOT_FOUND', 'No route match
 export const BadPathError = createError('BAD_PATH', 'The request path is not valid', 400)
 export const BadWebSocketHandshakeError = createError('BAD_WEBSOCKET_HANDSHAKE', '%s', 400)
 export const MethodNotAllowedError = createError('METHOD_NOT_ALLOWED', '%s', 405)
+export const CorsOriginNotAllowedError = createError('CORS_ORIGIN_NOT_ALLOWED', 'Pages from %s may not call %s: the origin is not among those its CORS settings allow', 403)
 
 // Gateway: the HTTP exchange with the client
 export const RequestTimeoutError = createError('REQUEST_TIMEOUT', '%s', 408)

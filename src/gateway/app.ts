@@ -10,12 +10,13 @@ import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
 import { isReservedPath } from '../domain/reserved-paths.js'
-import { BadPathError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError, TooManyConcurrentRequestsError, UpstreamBusyError } from '../domain/errors.js'
+import { BadPathError, CorsOriginNotAllowedError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError, TooManyConcurrentRequestsError, UpstreamBusyError } from '../domain/errors.js'
 import type { LimitBackends } from '../limits/index.js'
 import { GatewayMetrics, type ApiMetrics, type Outcome } from '../observability/gateway-metrics.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import { answerClientError, httpServerOptions } from './client-connection.js'
 import { authenticate, type AuthRequest } from './policies/authenticate.js'
+import { actualResponseHeaders, preflightHeaders, preflightMethod } from './policies/cors.js'
 import { checkPermission } from './policies/permission.js'
 import { applyRequestLimits } from './policies/request-limits.js'
 import { proxyHttpRequest } from './proxy/proxy-request.js'
@@ -179,6 +180,27 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     return new MethodNotAllowedError(`${method} is not allowed on ${path}`)
   }
 
+  /**
+   * A preflight for a route of an API with CORS is the gateway's to answer, before any
+   * credential or limit: true when it did. Other OPTIONS requests are routed as usual.
+   */
+  function answerPreflight (request: FastifyRequest, reply: FastifyReply, snapshot: GatewaySnapshot, path: string): boolean {
+    const method = preflightMethod(request.method, request.headers)
+    const match = method === undefined ? undefined : snapshot.routes.match(method, request.hostname, path)
+    const api = match === undefined ? undefined : snapshot.apis.get(match.route.apiId)
+    if (api?.corsPolicy === undefined) return false
+    request.trace.api = api.name
+    const origin = request.headers.origin as string
+    const headers = preflightHeaders(api.corsPolicy, origin, request.headers['access-control-request-headers'])
+    if (headers === undefined) {
+      request.trace.outcome = 'rejected'
+      throw new CorsOriginNotAllowedError(origin, api.name)
+    }
+    request.trace.outcome = 'preflight'
+    void reply.code(204).headers(headers).send()
+    return true
+  }
+
   async function handle (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     request.trace = { api: '', outcome: 'proxied' }
     const snapshot = snapshots.current
@@ -196,6 +218,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       void reply.header('allow', 'GET, HEAD')
       throw new MethodNotAllowedError(`${request.method} is not allowed on ${path}`)
     }
+    if (request.method === 'OPTIONS' && answerPreflight(request, reply, snapshot, path)) return
     const match = snapshot.routes.match(request.method, request.hostname, path)
     if (match === undefined) {
       request.trace.outcome = 'not_found'
@@ -210,6 +233,10 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const apiMetrics = metrics.forApi(api.name)
     request.trace.api = api.name
     request.trace.metrics = apiMetrics
+    if (api.corsPolicy !== undefined) {
+      const headers = actualResponseHeaders(api.corsPolicy, request.headers.origin)
+      if (headers !== undefined) void reply.headers(headers)
+    }
     let body: Buffer | undefined
     const { appId, credentialHeaders } = await authenticate(request.raw as AuthRequest, (name, value) => { void reply.header(name, value) }, snapshot, api.authModes, api.name, {
       nonceStore: limits.nonceStore,
@@ -232,6 +259,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
         bodyIdleTimeoutMs,
         setHeaders: { 'x-request-id': String(request.id), 'x-partner-id': app.partnerId, 'x-app-id': app.id },
         removeHeaders: credentialHeaders,
+        corsByGateway: api.corsPolicy !== undefined,
         onUpstreamResponse: upstreamMs => {
           request.trace.upstreamMs = upstreamMs
           apiMetrics.upstreamDuration.observe(upstreamMs / 1000)

@@ -1,6 +1,7 @@
 // Reads everything the data plane needs from the database in one consistent transaction,
 // as plain JSON-serialisable data (secrets still encrypted), so the gateway can cache it on
 // disk and keep serving from it when the database is away.
+import type { CorsConfig } from '../gateway/policies/cors.js'
 import type { PrismaClient } from './db.js'
 
 export interface SnapshotUpstream {
@@ -28,6 +29,8 @@ export interface SnapshotApi {
   name: string
   upstreamId: string
   auth: Array<'hmac' | 'apikey' | 'jwt'>
+  /** null: the gateway does no CORS for the API (absent in snapshots cached before this field) */
+  cors?: CorsConfig | null
 }
 
 export interface SnapshotPlan {
@@ -84,6 +87,8 @@ export interface ConfigSnapshotData {
   credentials: SnapshotCredential[]
   grants: SnapshotGrant[]
   signingKeys: SnapshotSigningKey[]
+  /** the partner portal's origin (setting portalOrigin), which APIs with cors.portal allow */
+  portalOrigin?: string | null
 }
 
 export async function readConfigVersion (prisma: PrismaClient): Promise<bigint> {
@@ -94,7 +99,7 @@ export async function readConfigVersion (prisma: PrismaClient): Promise<bigint> 
 type Transaction = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0]
 
 /** The small, rarely changing part: what routes a request and what limits it. */
-export type RoutingData = Pick<ConfigSnapshotData, 'upstreams' | 'apis' | 'routes' | 'plans' | 'signingKeys'>
+export type RoutingData = Pick<ConfigSnapshotData, 'upstreams' | 'apis' | 'routes' | 'plans' | 'signingKeys' | 'portalOrigin'>
 
 async function readRouting (tx: Transaction, now: Date): Promise<RoutingData> {
   // one after another: a transaction is one connection, which runs one query at a time anyway
@@ -106,6 +111,7 @@ async function readRouting (tx: Transaction, now: Date): Promise<RoutingData> {
   // server's setting, so a week bounds it here; the gateway refuses tokens a retired key
   // claims to have signed after its retirement, and the JWKS endpoint uses the exact window.
   const signingKeys = await tx.signingKey.findMany({ where: { OR: [{ retiredAt: null }, { retiredAt: { gt: new Date(now.getTime() - 7 * 86_400_000) } }] } })
+  const portalOrigin = await tx.setting.findUnique({ where: { key: 'portalOrigin' } })
   return {
     upstreams: upstreams.map(upstream => ({
       id: upstream.id,
@@ -116,10 +122,11 @@ async function readRouting (tx: Transaction, now: Date): Promise<RoutingData> {
       connectTimeoutMs: upstream.connectTimeoutMs,
       responseTimeoutMs: upstream.responseTimeoutMs
     })),
-    apis: apis.map(api => ({ id: api.id, name: api.name, upstreamId: api.upstreamId, auth: api.auth as SnapshotApi['auth'] })),
+    apis: apis.map(api => ({ id: api.id, name: api.name, upstreamId: api.upstreamId, auth: api.auth as SnapshotApi['auth'], cors: (api.cors ?? null) as SnapshotApi['cors'] })),
     routes: routes.map(route => ({ id: route.id, apiId: route.apiId, methods: route.methods, host: route.host, path: route.path, stripPrefix: route.stripPrefix, websocket: route.websocket })),
     plans: plans.map(plan => ({ id: plan.id, name: plan.name, rateLimitPerSecond: plan.rateLimitPerSecond, rateLimitBurst: plan.rateLimitBurst, quotaPerDay: plan.quotaPerDay, quotaPerMonth: plan.quotaPerMonth, maxConnections: plan.maxConnections })),
-    signingKeys: signingKeys.map(key => ({ kid: key.kid, algorithm: key.algorithm, publicJwk: key.publicJwk as Record<string, unknown>, retiredAt: key.retiredAt?.getTime() ?? null }))
+    signingKeys: signingKeys.map(key => ({ kid: key.kid, algorithm: key.algorithm, publicJwk: key.publicJwk as Record<string, unknown>, retiredAt: key.retiredAt?.getTime() ?? null })),
+    portalOrigin: typeof portalOrigin?.value === 'string' ? portalOrigin.value : null
   }
 }
 

@@ -1,13 +1,14 @@
 // The API catalog with its search, and each API's reference, rendered from its OpenAPI
-// document, with request-signing snippets for one of the partner's apps.
+// document, with code samples and a try-it console for one of the partner's apps.
 import type { JSX } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
 import { api, type App, type AppDetail, type CatalogApi, type CatalogApiDetail, type Me } from '../api.js'
 import { CopyButton, Empty, ErrorMessage, Heading, Link, Loading, useLoad } from '../components.js'
-import { exampleFrom, groupByTag, mediaExample, operationAnchor, operations, type Json, type Operation } from '../openapi.js'
+import { groupByTag, mediaExample, operationAnchor, operations, type Json, type Operation } from '../openapi.js'
 import { Downloads, OperationSecurity, ParameterTable, ResponseHeaders, SchemaView, SecuritySchemes } from '../reference.js'
-import { curlSnippet, nodeSnippet, pythonSnippet, type SnippetRequest } from '../snippets.js'
 import { RequestAccessForm } from './app-detail.js'
+import { CodeSamples } from './code-samples.js'
+import { TryIt } from './try-it.js'
 
 const AUTH_LABELS: Record<string, string> = { hmac: 'HMAC signature', apikey: 'API key', jwt: 'OAuth2 token' }
 
@@ -74,36 +75,7 @@ function Example (props: { value: unknown, label: string }): JSX.Element | null 
   return <div class="code-block"><div class="code-head"><span>{props.label}</span><CopyButton text={text} label={props.label} /></div><pre><code>{text}</code></pre></div>
 }
 
-function snippetRequest (document: Json, operation: Operation, baseUrl: string, key: string): SnippetRequest {
-  let path = operation.path
-  const query: Array<[string, string]> = []
-  for (const parameter of operation.parameters) {
-    const value = parameter.example ?? exampleFrom(document, parameter.schema) ?? 'value'
-    if (parameter.in === 'path') path = path.replace(`{${parameter.name as string}}`, encodeURIComponent(String(value)))
-    else if (parameter.in === 'query' && parameter.required === true) query.push([parameter.name, String(value)])
-  }
-  const json = operation.requestBody?.content?.['application/json'] as Json | undefined
-  const body = json !== undefined ? JSON.stringify(mediaExample(document, json)) : undefined
-  return { method: operation.method, baseUrl, path, query, body, key }
-}
-
-function Snippets (props: { request: SnippetRequest, id: string }): JSX.Element {
-  const [language, setLanguage] = useState<'curl' | 'node' | 'python'>('curl')
-  const code = language === 'curl' ? curlSnippet(props.request) : language === 'node' ? nodeSnippet(props.request) : pythonSnippet(props.request)
-  const labels = { curl: 'curl', node: 'Node.js', python: 'Python' } as const
-  return (
-    <div class="snippets">
-      <div class="button-row" role="group" aria-label="Code sample language">
-        {(['curl', 'node', 'python'] as const).map(option => (
-          <button key={option} type="button" class="small secondary" aria-pressed={language === option} onClick={() => { setLanguage(option) }}>{labels[option]}</button>
-        ))}
-      </div>
-      <div class="code-block"><div class="code-head"><span>{labels[language]}</span><CopyButton text={code} label={`${labels[language]} sample`} /></div><pre id={props.id}><code>{code}</code></pre></div>
-    </div>
-  )
-}
-
-function OperationView (props: { document: Json, operation: Operation, baseUrl: string, appKey: string }): JSX.Element {
+function OperationView (props: { document: Json, operation: Operation, baseUrl: string, appKey: string | undefined, auth: string[] }): JSX.Element {
   const { document, operation } = props
   const requestJson = operation.requestBody?.content?.['application/json'] as Json | undefined
   return (
@@ -145,8 +117,12 @@ function OperationView (props: { document: Json, operation: Operation, baseUrl: 
         </dl>
       </section>
       <details>
+        <summary>Try it</summary>
+        <TryIt document={document} operation={operation} baseUrl={props.baseUrl} appKey={props.appKey} auth={props.auth} />
+      </details>
+      <details>
         <summary>Code samples</summary>
-        <Snippets request={snippetRequest(document, operation, props.baseUrl, props.appKey)} id={`${operation.id}-snippet`} />
+        <CodeSamples document={document} operation={operation} baseUrl={props.baseUrl} appKey={props.appKey ?? 'YOUR_APP_KEY'} auth={props.auth} />
       </details>
     </article>
   )
@@ -165,7 +141,7 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
   const [appId, setAppId] = useState('')
   const chosenApp = apps.data?.find(app => app.id === appId) ?? apps.data?.[0]
   const keys = useLoad(async () => chosenApp === undefined ? undefined : await api<AppDetail>('GET', `/apps/${chosenApp.id}`), [chosenApp?.id])
-  const appKey = keys.data?.credentials.find(credential => credential.status === 'active')?.key ?? 'YOUR_APP_KEY'
+  const appKey = keys.data?.credentials.find(credential => credential.status === 'active')?.key
   const loaded = detail.data !== undefined
   // a link from the search names an operation: show it once the reference is there
   useEffect(() => {
@@ -174,6 +150,7 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
   if (detail.error !== undefined) return <><Heading>API</Heading><ErrorMessage error={detail.error} /></>
   if (detail.data === undefined) return <Loading />
   const openapi = detail.data.openapi as Json | null
+  const auth = detail.data.auth
   const ops = openapi !== null ? operations(openapi) : []
   const groups = openapi !== null ? groupByTag(openapi, ops) : []
   const baseUrl = serverUrl(openapi, props.me.gatewayUrl)
@@ -196,7 +173,7 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
         <h2 id="reference-title">Reference</h2>
         {apps.data !== undefined && apps.data.length > 0 && (
           <div class="field narrow-field">
-            <label for="snippet-app">Code samples use the key of</label>
+            <label for="snippet-app">Code samples and try-it use the key of</label>
             <select id="snippet-app" value={chosenApp?.id} onChange={event => { setAppId(event.currentTarget.value) }}>{apps.data.map(app => <option key={app.id} value={app.id}>{app.name}</option>)}</select>
           </div>
         )}
@@ -218,7 +195,7 @@ export function ApiReferencePage (props: { id: string, me: Me }): JSX.Element {
                   <section key={group.tag} class="tag-group" aria-label={group.tag !== '' ? `Tag ${group.tag}` : 'Other operations'}>
                     {group.tag !== '' && <h3 class="tag-title">{group.tag}</h3>}
                     {group.description !== '' && <p class="muted">{group.description}</p>}
-                    {group.operations.map(operation => <OperationView key={operation.id} document={openapi} operation={operation} baseUrl={baseUrl} appKey={appKey} />)}
+                    {group.operations.map(operation => <OperationView key={operation.id} document={openapi} operation={operation} baseUrl={baseUrl} appKey={appKey} auth={auth} />)}
                   </section>
                 ))}
               </>

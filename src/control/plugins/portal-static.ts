@@ -1,19 +1,22 @@
 // The partner portal: the static files Vite builds into portal/dist, served under /portal.
 // Hashed assets are cached for a year; index.html is revalidated on every load, and any
 // other path under /portal gets index.html too, so that the single-page app's own URLs work
-// on reload. A strict Content-Security-Policy applies: every asset is local.
+// on reload. A strict Content-Security-Policy applies: every asset is local, and the page
+// connects to its own origin and to the gateway's (the try-it console calls the gateway).
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ServiceUnavailableError } from '../../domain/errors.js'
+import { publicGatewayUrl } from '../services/gateway-url.js'
 
 // src/control/plugins and dist/control/plugins are both three levels below the project root
 export const PORTAL_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../portal/dist')
 
 const PREFIX = '/portal'
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+const csp = (connectTo: string): string => `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connectTo}; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'`
+const ASSET_CSP = csp("'self'")
 
 function noCache (reply: FastifyReply): void {
   void reply.header('cache-control', 'no-cache')
@@ -22,9 +25,15 @@ function noCache (reply: FastifyReply): void {
 export default async function portalStatic (fastify: FastifyInstance, options: { root?: string } = {}): Promise<void> {
   const root = options.root ?? PORTAL_DIST
 
+  async function gatewayOrigin (request: FastifyRequest): Promise<string> {
+    return new URL(await publicGatewayUrl(fastify.prisma, fastify.appConfig.gatewayPort, request)).origin
+  }
+
   fastify.addHook('onSend', async (request, reply) => {
     if (!request.url.startsWith(PREFIX)) return
-    void reply.header('content-security-policy', CSP)
+    // only a document's policy governs what its scripts may connect to
+    const isPage = String(reply.getHeader('content-type') ?? '').startsWith('text/html')
+    void reply.header('content-security-policy', isPage ? csp(`'self' ${await gatewayOrigin(request)}`) : ASSET_CSP)
     void reply.header('x-content-type-options', 'nosniff')
     void reply.header('referrer-policy', 'same-origin')
     void reply.header('x-frame-options', 'DENY')

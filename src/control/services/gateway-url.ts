@@ -1,11 +1,12 @@
-// The gateway's base URL as partners reach it: the operator's setting, else the host the
-// partner used for the portal with the gateway's port. Snippets and served documents use it.
+// The gateway's base URL as partners reach it: the operator's gatewayUrl setting, else the
+// host the partner reached the control server on, with the gateway's port. The portal shows
+// it, its code samples and try-it console call it, and its CSP lets the page connect to it.
 import type { FastifyRequest } from 'fastify'
-import type { Config } from '../../config/schema.js'
+import type { Transaction } from '../../store/config-writer.js'
 import type { PrismaClient } from '../../store/db.js'
 import { readSettings } from './settings.js'
 
-export async function publicGatewayUrl (prisma: PrismaClient, config: Config, request: FastifyRequest): Promise<string> {
+export async function publicGatewayUrl (prisma: PrismaClient | Transaction, gatewayPort: number, request: FastifyRequest): Promise<string> {
   const configured = (await readSettings(prisma)).gatewayUrl
-  return configured ?? `${request.protocol}://${request.hostname.replace(/:\d+$/, '')}:${config.gatewayPort}`
+  return configured ?? `${request.protocol}://${request.hostname.replace(/:\d+$/, '')}:${gatewayPort}`
 }

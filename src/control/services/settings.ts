@@ -7,9 +7,11 @@ export interface Settings {
   requirePartnerApproval: boolean
   /** the gateway's base URL as partners reach it, used in the portal's code snippets */
   gatewayUrl: string | null
+  /** the origin the portal is served from, which APIs with cors.portal allow (read by the gateway's snapshot) */
+  portalOrigin: string | null
 }
 
-export const SETTING_DEFAULTS: Settings = { requirePartnerApproval: false, gatewayUrl: null }
+export const SETTING_DEFAULTS: Settings = { requirePartnerApproval: false, gatewayUrl: null, portalOrigin: null }
 
 export async function readSettings (prisma: PrismaClient | Transaction): Promise<Settings> {
   const rows = await prisma.setting.findMany({ where: { key: { in: Object.keys(SETTING_DEFAULTS) } } })
@@ -17,6 +19,7 @@ export async function readSettings (prisma: PrismaClient | Transaction): Promise
   for (const row of rows) {
     if (row.key === 'requirePartnerApproval' && typeof row.value === 'boolean') settings.requirePartnerApproval = row.value
     if (row.key === 'gatewayUrl' && (typeof row.value === 'string' || row.value === null)) settings.gatewayUrl = row.value
+    if (row.key === 'portalOrigin' && typeof row.value === 'string') settings.portalOrigin = row.value
   }
   return settings
 }

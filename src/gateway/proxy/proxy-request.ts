@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import { upstreamHeaderUnderCors } from '../policies/cors.js'
 import { limitBodyIdle, releaseBody } from '../request-body.js'
 import { isRetryableFailure, isTargetFailure, isTargetFailureStatus } from './target-failure.js'
 import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
@@ -25,6 +26,8 @@ export interface ProxyOptions {
   removeHeaders: readonly string[]
   /** called with the time to the upstream's response headers, before the body is streamed */
   onUpstreamResponse?: (upstreamMs: number) => void
+  /** the API's CORS is the gateway's: the upstream's own CORS headers are not passed on */
+  corsByGateway?: boolean
 }
 
 export interface ProxyOutcome {
@@ -117,7 +120,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         else attempted.health.recordSuccess()
         outcome = { statusCode, upstreamMs: performance.now() - started, target: attempted.url }
         options.onUpstreamResponse?.(outcome.upstreamMs)
-        return startResponse(reply, statusCode, headers as IncomingHttpHeaders)
+        return startResponse(reply, statusCode, headers as IncomingHttpHeaders, options.corsByGateway === true)
       })
       attempted.activeRequests--
       break
@@ -140,7 +143,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
 }
 
 /** Takes the response over from Fastify and writes the status and headers: the gateway's own, then the upstream's. */
-function startResponse (reply: FastifyReply, statusCode: number, upstreamHeaders: IncomingHttpHeaders): ServerResponse {
+function startResponse (reply: FastifyReply, statusCode: number, upstreamHeaders: IncomingHttpHeaders, corsByGateway: boolean): ServerResponse {
   const own = reply.getHeaders()
   reply.hijack()
   const raw = reply.raw
@@ -153,7 +156,9 @@ function startResponse (reply: FastifyReply, statusCode: number, upstreamHeaders
   for (const name in upstreamHeaders) {
     if (HOP_BY_HOP.has(name) || listed?.has(name) === true) continue
     const value = upstreamHeaders[name]
-    if (value !== undefined) raw.setHeader(name, value)
+    if (value === undefined) continue
+    const sent = corsByGateway ? upstreamHeaderUnderCors(name, value, own.vary as string | undefined) : value
+    if (sent !== undefined) raw.setHeader(name, sent)
   }
   return raw
 }

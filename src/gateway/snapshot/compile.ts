@@ -4,6 +4,7 @@
 import type { SecretBox } from '../../domain/crypto.js'
 import type { ConfigDelta, ConfigSnapshotData, SnapshotApi, SnapshotApp, SnapshotCredential, SnapshotGrant, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
 import { compileTokenKeySet, type TokenKeySet } from '../auth/jwt.js'
+import { compileCorsPolicy, type CorsPolicy } from '../policies/cors.js'
 import { compileRouteTable } from '../routing/route-table.js'
 
 export interface CompiledCredential {
@@ -19,7 +20,11 @@ export interface CompiledGrant {
   plan: SnapshotPlan
 }
 
-export type CompiledApi = SnapshotApi & { authModes: Set<string> }
+export type CompiledApi = SnapshotApi & {
+  authModes: Set<string>
+  /** undefined when the API has no CORS configuration: the request path then does nothing for CORS */
+  corsPolicy: CorsPolicy | undefined
+}
 
 export interface GatewaySnapshot {
   version: bigint
@@ -71,7 +76,11 @@ type RoutingPart = Pick<GatewaySnapshot, 'routes' | 'apis' | 'upstreams' | 'toke
 function compileRouting (data: ConfigSnapshotData): RoutingPart {
   return {
     routes: compileRouteTable(data.routes),
-    apis: new Map(data.apis.map(api => [api.id, { ...api, authModes: new Set(api.auth) }])),
+    apis: new Map(data.apis.map(api => [api.id, {
+      ...api,
+      authModes: new Set(api.auth),
+      corsPolicy: api.cors != null ? compileCorsPolicy(api.cors, data.portalOrigin ?? null) : undefined
+    }])),
     upstreams: new Map(data.upstreams.map(upstream => [upstream.id, upstream])),
     tokenKeys: compileTokenKeySet(data.signingKeys)
   }

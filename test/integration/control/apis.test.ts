@@ -45,6 +45,7 @@ describe.each(DATABASE_KINDS)('operator APIs API on %s', kind => {
       autoApprove: true,
       planIds: [plan.id],
       hasOpenApi: false,
+      cors: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String)
     })

@@ -327,7 +327,7 @@ describe.each(DATABASE_KINDS)('OpenAPI import on %s', kind => {
   })
 
   it('reads and writes operator settings', async () => {
-    expect((await server.call('GET', '/admin/v1/settings')).body).toEqual({ requirePartnerApproval: false, requirePartnerApprovalByConfig: false, gatewayUrl: null })
+    expect((await server.call('GET', '/admin/v1/settings')).body).toEqual({ requirePartnerApproval: false, requirePartnerApprovalByConfig: false, gatewayUrl: null, portalOrigin: null })
     expect((await server.call('PUT', '/admin/v1/settings', { gatewayUrl: 'https://api.example.com/' })).body.gatewayUrl).toBe('https://api.example.com')
     expect((await server.call('PUT', '/admin/v1/settings', { gatewayUrl: null })).body.gatewayUrl).toBeNull()
     expect((await server.call('PUT', '/admin/v1/settings', { gatewayUrl: 'ftp://x' })).status).toBe(400)

@@ -42,4 +42,15 @@ describe('portal static files', () => {
     expect(missing.status).toBe(404)
     await missing.text()
   })
+
+  it("lets the page connect to the gateway's origin (the try-it console), and nothing else", async () => {
+    expect((await server.call('PUT', '/admin/v1/settings', { gatewayUrl: 'https://gateway.example.com/base' })).status).toBe(200)
+    const page = await fetch(server.url + '/portal/catalog')
+    expect(page.headers.get('content-security-policy')).toContain("connect-src 'self' https://gateway.example.com;")
+    const html = await page.text()
+    const asset = await fetch(server.url + (/src="(\/portal\/assets\/[^"]+\.js)"/.exec(html)?.[1] as string))
+    expect(asset.headers.get('content-security-policy')).toContain("connect-src 'self';")
+    await asset.text()
+    expect((await server.call('PUT', '/admin/v1/settings', { gatewayUrl: null })).status).toBe(200)
+  })
 })

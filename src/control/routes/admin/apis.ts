@@ -2,8 +2,10 @@
 // behind them, the accepted auth modes, and the plans partners may request.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ConflictError, NotFoundError } from '../../../domain/errors.js'
+import { ConflictError, NotFoundError, ValidationError } from '../../../domain/errors.js'
+import { CorsConfig, corsConfigProblem, normaliseCorsConfig } from '../../../gateway/policies/cors.js'
 import type { Transaction } from '../../../store/config-writer.js'
+import { DbNull } from '../../../store/db.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
 import { Description, ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
 import { HTTP_METHODS, assertNoRouteClash, normaliseRoutes } from '../../services/api-routes.js'
@@ -25,7 +27,8 @@ const ApiFields = {
   auth: Type.Array(AuthMode, { minItems: 1, maxItems: 3, uniqueItems: true }),
   routes: Type.Array(RouteBody, { minItems: 1, maxItems: 100 }),
   autoApprove: Type.Optional(Type.Boolean()),
-  planIds: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 50, uniqueItems: true }))
+  planIds: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 50, uniqueItems: true })),
+  cors: Type.Optional(Type.Union([CorsConfig, Type.Null()], { description: 'browser access (CORS) the gateway answers for the API; null or absent = none' }))
 }
 
 const Api = Type.Object({
@@ -38,15 +41,25 @@ const Api = Type.Object({
   autoApprove: Type.Boolean(),
   planIds: Type.Array(Type.String()),
   hasOpenApi: Type.Boolean(),
+  cors: Type.Union([CorsConfig, Type.Null()]),
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
 
 const INCLUDE = { routes: { orderBy: { id: 'asc' as const } } }
 
-function toApi (row: { id: string, name: string, description: string, upstreamId: string, auth: string[], autoApprove: boolean, planIds: string[], openapi: unknown, createdAt: Date, updatedAt: Date, routes: Array<{ id: string, methods: string[], host: string | null, path: string, stripPrefix: boolean, websocket: boolean }> }) {
+function toApi (row: { id: string, name: string, description: string, upstreamId: string, auth: string[], autoApprove: boolean, planIds: string[], openapi: unknown, cors: unknown, createdAt: Date, updatedAt: Date, routes: Array<{ id: string, methods: string[], host: string | null, path: string, stripPrefix: boolean, websocket: boolean }> }) {
   const { openapi, routes, ...rest } = row
   return { ...rest, hasOpenApi: openapi !== null, routes: routes.map(({ id, methods, host, path, stripPrefix, websocket }) => ({ id, methods, host, path, stripPrefix, websocket })) } as never
+}
+
+/** The configuration as stored: origins lowercased; refused when it allows nothing or too much. */
+function corsToStore (cors: CorsConfig | null | undefined): CorsConfig | typeof DbNull | undefined {
+  if (cors === undefined) return undefined
+  if (cors === null) return DbNull
+  const problem = corsConfigProblem(cors)
+  if (problem !== undefined) throw new ValidationError(problem)
+  return normaliseCorsConfig(cors)
 }
 
 async function checkReferences (tx: Transaction, upstreamId: string | undefined, planIds: string[] | undefined): Promise<void> {
@@ -71,12 +84,13 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async fastify => {
   fastify.post('/apis', { schema: { tags, summary: 'Create an API with its routes', body: Type.Object(ApiFields, { additionalProperties: false }), response: { 201: Api, ...ERROR_RESPONSES } } }, async (request, reply) => {
     const body = request.body
     const routes = normaliseRoutes(body.routes)
+    const cors = corsToStore(body.cors)
     const api = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       await assertNameFree(tx, body.name)
       await checkReferences(tx, body.upstreamId, body.planIds)
       await assertNoRouteClash(tx, routes)
       const created = await tx.api.create({
-        data: { name: body.name, description: body.description ?? '', upstreamId: body.upstreamId, auth: body.auth, autoApprove: body.autoApprove ?? false, planIds: body.planIds ?? [], routes: { create: routes } },
+        data: { name: body.name, description: body.description ?? '', upstreamId: body.upstreamId, auth: body.auth, autoApprove: body.autoApprove ?? false, planIds: body.planIds ?? [], cors, routes: { create: routes } },
         include: INCLUDE
       })
       audit({ action: 'api.create', targetType: 'api', targetId: created.id, details: { name: created.name, routes: routes.map(route => route.path) } })
@@ -100,15 +114,16 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async fastify => {
   }, async request => {
     const body = request.body
     const routes = body.routes !== undefined ? normaliseRoutes(body.routes) : undefined
+    const cors = corsToStore(body.cors)
     const api = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       if (await tx.api.findUnique({ where: { id: request.params.id } }) === null) throw new NotFoundError(`API ${request.params.id} does not exist`)
       await assertNameFree(tx, body.name, request.params.id)
       await checkReferences(tx, body.upstreamId, body.planIds)
       if (routes !== undefined) await assertNoRouteClash(tx, routes, request.params.id)
-      const { routes: _routes, ...fields } = body
+      const { routes: _routes, cors: _cors, ...fields } = body
       const updated = await tx.api.update({
         where: { id: request.params.id },
-        data: { ...fields, ...(routes !== undefined ? { routes: { deleteMany: {}, create: routes } } : {}) },
+        data: { ...fields, cors, ...(routes !== undefined ? { routes: { deleteMany: {}, create: routes } } : {}) },
         include: INCLUDE
       })
       audit({ action: 'api.update', targetType: 'api', targetId: updated.id, details: body as never })

@@ -76,7 +76,7 @@ export const catalogRoutes: FastifyPluginAsyncTypebox = async fastify => {
     if (!isObject(api.openapi)) return undefined
     // the stored text keeps the operator's key order; the jsonb copy (APIs imported before the text was kept) does not
     const parsed = api.openapiSource !== null ? parseDocumentText(api.openapiSource).document : api.openapi
-    const publicUrl = (await publicGatewayUrl(fastify.prisma, fastify.appConfig, request)) + (api.openapiBasePath ?? '')
+    const publicUrl = (await publicGatewayUrl(fastify.prisma, fastify.appConfig.gatewayPort, request)) + (api.openapiBasePath ?? '')
     return { name: api.name, source: api.openapiSource ?? undefined, document: partnerDocument(parsed as Json, publicUrl), publicUrl }
   }
 

@@ -20,6 +20,6 @@ export async function describeSession (fastify: FastifyInstance, request: Fastif
     partner: { id: session.partnerId, name: session.partnerName, status: session.partnerStatus as 'active' },
     csrfToken: session.csrfToken,
     expiresAt: session.expiresAt.toISOString(),
-    gatewayUrl: await publicGatewayUrl(fastify.prisma, fastify.appConfig, request)
+    gatewayUrl: await publicGatewayUrl(fastify.prisma, fastify.appConfig.gatewayPort, request)
   }
 }
