@@ -21,7 +21,7 @@ import { cpuPerRequest, median, nodeLatency, redisCommandCount, runLoad, wrkLate
 import { processTree, rssMegabytes, stopAll } from './lib/processes.js'
 import { freePort, startProduct } from './lib/product.js'
 import { formatNumber, machineDescription, table } from './lib/report.js'
-import { runScaleMode } from './scale.js'
+import { runScaleMode, scaleResultsFile } from './scale.js'
 import { startBaselines, startClusteredGateway, startEmbeddedGateway, type GatewayDeployment } from './lib/stack.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -137,7 +137,7 @@ function mainTable (summaries: Summary[], bare: Summary, bareNode: { p50: number
     return [
       summary.target.name,
       formatNumber(summary.saturation),
-      `${formatNumber(summary.cpu, 1)} (${summary.cpuRounds.map(value => formatNumber(value)).join(', ')})`,
+      `${formatNumber(summary.cpu)} (${summary.cpuRounds.map(value => formatNumber(value)).join(', ')})`,
       `${(summary.cpu / bare.cpu).toFixed(2)}×`,
       `${formatNumber(summary.p50)} / ${formatNumber(summary.p99)}${note}`,
       summary.target.isGateway ? `${signed(summary.p50 - baseline.p50)} / ${signed(summary.p99 - baseline.p99)}` : '',
@@ -189,7 +189,7 @@ async function runDefaultMode (directory: string): Promise<string> {
       '',
       mainTable(summaries, bare, bareNode),
       '',
-      `Fixed rate ${formatNumber(RATE)} req/s for ${CPU_SECONDS} s over ${RATE_CONNECTIONS} connections (autocannon \`overallRate\`); CPU = utime + stime of the serving processes from /proc/<pid>/stat, divided by the requests completed: the figure to compare, steady where saturation throughput moves ±15% between runs. ` +
+      `Fixed rate ${formatNumber(RATE)} req/s for ${CPU_SECONDS} s over ${RATE_CONNECTIONS} connections (autocannon \`overallRate\`); CPU = utime + stime of the serving processes from /proc/<pid>/stat, divided by the requests completed (clock ticks of 10 ms: ±1 µs per request at this rate and duration): the figure to compare, steady where saturation throughput moves ±15% between runs. ` +
       `The CPU column is the lowest of the rounds (other processes on the machine only ever add to a process's CPU time), each round's figure in parentheses; throughput and latency are medians over the rounds. Saturation: autocannon, ${CONNECTIONS} connections, ${SATURATION_SECONDS} s (load generator on the same 2 cores). ` +
       `One connection: \`wrk -t1 -c1 -d${LATENCY_SECONDS}s --latency\`. ` +
       `Embedded rows: one process (\`npm start\` defaults: PGlite, in-memory counters, control server in the same process), so the three auth rows share it and its RSS. ` +
@@ -225,7 +225,7 @@ async function compareWorkers (directory: string, single: GatewayDeployment & { 
     }
     const rss = rssMegabytes(pids().filter(pid => pid !== redis.child.pid))
     console.log(`  ${name}: ${formatNumber(median(saturation))} req/s saturated, ${formatNumber(Math.min(...cpu), 1)} µs CPU/request${failed > 0 ? `, ${failed} failed` : ''}`)
-    return [name, formatNumber(median(saturation)), `${formatNumber(Math.min(...cpu), 1)} (${cpu.map(value => formatNumber(value)).join(', ')})`, formatNumber(rss), String(failed)]
+    return [name, formatNumber(median(saturation)), `${formatNumber(Math.min(...cpu))} (${cpu.map(value => formatNumber(value)).join(', ')})`, formatNumber(rss), String(failed)]
   }
   const url = `${single.gatewayUrl}${single.fixture.path}`
   const one = await measureDeployment('one process', url, () => [single.gateway.child.pid, redis.child.pid])
@@ -240,7 +240,7 @@ async function compareWorkers (directory: string, single: GatewayDeployment & { 
   return [
     table(['gateway', 'saturation req/s', `CPU µs/request at ${formatNumber(RATE)} req/s, all processes + Redis, lowest round (each round)`, 'RSS MB (all gateway processes)', 'failed requests'], [false, true, true, true, true], [one, two]),
     '',
-    'Back to back on the same database and Redis; CPU summed over the primary, its workers and the redis-server. On 2 cores the load generator, the upstream and Redis compete with the workers, so the throughput gain here is a lower bound of what separate cores give.'
+    'Back to back on the same database and Redis; CPU summed over the primary, its workers and the redis-server. On this 2-core machine the load generator, the upstream and Redis compete with the two workers for the same two cores, so these figures show what the extra processes cost rather than what more cores would give.'
   ].join('\n')
 }
 
@@ -256,7 +256,7 @@ async function main (): Promise<void> {
     const body = scale ? await runScaleMode(REPOSITORY, directory) : await runDefaultMode(directory)
     const title = scale ? '# Gateway benchmark: 100,000 apps, 10,000 routes' : '# Gateway benchmark: cost per request'
     const document = `${title}\n\n${header} · took ${Math.round((Date.now() - started) / 1000)} s (\`npm run bench${scale ? ' -- --scale' : ''}\`)\n\n${body}\n`
-    const file = path.join(REPOSITORY, 'bench', 'results', scale ? 'latest-scale.md' : 'latest.md')
+    const file = path.join(REPOSITORY, 'bench', 'results', scale ? scaleResultsFile() : 'latest.md')
     writeFileSync(file, document)
     console.log(`\n${document}\nwritten to ${path.relative(REPOSITORY, file)}`)
   } finally {

@@ -34,6 +34,8 @@ export interface FunctionTime {
   location: string
   selfMicros: number
   totalMicros: number
+  /** who called the function when it was sampled in its own code, by self time, largest first */
+  callers: Array<{ name: string, location: string, selfMicros: number }>
 }
 
 export interface ProfileSummary {
@@ -97,6 +99,7 @@ export function summariseProfile (profile: CpuProfile, window?: { from: number, 
 
   const self = new Map<string, number>()
   const total = new Map<string, number>()
+  const callers = new Map<string, Map<string, number>>()
   const bySource = new Map<string, number>()
   let sampledMicros = 0
   let idleMicros = 0
@@ -114,13 +117,28 @@ export function summariseProfile (profile: CpuProfile, window?: { from: number, 
     if (node.callFrame.functionName === '(idle)') idleMicros += duration
     const key = functionKey(node.callFrame)
     self.set(key, (self.get(key) ?? 0) + duration)
+    const parent = parents.get(node.id)
+    if (parent !== undefined) {
+      const byCaller = callers.get(key) ?? new Map<string, number>()
+      const callerKey = functionKey((nodes.get(parent) as ProfileNode).callFrame)
+      byCaller.set(callerKey, (byCaller.get(callerKey) ?? 0) + duration)
+      callers.set(key, byCaller)
+    }
     const source = sourceOf(node.callFrame)
     bySource.set(source, (bySource.get(source) ?? 0) + duration)
     for (const onStack of keysOnStack(node.id)) total.set(onStack, (total.get(onStack) ?? 0) + duration)
   }
+  const describe = (frame: CallFrame): { name: string, location: string } => ({ name: frame.functionName === '' ? '(anonymous)' : frame.functionName, location: shortLocation(frame) })
   const functions = [...frames.entries()]
     .filter(([key]) => total.has(key))
-    .map(([key, frame]) => ({ name: frame.functionName === '' ? '(anonymous)' : frame.functionName, location: shortLocation(frame), selfMicros: self.get(key) ?? 0, totalMicros: total.get(key) ?? 0 }))
+    .map(([key, frame]) => ({
+      ...describe(frame),
+      selfMicros: self.get(key) ?? 0,
+      totalMicros: total.get(key) ?? 0,
+      callers: [...(callers.get(key) ?? new Map<string, number>()).entries()]
+        .map(([callerKey, selfMicros]) => ({ ...describe(frames.get(callerKey) as CallFrame), selfMicros }))
+        .sort((a, b) => b.selfMicros - a.selfMicros)
+    }))
   const sources = [...bySource.entries()].map(([source, selfMicros]) => ({ source, selfMicros })).sort((a, b) => b.selfMicros - a.selfMicros)
   return { sampledMicros, idleMicros, samples, functions, sources }
 }
@@ -136,11 +154,17 @@ function milliseconds (micros: number): string {
 /** The summary as text tables; percentages are of the busy (non-idle) time. */
 export function formatSummary (summary: ProfileSummary, top = 40): string {
   const busy = summary.sampledMicros - summary.idleMicros
+  const named = (entry: { name: string, location: string }): string => `${entry.name}${entry.location !== '' ? `  (${entry.location})` : ''}`
+  const bySelf = summary.functions.filter(function_ => function_.name !== '(root)' && function_.name !== '(idle)').sort((a, b) => b.selfMicros - a.selfMicros)
+  const callerLines = bySelf.slice(0, 10).filter(function_ => function_.callers.length > 0).flatMap(function_ => [
+    named(function_),
+    ...function_.callers.slice(0, 3).map(caller => `  ${milliseconds(caller.selfMicros)} ${percent(caller.selfMicros, function_.selfMicros)}  from ${named(caller)}`)
+  ])
   const ranked = (order: (function_: FunctionTime) => number): string[] => {
     const lines = [`${'#'.padStart(3)} ${'self ms'.padStart(9)} ${'self'.padStart(6)} ${'total ms'.padStart(9)} ${'total'.padStart(6)}  function  (location)`]
-    const sorted = summary.functions.filter(function_ => function_.name !== '(root)' && function_.name !== '(idle)').sort((a, b) => order(b) - order(a)).slice(0, top)
+    const sorted = [...bySelf].sort((a, b) => order(b) - order(a)).slice(0, top)
     for (const [index, function_] of sorted.entries()) {
-      lines.push(`${String(index + 1).padStart(3)} ${milliseconds(function_.selfMicros)} ${percent(function_.selfMicros, busy)} ${milliseconds(function_.totalMicros)} ${percent(function_.totalMicros, busy)}  ${function_.name}${function_.location !== '' ? `  (${function_.location})` : ''}`)
+      lines.push(`${String(index + 1).padStart(3)} ${milliseconds(function_.selfMicros)} ${percent(function_.selfMicros, busy)} ${milliseconds(function_.totalMicros)} ${percent(function_.totalMicros, busy)}  ${named(function_)}`)
     }
     return lines
   }
@@ -152,6 +176,9 @@ export function formatSummary (summary: ProfileSummary, top = 40): string {
     '',
     `Top ${top} functions by inclusive time (self + callees; recursion counted once)`,
     ...ranked(function_ => function_.totalMicros),
+    '',
+    'Callers of the top 10 by self time (share of that function\'s self time)',
+    ...callerLines,
     '',
     'Self time by source',
     ...summary.sources.filter(source => source.source !== '(idle)').map(source => `${milliseconds(source.selfMicros)} ${percent(source.selfMicros, busy)}  ${source.source}`)
