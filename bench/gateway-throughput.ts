@@ -13,7 +13,7 @@
 // only add to a process's CPU time (cache and core sharing), never take from it. Throughput
 // and latency are medians over rounds.
 //   BENCH_ROUNDS (3), BENCH_RATE (2000 req/s), BENCH_CPU_SECONDS (5), BENCH_SATURATION_SECONDS (3),
-//   BENCH_CONNECTIONS (50), BENCH_LATENCY_SECONDS (3), BENCH_APPS (10)
+//   BENCH_CONNECTIONS (50), BENCH_LATENCY_SECONDS (3), BENCH_APPS (10), BENCH_KEEP_TMP=1 keeps the logs
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -261,7 +261,8 @@ async function main (): Promise<void> {
     console.log(`\n${document}\nwritten to ${path.relative(REPOSITORY, file)}`)
   } finally {
     await stopAll()
-    rmSync(directory, { recursive: true, force: true })
+    if (process.env.BENCH_KEEP_TMP === '1') console.log(`logs and data kept in ${directory}`)
+    else rmSync(directory, { recursive: true, force: true })
   }
 }
 

@@ -31,6 +31,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 2000)
 const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 5)
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 4)
 const REVOCATIONS = 3
+/** starts of the gateway on the seeded database before giving up (its snapshot read may exceed its transaction deadline) */
+const START_ATTEMPTS = 3
 const INSERT_CHUNK = 20_000
 
 interface SeededApp { id: string, apiKey: string, path: string, grantId: string }
@@ -130,7 +132,7 @@ async function timeSnapshot (databaseUrl: string, masterKey: string): Promise<Sn
   try {
     await loadConfigSnapshot(database.prisma)
   } catch (error) {
-    product.error = (error as Error).message.split('\n')[0]
+    product.error = describeError((error as Error).message)
   } finally {
     product.ms = performance.now() - started
     await database.close()
@@ -148,14 +150,33 @@ async function timeSnapshot (databaseUrl: string, masterKey: string): Promise<Sn
   }
 }
 
-/** The last error the product logged (pino JSON lines), for a gateway that did not start. */
-function lastLoggedError (logFile: string): string {
-  const lines = readFileSync(logFile, 'utf8').split('\n').filter(line => line.startsWith('{'))
-  for (const line of lines.reverse()) {
+/** The lines of an error message or an uncaught error's output that say what happened: no stack frames, no blanks. */
+function describeError (text: string): string {
+  const lines = text.split('\n').map(line => line.trim()).filter(line => line !== '' && !line.startsWith('at ') && !/^[{}[\]]/.test(line))
+  return lines.slice(0, 3).join(' ').slice(0, 400)
+}
+
+/** The errors the product logged (pino JSON lines at level error or above), as `message: cause`. */
+function loggedErrors (logFile: string): string[] {
+  const errors: string[] = []
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.startsWith('{')) continue
     const entry = JSON.parse(line) as { level?: number, msg?: string, err?: { message?: string } }
-    if ((entry.level ?? 0) >= 50) return `${entry.msg ?? ''}${entry.err?.message !== undefined ? `: ${entry.err.message.split('\n')[0]}` : ''}`
+    if ((entry.level ?? 0) >= 50) errors.push(`${entry.msg ?? ''}${entry.err?.message !== undefined ? `: ${describeError(entry.err.message)}` : ''}`)
   }
-  return readFileSync(logFile, 'utf8').trim().split('\n').slice(-3).join(' ')
+  return errors
+}
+
+function countDistinct (messages: string[]): string {
+  const counts = new Map<string, number>()
+  for (const message of messages) counts.set(message, (counts.get(message) ?? 0) + 1)
+  return [...counts.entries()].map(([message, count]) => `${count} × "${message}"`).join('; ')
+}
+
+/** The last error the product logged, for a gateway that did not start. */
+function lastLoggedError (logFile: string): string {
+  const uncaught = readFileSync(logFile, 'utf8').split('\n').filter(line => !line.startsWith('{')).join('\n')
+  return loggedErrors(logFile).at(-1) ?? describeError(uncaught)
 }
 
 /** Revokes the app's grant through the operator API and polls the gateway with the app's key until it refuses. */
@@ -193,17 +214,17 @@ function seedNote (seconds: number): string {
   return `Seeded straight into PostgreSQL in ${seconds.toFixed(1)} s: ${formatNumber(APIS)} APIs with ${ROUTES_PER_API} routes each, ${formatNumber(APPS)} apps (${APPS_PER_PARTNER} per partner) with one credential each (API key hash, HMAC secret sealed with the master key) and grants on two APIs (${formatNumber(APPS * 2)} grants).`
 }
 
-async function measureAgainstSmall (small: GatewayDeployment, large: GatewayDeployment, apps: SeededApp[], directory: string): Promise<string> {
+async function measureAgainstSmall (small: GatewayDeployment, large: GatewayDeployment, apps: SeededApp[]): Promise<string> {
   const measuredApp = apps[Math.floor(APPS / 2) + 7]
   await waitUntilServed(`${large.gatewayUrl}${measuredApp.path}`, { 'x-api-key': measuredApp.apiKey })
   const deployments = [
-    { name: '10 apps, 1 route', data: 'small', deployment: small, url: `${small.gatewayUrl}${small.fixture.path}`, apiKey: small.fixture.apps[0].apiKey },
-    { name: `${formatNumber(APPS)} apps, ${formatNumber(APIS * ROUTES_PER_API)} routes`, data: 'large', deployment: large, url: `${large.gatewayUrl}${measuredApp.path}`, apiKey: measuredApp.apiKey }
+    { name: '10 apps, 1 route', deployment: small, url: `${small.gatewayUrl}${small.fixture.path}`, apiKey: small.fixture.apps[0].apiKey },
+    { name: `${formatNumber(APPS)} apps, ${formatNumber(APIS * ROUTES_PER_API)} routes`, deployment: large, url: `${large.gatewayUrl}${measuredApp.path}`, apiKey: measuredApp.apiKey }
   ]
-  const results = deployments.map(() => ({ cpu: [] as number[], p50: [] as number[], p99: [] as number[], rssAfterStart: 0 }))
+  const results = deployments.map(() => ({ cpu: [] as number[], p50: [] as number[], p99: [] as number[], rssAfterStart: 0, failed: 0 }))
   for (const [index, each] of deployments.entries()) {
     results[index].rssAfterStart = rssMegabytes([each.deployment.gateway.child.pid])
-    await runLoad(each.url, { headers: { 'x-api-key': each.apiKey } }, { connections: 10, seconds: 3 })
+    results[index].failed += (await runLoad(each.url, { headers: { 'x-api-key': each.apiKey } }, { connections: 10, seconds: 3 })).failed
   }
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [index, each] of deployments.entries()) {
@@ -213,6 +234,7 @@ async function measureAgainstSmall (small: GatewayDeployment, large: GatewayDepl
       results[index].cpu.push(cpu.microsPerRequest)
       results[index].p50.push(latency.p50)
       results[index].p99.push(latency.p99)
+      results[index].failed += cpu.failed
       console.log(`  round ${round}, ${each.name}: ${formatNumber(cpu.microsPerRequest, 1)} µs CPU/request, p50/p99 ${formatNumber(latency.p50)}/${formatNumber(latency.p99)} µs${cpu.failed > 0 ? `, ${cpu.failed} failed` : ''}`)
     }
   }
@@ -222,6 +244,7 @@ async function measureAgainstSmall (small: GatewayDeployment, large: GatewayDepl
     console.log(`  revoked grant → gateway answers ${result.status} after ${formatNumber(result.ms)} ms`)
     revocations.push(result)
   }
+  const reloadErrors = loggedErrors(large.gateway.logFile)
   const smallest = Math.min(...results[0].cpu)
   const rows = deployments.map((each, index) => {
     const cpu = Math.min(...results[index].cpu)
@@ -232,13 +255,15 @@ async function measureAgainstSmall (small: GatewayDeployment, large: GatewayDepl
       `${formatNumber(median(results[index].p50))} / ${formatNumber(median(results[index].p99))}`,
       formatNumber(each.deployment.gateway.startMs),
       `${formatNumber(results[index].rssAfterStart)} / ${formatNumber(rssMegabytes([each.deployment.gateway.child.pid]))}`,
-      formatNumber(statSync(path.join(directory, `${each.data}-gateway-data`, 'snapshot-cache.json')).size / 1024 / 1024, 1)
+      // startProduct keeps each process's data next to its log: <name>.log, <name>-data/
+      formatNumber(statSync(path.join(each.deployment.gateway.logFile.replace(/\.log$/, '-data'), 'snapshot-cache.json')).size / 1024 / 1024, 1),
+      String(results[index].failed)
     ]
   })
   return [
     `## CPU per request and memory, ${ROUNDS} rounds`,
     '',
-    table(['gateway configuration', `CPU µs/request at ${formatNumber(RATE)} req/s, gateway + Redis, lowest round (each round)`, '× 10 apps', 'one connection p50 / p99 µs (median)', 'gateway start to ready, ms', 'gateway RSS MB after start / after the load and the revocations', 'snapshot cache on disk, MB'], [false, true, true, true, true, true, true], rows),
+    table(['gateway configuration', `CPU µs/request at ${formatNumber(RATE)} req/s, gateway + Redis, lowest round (each round)`, '× 10 apps', 'one connection p50 / p99 µs (median)', 'gateway start to ready, ms', 'gateway RSS MB after start / after the load and the revocations', 'snapshot cache on disk, MB', 'failed requests (warm-up included)'], [false, true, true, true, true, true, true, true], rows),
     '',
     'Both gateways: PostgreSQL + a private Redis, GATEWAY_ROLES=gateway beside a control process, access log on; API key; the measured app of the large one is one of the seeded apps. ' +
     'Start to ready: from spawning `node dist/cli.js start` until /readyz answers 200 (Node start-up, Redis, the snapshot read and compiled). Target: CPU within 5% of the 10-app figure. RSS after the revocations: each control change reloads the whole snapshot.',
@@ -248,7 +273,11 @@ async function measureAgainstSmall (small: GatewayDeployment, large: GatewayDepl
     table(['revocation', 'ms from the revoke response to the first refusal', 'status', 'gateway CPU ms meanwhile'], [false, true, true, true],
       revocations.map((result, index) => [String(index + 1), formatNumber(result.ms), String(result.status), formatNumber(result.gatewayCpuMs)])),
     '',
-    'PATCH /admin/v1/grants/:id {"status":"revoked"} on the control server; the gateway, a separate process, is polled with that app\'s API key (one request after another) until it stops answering 200. Target: ≤ 1,000 ms.'
+    'PATCH /admin/v1/grants/:id {"status":"revoked"} on the control server; the gateway, a separate process, is polled with that app\'s API key (one request after another) until it stops answering 200. Target: ≤ 1,000 ms.',
+    '',
+    reloadErrors.length === 0
+      ? 'The large gateway logged no errors.'
+      : `Errors the large gateway logged during the whole run: ${countDistinct(reloadErrors)}.`
   ].join('\n')
 }
 
@@ -271,16 +300,25 @@ export async function runScaleMode (repository: string, directory: string): Prom
     console.log('starting a 10-app gateway and the seeded one (PostgreSQL + private Redis each)…')
     const small = await startClusteredGateway(directory, upstream.url, 10, { name: 'small' })
     try {
-      let measured: string
-      try {
-        const large = await startClusteredGateway(directory, upstream.url, 0, { name: 'large', databaseUrl: database.url, masterKey: secrets.masterKey })
-        measured = await measureAgainstSmall(small, large, seeded.apps, directory)
-      } catch (error) {
-        const reason = lastLoggedError(path.join(directory, 'large-gateway.log'))
-        console.log(`  the gateway on the seeded database did not start: ${(error as Error).message}; it logged: ${reason}`)
-        measured = `## The gateway on the seeded database did not start\n\n\`node dist/cli.js start\` (GATEWAY_ROLES=gateway) exited before /readyz answered; its last logged error: ${reason}\n\nSo CPU per request, memory and the time a revoked grant takes to reach the gateway could not be measured at this size.`
+      const failedStarts: string[] = []
+      let large: GatewayDeployment | undefined
+      for (let attempt = 1; attempt <= START_ATTEMPTS && large === undefined; attempt++) {
+        const name = `large${attempt}`
+        try {
+          large = await startClusteredGateway(directory, upstream.url, 0, { name, databaseUrl: database.url, masterKey: secrets.masterKey })
+        } catch {
+          const reason = lastLoggedError(path.join(directory, `${name}-gateway.log`))
+          console.log(`  start ${attempt}: the gateway on the seeded database exited before it was ready: ${reason}`)
+          failedStarts.push(reason)
+        }
       }
-      return [seedNote(seeded.seconds), '', measured, '', snapshotSection(snapshotTimes)].join('\n')
+      const startNote = failedStarts.length === 0
+        ? 'The gateway on the seeded database started at the first attempt.'
+        : `**The gateway on the seeded database failed to start ${failedStarts.length} time(s) out of ${failedStarts.length + (large === undefined ? 0 : 1)}** (\`node dist/cli.js start\` exited before /readyz answered): ${countDistinct(failedStarts)}.`
+      const measured = large === undefined
+        ? 'So CPU per request, memory and the time a revoked grant takes to reach the gateway could not be measured at this size in this run.'
+        : await measureAgainstSmall(small, large, seeded.apps)
+      return [seedNote(seeded.seconds), '', startNote, '', measured, '', snapshotSection(snapshotTimes)].join('\n')
     } finally {
       await stopAll()
       await small.dropDatabase?.()
