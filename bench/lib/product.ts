@@ -138,13 +138,15 @@ export async function accessToken (controlUrl: string, app: { key: string, secre
   return body.access_token
 }
 
-/** Waits until the gateway lets the app through, i.e. its snapshot holds the configuration. */
-export async function waitUntilServed (url: string, headers: Record<string, string>, timeoutMs = 30_000): Promise<void> {
+/** Waits until the gateway lets the app through (its snapshot holds the configuration); returns the other statuses seen meanwhile. */
+export async function waitUntilServed (url: string, headers: Record<string, string>, timeoutMs = 30_000): Promise<number[]> {
   const deadline = Date.now() + timeoutMs
+  const refusals: number[] = []
   for (;;) {
     const response = await fetch(url, { headers })
     await response.arrayBuffer()
-    if (response.status === 200) return
+    if (response.status === 200) return refusals
+    refusals.push(response.status)
     if (Date.now() > deadline) throw new Error(`${url} still answers ${response.status}`)
     await new Promise(resolve => setTimeout(resolve, 100))
   }
