@@ -190,6 +190,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const api = match === undefined ? undefined : snapshot.apis.get(match.route.apiId)
     if (api?.corsPolicy === undefined) return false
     request.trace.api = api.name
+    request.trace.metrics = metrics.forApi(api.name)
     const origin = request.headers.origin as string
     const headers = preflightHeaders(api.corsPolicy, origin, request.headers['access-control-request-headers'])
     if (headers === undefined) {

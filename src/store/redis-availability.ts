@@ -65,7 +65,8 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
     this.#reconnectAfterMs = options.reconnectAfterMs ?? 5_000
     this.#timeoutsToMarkDown = options.timeoutsToMarkDown ?? 3
     // ioredis reports every failed reconnect as an 'error' event; the state change below is the one log line
-    redis.on('error', error => { if (this.#up) this.markDown(error) })
+    // (a Cluster also reports failed slot refreshes while it serves: only a connection that is not ready counts)
+    redis.on('error', error => { if (this.#up && redis.status !== 'ready') this.markDown(error) })
     redis.on('close', () => { if (this.#up && !this.#closed) this.markDown(new Error('connection closed')) })
   }
 

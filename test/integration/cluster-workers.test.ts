@@ -29,7 +29,7 @@ describe('gateway workers under node:cluster', () => {
     gatewayPort = await freePort()
     controlPort = await freePort()
     child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'start'], {
-      env: { ...process.env, DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, GATEWAY_MASTER_KEY: randomBytes(32).toString('hex'), GATEWAY_ADMIN_TOKEN: adminToken, GATEWAY_WORKERS: '2', GATEWAY_PORT: String(gatewayPort), CONTROL_PORT: String(controlPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      env: { ...process.env, DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, GATEWAY_MASTER_KEY: randomBytes(32).toString('hex'), GATEWAY_ADMIN_TOKEN: adminToken, GATEWAY_WORKERS: '2', GATEWAY_PORT: String(gatewayPort), CONTROL_PORT: String(controlPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn', REDIS_COMMAND_TIMEOUT_MS: '500' },
       stdio: ['ignore', 'pipe', 'pipe']
     })
     await new Promise<void>((resolve, reject) => {

@@ -42,6 +42,8 @@ describe('Redis Cluster', () => {
     redis = createRedis(ports.map(port => `redis://127.0.0.1:${port}`).join(','), { commandTimeoutMs: 1000 })
     const availability = new RedisAvailability(redis, { log: pino({ level: 'silent' }) })
     await availability.waitForConnection(10_000)
+    // a cluster still settling can report errors at first; the probe marks it up once it answers
+    for (let attempt = 0; attempt < 100 && !availability.isUp; attempt++) await new Promise(resolve => setTimeout(resolve, 100))
     backends = await createLimitBackends({ redis: { connection: redis, availability, faultPolicy: 'closed' }, keyPrefix: 'pgw:' })
   }, 60_000)
 
