@@ -11,6 +11,7 @@ import type { PrismaClient } from '../store/db.js'
 import './decorators.js'
 import docs from './plugins/docs.js'
 import operatorAuth from './plugins/operator-auth.js'
+import operatorSession from './plugins/operator-session.js'
 import { mapPrismaError } from './prisma-errors.js'
 import { adminRoutes } from './routes/admin/index.js'
 import { signingKeyRoutes } from './routes/admin/signing-keys.js'
@@ -53,6 +54,7 @@ export async function buildControlServer (options: ControlServerOptions): Promis
   await fastify.register(docs)
   const signingKeys = new SigningKeys(options.prisma, options.configWriter, options.secretBox)
   await fastify.register(async admin => {
+    await admin.register(operatorSession)
     await admin.register(operatorAuth)
     await admin.register(adminRoutes)
     await admin.register(signingKeyRoutes(signingKeys))

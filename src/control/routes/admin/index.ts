@@ -6,6 +6,7 @@ import { apiImportRoutes } from './api-import.js'
 import { appRoutes } from './apps.js'
 import { auditRoutes } from './audit.js'
 import { grantRoutes } from './grants.js'
+import { operatorRoutes } from './operators.js'
 import { partnerRoutes } from './partners.js'
 import { planRoutes } from './plans.js'
 import { settingRoutes } from './settings.js'
@@ -22,4 +23,5 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async fastify => {
   await fastify.register(adminTokenRoutes)
   await fastify.register(apiImportRoutes)
   await fastify.register(settingRoutes)
+  await fastify.register(operatorRoutes)
 }
