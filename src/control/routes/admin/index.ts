@@ -8,6 +8,7 @@ import { auditRoutes } from './audit.js'
 import { grantRoutes } from './grants.js'
 import { operatorRoutes } from './operators.js'
 import { partnerRoutes } from './partners.js'
+import { partnerUserRoutes } from './partner-users.js'
 import { planRoutes } from './plans.js'
 import { settingRoutes } from './settings.js'
 import { upstreamRoutes } from './upstreams.js'
@@ -24,4 +25,5 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async fastify => {
   await fastify.register(apiImportRoutes)
   await fastify.register(settingRoutes)
   await fastify.register(operatorRoutes)
+  await fastify.register(partnerUserRoutes)
 }
