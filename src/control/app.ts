@@ -19,6 +19,7 @@ import { oauthRoutes } from './routes/oauth/index.js'
 import { SigningKeys } from './services/signing-keys.js'
 import { partnerApiRoutes } from './routes/partner/index.js'
 import portalStatic from './plugins/portal-static.js'
+import consoleStatic from './plugins/console-static.js'
 import { buildValidatorCompiler } from './validation.js'
 
 export interface ControlServerOptions {
@@ -62,6 +63,7 @@ export async function buildControlServer (options: ControlServerOptions): Promis
   await fastify.register(partnerApiRoutes, { prefix: '/partner/v1' })
   await fastify.register(oauthRoutes(signingKeys))
   await fastify.register(portalStatic)
+  await fastify.register(consoleStatic)
 
   fastify.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
   // without its database the control API can only answer 503: not ready

@@ -15,6 +15,14 @@ export const PORTAL_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.u
 const PREFIX = '/portal'
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
+/** Also sent with the operator console (console-static.ts), the same app. */
+export const PORTAL_SECURITY_HEADERS = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'x-frame-options': 'DENY'
+}
+
 function noCache (reply: FastifyReply): void {
   void reply.header('cache-control', 'no-cache')
 }
@@ -24,10 +32,7 @@ export default async function portalStatic (fastify: FastifyInstance, options: {
 
   fastify.addHook('onSend', async (request, reply) => {
     if (!request.url.startsWith(PREFIX)) return
-    void reply.header('content-security-policy', CSP)
-    void reply.header('x-content-type-options', 'nosniff')
-    void reply.header('referrer-policy', 'same-origin')
-    void reply.header('x-frame-options', 'DENY')
+    void reply.headers(PORTAL_SECURITY_HEADERS)
   })
 
   fastify.get(PREFIX, { schema: { hide: true } }, async (_request, reply) => await reply.redirect(`${PREFIX}/`, 301))
