@@ -12,6 +12,7 @@ import { buildLocalCommandServer, closeCommandSocket, COMMAND_SOCKET_NAME, liste
 import { demoUpstreamRoutes, seedDemo, type DemoCredentials } from './control/demo.js'
 import { SecretBox } from './domain/crypto.js'
 import { buildGatewayServer } from './gateway/app.js'
+import { NodeReporter } from './gateway/node-report.js'
 import { SnapshotManager } from './gateway/snapshot/snapshot-manager.js'
 import { quotaSeedSource } from './gateway/usage/quota-seed.js'
 import { readQuotaUsage, UsageRecorder } from './gateway/usage/usage-recorder.js'
@@ -179,7 +180,18 @@ export async function startProduct (config: Config, options: { logger?: Logger }
         redisUp: availability === undefined ? undefined : () => availability.isUp,
         logger: gatewayLog
       })
+      const reporter = new NodeReporter({
+        prisma: database.prisma,
+        metrics,
+        snapshot: () => snapshots.current,
+        databaseUp: () => snapshots.databaseHealthy,
+        redisUp: availability === undefined ? undefined : () => availability.isUp,
+        intervalMs: config.nodeReportIntervalMs,
+        log: gatewayLog
+      })
+      closers.push(async () => { await reporter.stop() })
       await gateway.listen({ port: config.gatewayPort, host: config.host })
+      reporter.start()
       // servers are drained before the closers run, so usage is flushed after the last request
       servers.push(gateway)
       product.gateway = gateway

@@ -6,6 +6,7 @@ import { apiImportRoutes } from './api-import.js'
 import { appRoutes } from './apps.js'
 import { auditRoutes } from './audit.js'
 import { grantRoutes } from './grants.js'
+import { nodeRoutes } from './nodes.js'
 import { operatorRoutes } from './operators.js'
 import { partnerRoutes } from './partners.js'
 import { partnerUserRoutes } from './partner-users.js'
@@ -26,4 +27,5 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async fastify => {
   await fastify.register(settingRoutes)
   await fastify.register(operatorRoutes)
   await fastify.register(partnerUserRoutes)
+  await fastify.register(nodeRoutes)
 }
