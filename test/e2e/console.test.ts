@@ -65,6 +65,11 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await page.getByLabel('Email').fill(email)
     await page.getByLabel('Password').fill(PASSWORD)
     await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor()
+  }
+
+  async function openPartners (page: Page): Promise<void> {
+    await page.getByRole('link', { name: 'Partners' }).click()
     await page.getByRole('heading', { name: 'Partners', level: 1 }).waitFor()
   }
 
@@ -108,7 +113,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     mkdirSync(SCREENSHOTS, { recursive: true })
     await ensurePortalBuilt()
     upstream = await startUpstream('orders')
-    stack = await startStack({ database: 'pglite', redis: false })
+    stack = await startStack({ database: 'pglite', redis: false, config: { nodeReportIntervalMs: 300 } })
     const plan = await stack.admin('POST', '/admin/v1/plans', { name: 'standard', rateLimit: { perSecond: 50, burst: 100 }, quota: { perDay: 1000, perMonth: 20000 } })
     expect(plan.status).toBe(201)
     expect((await stack.admin('POST', '/admin/v1/plans', { name: 'gold', rateLimit: { perSecond: 500 }, quota: { perDay: 100000 } })).status).toBe(201)
@@ -127,7 +132,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await upstream?.close()
   })
 
-  it('approves a new partner, creates an app with a plan, revokes its credential and the next calls are refused; every step is audited under the operator', async () => {
+  it('approves a new partner, creates an app with a plan, sees its calls on the overview, revokes its credential and the next calls are refused; every step is audited under the operator', async () => {
     const company = unique('Umbrella')
     const partnerPage = await newPage()
     await partnerSignsUp(partnerPage, company)
@@ -136,6 +141,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     const email = await createOperator('admin')
     const page = await newPage()
     await signIn(page, email)
+    await openPartners(page)
     await page.getByLabel('Search by name or email').fill(company)
     await page.getByLabel('Status').selectOption('pending')
     await page.getByRole('button', { name: 'Search' }).click()
@@ -170,16 +176,35 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     const appId = (await page.getByRole('link', { name: 'umbrella-erp' }).first().getAttribute('href') as string).split('/').pop() as string
     expect(grants.body.items.filter((grant: any) => grant.appId === appId).map((grant: any) => grant.planId)).toHaveLength(1)
 
-    await page.getByRole('link', { name: 'umbrella-erp' }).first().click()
+    for (let call = 0; call < 4; call++) expect(await callWithApiKey(apiKey, `/orders/${call}`)).toBe(200)
+
+    // the overview refreshes by itself: the calls appear without reloading the page
+    await page.getByRole('link', { name: 'Overview' }).click()
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor()
+    const topApp = page.locator('tr[data-app="umbrella-erp"]')
+    await topApp.waitFor({ timeout: 15_000 })
+    await expect.poll(async () => await topApp.locator('td').nth(2).textContent(), { timeout: 15_000 }).toBe('5')
+    await expect(topApp.locator('td').nth(1).textContent()).resolves.toBe(company)
+    const ordersRow = page.locator('tr[data-api="Orders"]')
+    await expect.poll(async () => await ordersRow.locator('td').last().textContent(), { timeout: 15_000 }).toBe('5')
+    await expect(page.locator('tr[data-node]').count()).resolves.toBe(1)
+    await expect(page.locator('tr[data-node] .badge').textContent()).resolves.toBe('up')
+    await screenshot(page, '03-overview')
+
+    await topApp.getByRole('link', { name: 'umbrella-erp' }).click()
     await page.getByRole('heading', { name: /umbrella-erp/ }).waitFor()
     await page.locator(`tr[data-key="${key}"]`).waitFor()
     await page.getByLabel('Plan of this grant').waitFor()
     await expect(page.getByLabel('Plan of this grant').locator('option:checked').textContent()).resolves.toBe('gold')
-    await screenshot(page, '03-app')
+    await screenshot(page, '04-app')
     await page.getByRole('button', { name: `Revoke ${key}` }).click()
-    await confirm(page, new RegExp(`Revoke the credential ${key}`), '04-confirm-revoke')
+    await confirm(page, new RegExp(`Revoke the credential ${key}`), '05-confirm-revoke')
     await page.locator(`tr[data-key="${key}"] .badge`, { hasText: 'revoked' }).waitFor()
-    expect(await callUntil(apiKey, '/orders/2', 401)).toBe(401)
+    expect(await callUntil(apiKey, '/orders/9', 401)).toBe(401)
+    expect(await callWithApiKey(apiKey, '/orders/10')).toBe(401)
+    await page.getByRole('link', { name: 'Overview' }).click()
+    await page.locator('tr[data-reason="UNKNOWN_KEY"]').waitFor({ timeout: 15_000 })
+    await screenshot(page, '06-overview-refused')
 
     await page.getByRole('link', { name: 'Audit log' }).click()
     await page.getByLabel('Actor (operator email, token name or cli)').fill(email)
@@ -188,7 +213,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     const actions = await page.locator('table.audit tbody tr td:nth-child(3)').allTextContents()
     expect(actions).toEqual(['credential.revoke', 'grant.create', 'app.create', 'partner.update'])
     expect(new Set(await page.locator('table.audit tbody tr td:nth-child(2)').allTextContents())).toEqual(new Set([email]))
-    await screenshot(page, '05-audit')
+    await screenshot(page, '07-audit')
   })
 
   it('covers the other screens: APIs with an OpenAPI file picked in the browser, plans, access requests, grants, signing keys and operators', async () => {
@@ -203,12 +228,12 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await page.getByLabel('OpenAPI 3 document (JSON or YAML)').setInputFiles(file)
     await page.getByText('inventory.yaml: Inventory 2.1.0, 1 paths').waitFor()
     await page.getByLabel('Upstream target URL').nth(1).fill(upstream.url)
-    await screenshot(page, '06-apis')
+    await screenshot(page, '08-apis')
     await page.getByRole('button', { name: 'Import API' }).click()
     await page.getByRole('heading', { name: 'Inventory', level: 1 }).waitFor()
     await page.getByRole('cell', { name: '/inventory' }).waitFor()
-    await page.getByRole('cell', { name: upstream.url }).waitFor()
-    await screenshot(page, '07-api-detail')
+    await page.locator(`tr[data-target="${upstream.url}"]`).getByText('healthy on 1 node').waitFor({ timeout: 15_000 })
+    await screenshot(page, '09-api-detail')
 
     await page.getByRole('link', { name: 'Plans' }).click()
     await page.getByLabel('Name').fill('trial')
@@ -216,7 +241,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await page.getByLabel('Quota per day').last().fill('100')
     await page.getByRole('button', { name: 'Create plan' }).click()
     await page.locator('tr[data-plan="trial"]').getByText('5/s, burst 5').waitFor()
-    await screenshot(page, '08-plans')
+    await screenshot(page, '10-plans')
 
     // two partners ask for access; one is approved on a plan, the other rejected with a reason
     const partner = await stack.admin('POST', '/admin/v1/partners', { name: unique('Initech') })
@@ -225,7 +250,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await page.getByRole('link', { name: 'Access requests' }).click()
     const first = page.getByRole('listitem', { name: 'Request of tps-reports for Orders' })
     await first.getByLabel('Plan').selectOption({ label: 'trial — 5/s (burst 5), 100/day' })
-    await screenshot(page, '09-access-requests')
+    await screenshot(page, '11-access-requests')
     await first.getByRole('button', { name: 'Approve' }).click()
     await page.getByText('Approved: tps-reports may call Orders.').waitFor()
     const second = page.getByRole('listitem', { name: 'Request of printer for Orders' })
@@ -243,7 +268,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     const grantRow = page.locator('tr', { hasText: 'tps-reports' })
     await grantRow.getByLabel('Plan of this grant').selectOption({ label: 'gold' })
     await expect.poll(async () => (await stack.admin('GET', `/admin/v1/grants?appId=${apps[0].id as string}`)).body.items[0].planId).not.toBe(grants.find((grant: any) => grant.appId === apps[0].id).planId)
-    await screenshot(page, '10-grants')
+    await screenshot(page, '12-grants')
     await grantRow.getByRole('button', { name: 'Revoke access' }).click()
     await confirm(page, /Revoke this access/)
     await expect.poll(async () => (await stack.admin('GET', `/admin/v1/grants?appId=${apps[0].id as string}`)).body.items[0].status).toBe('revoked')
@@ -252,7 +277,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await page.getByRole('button', { name: 'Rotate signing key' }).click()
     await confirm(page, /Rotate the token signing key/)
     await page.getByText(/New tokens are now signed with key/).waitFor()
-    await screenshot(page, '11-signing-keys')
+    await screenshot(page, '13-signing-keys')
 
     await page.getByRole('link', { name: 'Operators' }).click()
     const colleague = `${unique('colleague')}@example.com`
@@ -260,7 +285,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await page.getByRole('button', { name: 'Add operator' }).click()
     const password = await page.getByRole('textbox', { name: 'Password' }).inputValue()
     expect(password).toMatch(/^[A-Za-z0-9_-]{27}$/)
-    await screenshot(page, '12-operators')
+    await screenshot(page, '14-operators')
     const login = await fetch(`${stack.controlUrl}/admin/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: colleague, password }) })
     expect((await login.json() as any).operator.role).toBe('viewer')
   })
@@ -269,15 +294,16 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     const pending = await stack.admin('POST', '/admin/v1/partners', { name: unique('Hooli'), status: 'pending' })
     const page = await newPage()
     await signIn(page, await createOperator('viewer'))
+    await openPartners(page)
     await page.getByText('You are signed in as a viewer').waitFor()
     const approve = page.getByRole('button', { name: `Approve ${pending.body.name as string}` })
     await expect(approve.isDisabled()).resolves.toBe(true)
-    await screenshot(page, '13-viewer')
+    await screenshot(page, '15-viewer')
     // a viewer who re-enables the button in the browser's developer tools gets the API's refusal
     await approve.evaluate(button => { button.removeAttribute('disabled') })
     await approve.click()
     await page.getByRole('alert').filter({ hasText: 'A viewer may only read' }).waitFor()
-    await screenshot(page, '14-viewer-write-refused')
+    await screenshot(page, '16-viewer-write-refused')
     const statuses = await page.evaluate(async id => {
       const session = await (await fetch('/admin/v1/session')).json() as { csrfToken: string }
       const headers = { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken }
@@ -297,7 +323,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await partnerSignsUp(page, unique('Partner Inc'))
     await page.goto('/console/')
     await page.getByRole('heading', { name: 'Operator sign-in' }).waitFor()
-    await screenshot(page, '15-partner-session-at-console')
+    await screenshot(page, '17-partner-session-at-console')
     const statuses = await page.evaluate(async () => await Promise.all(['/admin/v1/partners', '/admin/v1/session', '/admin/v1/audit'].map(async url => (await fetch(url)).status)))
     expect(statuses).toEqual([401, 401, 401])
   })

@@ -63,3 +63,34 @@ export interface Grant { id: string, appId: string, apiId: string, planId: strin
 export interface SigningKey { kid: string, alg: string, createdAt: string, retiredAt: string | null }
 export interface AuditEntry { id: string, actor: string, action: string, targetType: string, targetId: string | null, details: unknown, createdAt: string }
 export interface Operator { id: string, email: string, role: Role, createdAt: string, lastLoginAt: string | null }
+
+export interface Target { upstream: string, target: string, healthy: boolean }
+export interface GatewayNode {
+  id: string
+  hostname: string
+  pid: number
+  version: string
+  status: 'up' | 'down' | 'stopped'
+  startedAt: string
+  reportedAt: string
+  stoppedAt: string | null
+  configVersion: string
+  versionsBehind: number
+  snapshotAgeSeconds: number
+  requestsPerMinute: number
+  webSocketConnections: number
+  databaseUp: boolean
+  redisUp: boolean | null
+  targets: Target[]
+}
+export interface Nodes { currentConfigVersion: string, items: GatewayNode[] }
+export interface Point { minute: string, requests: number, errors: number, refused: number, p99Ms: number | null }
+export interface Overview {
+  generatedAt: string
+  minutes: number
+  nodes: { up: number, down: number, stopped: number }
+  totals: { requestsPerMinute: number, refusedPerMinute: number, errorRate: number | null, p99Ms: number | null, webSocketConnections: number }
+  apis: Array<{ api: string, requestsPerMinute: number, refusedPerMinute: number, errorRate: number | null, p99Ms: number | null, webSocketConnections: number, series: Point[] }>
+  rejections: Array<{ reason: string, perMinute: number, inRange: number }>
+  topApps: Array<{ appId: string, appName: string, partnerId: string, partnerName: string, calls: number, rejected: number }>
+}

@@ -11,6 +11,7 @@ import { AuditPage } from './pages/audit.js'
 import { AccessRequestsPage, GrantsPage } from './pages/grants.js'
 import { LoginPage } from './pages/login.js'
 import { OperatorsPage } from './pages/operators.js'
+import { OverviewPage } from './pages/overview.js'
 import { PartnerPage, PartnersPage } from './pages/partners.js'
 import { PlansPage } from './pages/plans.js'
 import { SigningKeysPage } from './pages/signing-keys.js'
@@ -19,10 +20,10 @@ import '../styles.css'
 import './console.css'
 
 const NAV: Array<[string, string]> = [
-  ['/partners', 'Partners'], ['/apis', 'APIs'], ['/plans', 'Plans'], ['/requests', 'Access requests'],
+  ['/overview', 'Overview'], ['/partners', 'Partners'], ['/apis', 'APIs'], ['/plans', 'Plans'], ['/requests', 'Access requests'],
   ['/grants', 'Grants'], ['/signing-keys', 'Signing keys'], ['/audit', 'Audit log'], ['/operators', 'Operators']
 ]
-const HOME = '/partners'
+const HOME = '/overview'
 
 function Nav (props: { path: string, session: ConsoleSession, onLogout: () => void }): JSX.Element {
   return (
@@ -48,6 +49,7 @@ function Page (props: { path: string }): JSX.Element {
   if ((params = match('/partners/:id', path)) !== undefined) return <PartnerPage id={params.id} />
   if ((params = match('/apps/:id', path)) !== undefined) return <AppPage id={params.id} />
   if ((params = match('/apis/:id', path)) !== undefined) return <ApiDetailPage id={params.id} />
+  if (path === '/partners') return <PartnersPage />
   if (path === '/apis') return <ApisPage />
   if (path === '/plans') return <PlansPage />
   if (path === '/requests') return <AccessRequestsPage />
@@ -55,7 +57,7 @@ function Page (props: { path: string }): JSX.Element {
   if (path === '/signing-keys') return <SigningKeysPage />
   if (path === '/audit') return <AuditPage />
   if (path === '/operators') return <OperatorsPage />
-  return <PartnersPage />
+  return <OverviewPage />
 }
 
 function ConsoleApp (): JSX.Element {
