@@ -290,6 +290,36 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     expect((await login.json() as any).operator.role).toBe('viewer')
   })
 
+  it('asks before a destructive action: cancelled, nothing changes; confirmed, it is done and audited under the operator', async () => {
+    const partner = await stack.admin('POST', '/admin/v1/partners', { name: unique('Soylent') })
+    const app = await stack.admin('POST', `/admin/v1/partners/${partner.body.id as string}/apps`, { name: 'green' })
+    const email = await createOperator('admin')
+    const page = await newPage()
+    await signIn(page, email)
+    const versionBefore = (await stack.admin('GET', '/admin/v1/config/version')).body.version
+
+    await page.goto(`/console/apps/${app.body.id as string}`)
+    await page.getByRole('button', { name: 'Suspend app' }).click()
+    await page.getByRole('dialog').getByRole('heading', { name: 'Suspend green?' }).waitFor()
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
+    await page.getByRole('dialog').waitFor({ state: 'hidden' })
+    await page.getByRole('button', { name: 'Rotate credentials' }).click()
+    await page.keyboard.press('Escape')
+    await page.getByRole('dialog').waitFor({ state: 'hidden' })
+    expect((await stack.admin('GET', '/admin/v1/config/version')).body.version).toBe(versionBefore)
+    expect((await stack.admin('GET', `/admin/v1/apps/${app.body.id as string}`)).body).toMatchObject({ status: 'active', credentials: [{ status: 'active' }] })
+
+    await page.getByRole('button', { name: 'Suspend app' }).click()
+    await confirm(page, /Suspend green/)
+    await page.getByRole('button', { name: 'Resume app' }).waitFor()
+    await page.goto(`/console/partners/${partner.body.id as string}`)
+    await page.getByRole('button', { name: `Suspend ${partner.body.name as string}` }).click()
+    await confirm(page, /Suspend Soylent/)
+    await page.getByRole('button', { name: `Resume ${partner.body.name as string}` }).waitFor()
+    const audit = (await stack.admin('GET', `/admin/v1/audit?actor=${encodeURIComponent(email)}`)).body.items
+    expect(audit.map((entry: any) => [entry.action, entry.targetId])).toEqual([['partner.update', partner.body.id], ['app.suspend', app.body.id]])
+  })
+
   it('refuses a viewer\'s writes in the screens and through the API', async () => {
     const pending = await stack.admin('POST', '/admin/v1/partners', { name: unique('Hooli'), status: 'pending' })
     const page = await newPage()
