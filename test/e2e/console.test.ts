@@ -304,6 +304,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click()
     await page.getByRole('dialog').waitFor({ state: 'hidden' })
     await page.getByRole('button', { name: 'Rotate credentials' }).click()
+    await page.getByRole('dialog').getByRole('heading', { name: 'Rotate the credentials of green?' }).waitFor()
     await page.keyboard.press('Escape')
     await page.getByRole('dialog').waitFor({ state: 'hidden' })
     expect((await stack.admin('GET', '/admin/v1/config/version')).body.version).toBe(versionBefore)
