@@ -23,6 +23,7 @@ import { probeWithDeadline, type Lifecycle } from './observability/readiness.js'
 import { MemoryChangeBus, RedisChangeBus, type ChangeBus } from './store/change-bus.js'
 import { ConfigWriter } from './store/config-writer.js'
 import { openDatabase, type Database } from './store/db.js'
+import { DatabaseNodeRegistry, RedisNodeRegistry } from './store/node-registry.js'
 import { resolveMasterKey } from './store/master-key.js'
 import { RedisAvailability } from './store/redis-availability.js'
 import { createRedis, type RedisConnection } from './store/redis.js'
@@ -122,10 +123,11 @@ export async function startProduct (config: Config, options: { logger?: Logger }
     const bus: ChangeBus = redis !== undefined ? new RedisChangeBus(redis, config.redisKeyPrefix) : new MemoryChangeBus()
     closers.push(async () => { await bus.close() })
     const product: RunningProduct = { config, database, close }
+    const nodeRegistry = redis !== undefined ? new RedisNodeRegistry(redis, config.redisKeyPrefix) : new DatabaseNodeRegistry(database.prisma)
 
     if (config.roles.includes('control')) {
       const configWriter = new ConfigWriter(database.prisma, bus)
-      const control = await buildControlServer({ config, prisma: database.prisma, configWriter, secretBox, lifecycle, logger: logger.child({ server: 'control' }) })
+      const control = await buildControlServer({ config, prisma: database.prisma, configWriter, secretBox, nodeRegistry, lifecycle, logger: logger.child({ server: 'control' }) })
       await control.register(demoUpstreamRoutes)
       await control.listen({ port: config.controlPort, host: config.host })
       servers.push(control)
@@ -181,7 +183,7 @@ export async function startProduct (config: Config, options: { logger?: Logger }
         logger: gatewayLog
       })
       const reporter = new NodeReporter({
-        prisma: database.prisma,
+        registry: nodeRegistry,
         metrics,
         snapshot: () => snapshots.current,
         databaseUp: () => snapshots.databaseHealthy,

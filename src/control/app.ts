@@ -8,6 +8,7 @@ import { errorHandler, notFoundHandler } from '../domain/error-handler.js'
 import { probeWithDeadline, readinessStatusCode, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import type { ConfigWriter } from '../store/config-writer.js'
 import type { PrismaClient } from '../store/db.js'
+import { DatabaseNodeRegistry, type NodeRegistry } from '../store/node-registry.js'
 import './decorators.js'
 import docs from './plugins/docs.js'
 import operatorAuth from './plugins/operator-auth.js'
@@ -27,6 +28,8 @@ export interface ControlServerOptions {
   prisma: PrismaClient
   configWriter: ConfigWriter
   secretBox: SecretBox
+  /** where gateway nodes report; the database when not given */
+  nodeRegistry?: NodeRegistry
   /** draining turns readiness off */
   lifecycle?: Lifecycle
   logger?: FastifyBaseLogger
@@ -46,6 +49,7 @@ export async function buildControlServer (options: ControlServerOptions): Promis
   fastify.decorate('configWriter', options.configWriter)
   fastify.decorate('secretBox', options.secretBox)
   fastify.decorate('appConfig', options.config)
+  fastify.decorate('nodeRegistry', options.nodeRegistry ?? new DatabaseNodeRegistry(options.prisma))
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     errorHandler((mapPrismaError(error) as FastifyError | undefined) ?? error, request, reply)

@@ -1,16 +1,15 @@
 // The gateway's entry in the node registry: every NODE_REPORT_INTERVAL_MS a timer reads the
 // node's Prometheus metrics (nothing is done per request), turns them into the traffic of the
-// last minute and per minute, and writes one row to the database with the node's version,
-// configuration version and snapshot age. A failed report is logged once and retried at the
-// next tick; the gateway keeps serving either way. On shutdown the row is marked stopped.
+// last minute and per minute, and writes its entry in the node registry (the database, or
+// Redis when configured) with the node's version, configuration version and snapshot age. A failed report is logged once and retried at the
+// next tick; the gateway keeps serving either way. On shutdown the entry is marked stopped.
 import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { hostname } from 'node:os'
 import type { FastifyBaseLogger } from 'fastify'
 import type { GatewayMetrics } from '../observability/gateway-metrics.js'
 import { emptyCounts, NodeStatsTracker, type Counts } from '../observability/node-stats.js'
-import type { PrismaClient } from '../store/db.js'
-import { forgetSilentNodes, markNodeStopped, writeNodeReport, type NodeIdentity } from '../store/node-registry.js'
+import type { NodeIdentity, NodeRegistry } from '../store/node-registry.js'
 
 // src/gateway and dist/gateway are both two levels below the project root
 const PRODUCT_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
@@ -18,7 +17,7 @@ const PRODUCT_VERSION = (createRequire(import.meta.url)('../../package.json') as
 const FORGET_EVERY_MS = 3600_000
 
 export interface NodeReportOptions {
-  prisma: PrismaClient
+  registry: NodeRegistry
   metrics: GatewayMetrics
   snapshot: () => { version: bigint, loadedAt: number }
   databaseUp: () => boolean
@@ -86,13 +85,13 @@ export class NodeReporter {
   async stop (): Promise<void> {
     clearInterval(this.#timer)
     await this.#reporting
-    await markNodeStopped(this.#options.prisma, this.identity.id, new Date(this.#now())).catch(() => {
+    await this.#options.registry.markStopped(this.identity.id, new Date(this.#now())).catch(() => {
       // a node that cannot say it stopped shows as down once its report is overdue
     })
   }
 
   async #report (): Promise<void> {
-    const { metrics, snapshot, prisma, log } = this.#options
+    const { metrics, snapshot, registry, log } = this.#options
     try {
       const now = this.#now()
       this.#tracker.observe(now, await readTotals(metrics))
@@ -100,7 +99,7 @@ export class NodeReporter {
       for (const { labels, value } of (await metrics.webSocketConnections.get()).values) if (value > 0) webSockets[String(labels.api)] = value
       const targets = (await metrics.upstreamTargetHealthy.get()).values.map(({ labels, value }) => ({ upstream: String(labels.upstream), target: String(labels.target), healthy: value === 1 }))
       const current = snapshot()
-      await writeNodeReport(prisma, {
+      await registry.write({
         ...this.identity,
         reportedAt: new Date(now),
         configVersion: current.version,
@@ -116,7 +115,7 @@ export class NodeReporter {
         }
       })
       if (now - this.#forgottenAt > FORGET_EVERY_MS) {
-        await forgetSilentNodes(prisma, new Date(now))
+        await registry.forgetSilent(new Date(now))
         this.#forgottenAt = now
       }
       if (this.#failing) log.info('node report written again')

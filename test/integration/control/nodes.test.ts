@@ -1,7 +1,8 @@
-// The node registry end to end: two gateway processes on one PostgreSQL database report
-// themselves every 200 ms; /admin/v1/nodes lists them with their configuration version and
+// The node registry end to end, in the database and in Redis: two gateway processes on one
+// PostgreSQL database report themselves every 200 ms; /admin/v1/nodes lists them with their configuration version and
 // snapshot age, a node that stops reporting shows as down, one shut down as stopped; and
 // /admin/v1/overview shows the traffic they carried, rejections and the busiest apps.
+import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NodeReporter } from '../../../src/gateway/node-report.js'
@@ -18,14 +19,14 @@ async function eventually<T> (read: () => Promise<T>, accept: (value: T) => bool
   }
 }
 
-describe('node registry', { timeout: 60_000 }, () => {
+describe.each([{ redis: false }, { redis: true }])('node registry (Redis: $redis)', { timeout: 60_000 }, ({ redis }) => {
   let stack: TestStack
   let upstream: TestUpstream
   let provisioned: Provisioned
 
   beforeAll(async () => {
     upstream = await startUpstream('nodes')
-    stack = await startStack({ database: 'postgresql', redis: false, extraGateways: 1, config: { nodeReportIntervalMs: 200 } })
+    stack = await startStack({ database: 'postgresql', redis, extraGateways: 1, config: { nodeReportIntervalMs: 200 } })
     provisioned = await provision(stack, { upstreamUrls: [upstream.url], plan: { rateLimit: { perSecond: 1, burst: 3 } } })
     await waitForPropagation(stack)
   })
@@ -41,7 +42,7 @@ describe('node registry', { timeout: 60_000 }, () => {
     expect(nodes.currentConfigVersion).toBe(current)
     expect(nodes.items).toHaveLength(2)
     for (const node of nodes.items) {
-      expect(node).toMatchObject({ status: 'up', version: '0.1.0', pid: process.pid, configVersion: current, versionsBehind: 0, databaseUp: true, redisUp: null, stoppedAt: null })
+      expect(node).toMatchObject({ status: 'up', version: '0.1.0', pid: process.pid, configVersion: current, versionsBehind: 0, databaseUp: true, redisUp: redis ? true : null, stoppedAt: null })
       expect(node.snapshotAgeSeconds).toBeGreaterThanOrEqual(0)
       expect(node.snapshotAgeSeconds).toBeLessThan(60)
       expect(node.targets).toContainEqual({ upstream: expect.stringMatching(/^upstream-/), target: upstream.url, healthy: true })
@@ -59,12 +60,12 @@ describe('node registry', { timeout: 60_000 }, () => {
         statuses.push(response.status)
       }
     }
-    // the plan allows a burst of 3 per second, counted per node without Redis: the calls beyond it are refused
+    // the plan allows a burst of 3 per second (per node without Redis, shared with it): the calls beyond it are refused
     const refused = statuses.filter(status => status === 429).length
     expect(refused).toBeGreaterThanOrEqual(2)
     expect(statuses.filter(status => status !== 429).every(status => status === 200)).toBe(true)
     const overview = await eventually(async () => (await stack.admin('GET', '/admin/v1/overview?minutes=5')).body,
-      body => body.apis.some((each: any) => each.api === api.name && each.series.reduce((sum: number, point: any) => sum + point.requests, 0) === 10) && body.topApps.length > 0)
+      body => body.apis.some((each: any) => each.api === api.name && each.series.reduce((sum: number, point: any) => sum + point.requests, 0) === 10) && body.topApps[0]?.calls === 10 - refused)
     const entry = overview.apis.find((each: any) => each.api === api.name)
     expect(entry.series).toHaveLength(5)
     expect(entry.series.reduce((sum: number, point: any) => sum + point.requests, 0)).toBe(10)
@@ -80,7 +81,7 @@ describe('node registry', { timeout: 60_000 }, () => {
   it('shows a node that stopped reporting as down, and one shut down gracefully as stopped', async () => {
     // a node whose clock says its last report is long past: it has stopped reporting
     const silent = new NodeReporter({
-      prisma: stack.control.database.prisma,
+      registry: (stack.control.control as FastifyInstance).nodeRegistry,
       metrics: new GatewayMetrics(),
       snapshot: () => ({ version: 1n, loadedAt: Date.now() - 120_000 }),
       databaseUp: () => true,
@@ -97,5 +98,8 @@ describe('node registry', { timeout: 60_000 }, () => {
     expect(nodes.filter((node: any) => node.status === 'stopped')).toHaveLength(1)
     expect(nodes.filter((node: any) => node.status === 'up')).toHaveLength(1)
     expect((await stack.admin('GET', '/admin/v1/overview')).body.nodes).toEqual({ up: 1, down: 1, stopped: 1 })
+    // the registry is where the configuration says: nothing in the other store
+    const rows = await stack.control.database.prisma.gatewayNode.count()
+    expect(rows).toBe(redis ? 0 : 3)
   })
 })

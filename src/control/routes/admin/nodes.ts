@@ -2,7 +2,6 @@
 // live traffic they report: per API, rejections, WebSocket connections, and the busiest apps.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { readNodes } from '../../../store/node-registry.js'
 import { ERROR_RESPONSES, NullableTimestamp, Timestamp } from '../../schemas/common.js'
 import { nodeView, overview, type TopApp } from '../../services/overview.js'
 
@@ -56,7 +55,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async fastify => {
   fastify.get('/nodes', {
     schema: { tags, summary: 'Every gateway node in the registry: version, configuration version, snapshot age, state', response: { 200: Type.Object({ currentConfigVersion: Type.String(), items: Type.Array(Node) }), ...ERROR_RESPONSES } }
   }, async () => {
-    const [nodes, current] = await Promise.all([readNodes(fastify.prisma), fastify.configWriter.currentVersion()])
+    const [nodes, current] = await Promise.all([fastify.nodeRegistry.read(), fastify.configWriter.currentVersion()])
     const now = Date.now()
     return { currentConfigVersion: current.toString(), items: nodes.map(node => nodeView(node, now, current)) }
   })
@@ -81,7 +80,7 @@ export const nodeRoutes: FastifyPluginAsyncTypebox = async fastify => {
       response: { 200: Overview, ...ERROR_RESPONSES }
     }
   }, async request => {
-    const [nodes, apps] = await Promise.all([readNodes(fastify.prisma), topApps()])
+    const [nodes, apps] = await Promise.all([fastify.nodeRegistry.read(), topApps()])
     return overview(nodes, Date.now(), { minutes: request.query.minutes, topApps: apps })
   })
 }
