@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// partner-gateway <command>: start | migrate | seed | admin-token create | keys rotate |
+// partner-gateway <command>: start | migrate | seed | admin-token create | operator create | keys rotate |
 // backup | restore | sign. On the embedded database, commands that need it run inside the
 // `start` process that owns DATA_DIR when there is one (src/control/local-commands.ts).
 import cluster from 'node:cluster'
@@ -13,6 +13,7 @@ import type { Config } from './config/schema.js'
 import { seedDemo, type DemoCredentials } from './control/demo.js'
 import { callOwner } from './control/local-command-client.js'
 import { createAdminToken, type OperatorScope } from './control/services/admin-tokens.js'
+import { createOperator, generatePassword, type OperatorAccount, type OperatorRole } from './control/services/operators.js'
 import { SigningKeys } from './control/services/signing-keys.js'
 import { SecretBox } from './domain/crypto.js'
 import { DataDirInUseError } from './domain/errors.js'
@@ -32,13 +33,16 @@ Commands:
   seed                          seed the demo partner, app and API into an empty database
   admin-token create --name N [--scope admin|read]
                                 create an operator token (printed once)
+  operator create --email E [--role admin|viewer] [--password-stdin]
+                                create a console operator; the password is read from
+                                stdin, or generated and printed once
   keys rotate                   sign new OAuth2 tokens with a new key
   backup --out FILE             write the embedded database to FILE (also while it runs)
   restore --from FILE [--force] replace the embedded database with a backup (server stopped)
   sign --key K --secret S [--method M] [--data BODY] [--content-type T] URL
                                 print a curl command with an HMAC-signed request
 
-On the embedded database (no DATABASE_URL), migrate, seed, admin-token, keys and backup
+On the embedded database (no DATABASE_URL), migrate, seed, admin-token, operator, keys and backup
 run inside the \`start\` process that owns DATA_DIR when one is running.
 
 Configuration: environment variables and config/gateway.json, see README.md.`
@@ -91,6 +95,7 @@ async function start (config: Config): Promise<void> {
   if (gatewayUrl !== undefined) console.log(`  gateway:      ${gatewayUrl}  (metrics at /metrics)`)
   if (product.controlUrl !== undefined) {
     console.log(`  control API:  ${product.controlUrl}/admin/v1  (docs at /docs)`)
+    console.log(`  console:      ${product.controlUrl}/console  (create an operator with \`partner-gateway operator create --email you@example.com\`)`)
     if (config.adminToken === undefined) console.log('  no GATEWAY_ADMIN_TOKEN set: create an operator token with `partner-gateway admin-token create --name me`')
   }
   if (product.database.kind === 'pglite') {
@@ -167,6 +172,15 @@ async function restore (config: Config, from: string, force: boolean): Promise<v
   }
 }
 
+/** The first line of stdin, as `docker login --password-stdin` reads it: no echo, no shell history. */
+async function readPasswordFromStdin (): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  const password = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0]
+  if (password.length < 10 || password.length > 200) throw new ConfigError('the password on stdin must have 10 to 200 characters')
+  return password
+}
+
 async function main (argv: string[]): Promise<void> {
   const [command, ...rest] = argv
   if (command === undefined || command === '--help' || command === 'help') {
@@ -208,6 +222,23 @@ async function main (argv: string[]): Promise<void> {
         ? JSON.parse((await callOwner(config.dataDir, owner, 'POST', '/admin-tokens', { name: values.name, scopes: [scope] })).body.toString('utf8')) as { name: string, scopes: string[], token: string }
         : await withDatabase(config, 'admin-token create', async database => await createAdminToken(new ConfigWriter(database.prisma, new MemoryChangeBus()), 'cli', values.name as string, [scope]))
       console.log(`operator token "${created.name}" (${created.scopes.join(', ')}); shown once:\n${created.token}`)
+      return
+    }
+    case 'operator': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { email: { type: 'string' }, role: { type: 'string', default: 'admin' }, 'password-stdin': { type: 'boolean', default: false } } })
+      if (positionals[0] !== 'create' || values.email === undefined) throw new ConfigError('usage: operator create --email EMAIL [--role admin|viewer] [--password-stdin]')
+      if (values.role !== 'admin' && values.role !== 'viewer') throw new ConfigError('--role must be admin or viewer')
+      if (!/^[^\s@]+@[^\s@]+$/.test(values.email)) throw new ConfigError('--email must be an email address')
+      const role: OperatorRole = values.role
+      const typed = values['password-stdin'] ? await readPasswordFromStdin() : undefined
+      const password = typed ?? generatePassword()
+      const input = { email: values.email, role, password }
+      const owner = commandTakingOwner(config)
+      const created = owner !== undefined
+        ? JSON.parse((await callOwner(config.dataDir, owner, 'POST', '/operators', input)).body.toString('utf8')) as OperatorAccount
+        : await withDatabase(config, 'operator create', async database => await createOperator(new ConfigWriter(database.prisma, new MemoryChangeBus()), 'cli', input))
+      console.log(`operator ${created.email} (${created.role}) created; sign in at the control server's /console`)
+      if (typed === undefined) console.log(`password, shown once:\n${password}`)
       return
     }
     case 'keys': {

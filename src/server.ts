@@ -12,6 +12,7 @@ import { buildLocalCommandServer, closeCommandSocket, COMMAND_SOCKET_NAME, liste
 import { demoUpstreamRoutes, seedDemo, type DemoCredentials } from './control/demo.js'
 import { SecretBox } from './domain/crypto.js'
 import { buildGatewayServer } from './gateway/app.js'
+import { NodeReporter } from './gateway/node-report.js'
 import { SnapshotManager } from './gateway/snapshot/snapshot-manager.js'
 import { quotaSeedSource } from './gateway/usage/quota-seed.js'
 import { readQuotaUsage, UsageRecorder } from './gateway/usage/usage-recorder.js'
@@ -22,6 +23,7 @@ import { probeWithDeadline, type Lifecycle } from './observability/readiness.js'
 import { MemoryChangeBus, RedisChangeBus, type ChangeBus } from './store/change-bus.js'
 import { ConfigWriter } from './store/config-writer.js'
 import { openDatabase, type Database } from './store/db.js'
+import { DatabaseNodeRegistry, RedisNodeRegistry } from './store/node-registry.js'
 import { resolveMasterKey } from './store/master-key.js'
 import { RedisAvailability } from './store/redis-availability.js'
 import { createRedis, type RedisConnection } from './store/redis.js'
@@ -121,10 +123,11 @@ export async function startProduct (config: Config, options: { logger?: Logger }
     const bus: ChangeBus = redis !== undefined ? new RedisChangeBus(redis, config.redisKeyPrefix) : new MemoryChangeBus()
     closers.push(async () => { await bus.close() })
     const product: RunningProduct = { config, database, close }
+    const nodeRegistry = redis !== undefined ? new RedisNodeRegistry(redis, config.redisKeyPrefix) : new DatabaseNodeRegistry(database.prisma)
 
     if (config.roles.includes('control')) {
       const configWriter = new ConfigWriter(database.prisma, bus)
-      const control = await buildControlServer({ config, prisma: database.prisma, configWriter, secretBox, lifecycle, logger: logger.child({ server: 'control' }) })
+      const control = await buildControlServer({ config, prisma: database.prisma, configWriter, secretBox, nodeRegistry, lifecycle, logger: logger.child({ server: 'control' }) })
       await control.register(demoUpstreamRoutes)
       await control.listen({ port: config.controlPort, host: config.host })
       servers.push(control)
@@ -179,7 +182,18 @@ export async function startProduct (config: Config, options: { logger?: Logger }
         redisUp: availability === undefined ? undefined : () => availability.isUp,
         logger: gatewayLog
       })
+      const reporter = new NodeReporter({
+        registry: nodeRegistry,
+        metrics,
+        snapshot: () => snapshots.current,
+        databaseUp: () => snapshots.databaseHealthy,
+        redisUp: availability === undefined ? undefined : () => availability.isUp,
+        intervalMs: config.nodeReportIntervalMs,
+        log: gatewayLog
+      })
+      closers.push(async () => { await reporter.stop() })
       await gateway.listen({ port: config.gatewayPort, host: config.host })
+      reporter.start()
       // servers are drained before the closers run, so usage is flushed after the last request
       servers.push(gateway)
       product.gateway = gateway

@@ -10,7 +10,7 @@ import { LoginPage, SignupPage } from './pages/auth.js'
 import { ApiReferencePage, CatalogPage } from './pages/catalog.js'
 import { RequestsPage } from './pages/requests.js'
 import { TeamPage } from './pages/team.js'
-import { match, navigate, usePath } from './router.js'
+import { BASE, match, navigate, usePath } from './router.js'
 import './styles.css'
 
 const PUBLIC_PATHS = ['/login', '/signup', '/forgot-password']
@@ -92,4 +92,7 @@ function App (): JSX.Element {
   )
 }
 
-render(<App />, document.getElementById('app') as HTMLElement)
+const root = document.getElementById('app') as HTMLElement
+// the operator console is loaded only under /console, as a chunk of its own
+if (BASE === '/console') void import('./console/console-app.js').then(module => { module.mountConsole(root) })
+else render(<App />, root)

@@ -1,7 +1,8 @@
-// A tiny history router for the paths under /portal/.
+// A tiny history router for the paths under /portal/ (the partner portal) or /console/
+// (the operator console): the same app serves both route trees.
 import { useEffect, useState } from 'preact/hooks'
 
-export const BASE = '/portal'
+export const BASE = /^\/console(\/|$)/.test(location.pathname) ? '/console' : '/portal'
 
 export function currentPath (): string {
   const path = location.pathname.startsWith(BASE) ? location.pathname.slice(BASE.length) : location.pathname

@@ -8,10 +8,12 @@ import { errorHandler, notFoundHandler } from '../domain/error-handler.js'
 import { probeWithDeadline, readinessStatusCode, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import type { ConfigWriter } from '../store/config-writer.js'
 import type { PrismaClient } from '../store/db.js'
+import { DatabaseNodeRegistry, type NodeRegistry } from '../store/node-registry.js'
 import './decorators.js'
 import accountMail from './plugins/account-mail.js'
 import docs from './plugins/docs.js'
 import operatorAuth from './plugins/operator-auth.js'
+import operatorSession from './plugins/operator-session.js'
 import { mapPrismaError } from './prisma-errors.js'
 import { adminRoutes } from './routes/admin/index.js'
 import { signingKeyRoutes } from './routes/admin/signing-keys.js'
@@ -19,6 +21,7 @@ import { oauthRoutes } from './routes/oauth/index.js'
 import { SigningKeys } from './services/signing-keys.js'
 import { partnerApiRoutes } from './routes/partner/index.js'
 import portalStatic from './plugins/portal-static.js'
+import consoleStatic from './plugins/console-static.js'
 import { buildValidatorCompiler } from './validation.js'
 
 export interface ControlServerOptions {
@@ -26,6 +29,8 @@ export interface ControlServerOptions {
   prisma: PrismaClient
   configWriter: ConfigWriter
   secretBox: SecretBox
+  /** where gateway nodes report; the database when not given */
+  nodeRegistry?: NodeRegistry
   /** draining turns readiness off */
   lifecycle?: Lifecycle
   logger?: FastifyBaseLogger
@@ -45,6 +50,7 @@ export async function buildControlServer (options: ControlServerOptions): Promis
   fastify.decorate('configWriter', options.configWriter)
   fastify.decorate('secretBox', options.secretBox)
   fastify.decorate('appConfig', options.config)
+  fastify.decorate('nodeRegistry', options.nodeRegistry ?? new DatabaseNodeRegistry(options.prisma))
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     errorHandler((mapPrismaError(error) as FastifyError | undefined) ?? error, request, reply)
@@ -55,6 +61,7 @@ export async function buildControlServer (options: ControlServerOptions): Promis
   await fastify.register(accountMail)
   const signingKeys = new SigningKeys(options.prisma, options.configWriter, options.secretBox)
   await fastify.register(async admin => {
+    await admin.register(operatorSession)
     await admin.register(operatorAuth)
     await admin.register(adminRoutes)
     await admin.register(signingKeyRoutes(signingKeys))
@@ -62,6 +69,7 @@ export async function buildControlServer (options: ControlServerOptions): Promis
   await fastify.register(partnerApiRoutes, { prefix: '/partner/v1' })
   await fastify.register(oauthRoutes(signingKeys))
   await fastify.register(portalStatic)
+  await fastify.register(consoleStatic)
 
   fastify.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
   // without its database the control API can only answer 503: not ready

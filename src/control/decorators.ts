@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js'
 import type { SecretBox } from '../domain/crypto.js'
 import type { ConfigWriter } from '../store/config-writer.js'
 import type { PrismaClient } from '../store/db.js'
+import type { NodeRegistry } from '../store/node-registry.js'
 
 export interface Operator {
   id: string
@@ -16,6 +17,7 @@ declare module 'fastify' {
     configWriter: ConfigWriter
     secretBox: SecretBox
     appConfig: Config
+    nodeRegistry: NodeRegistry
   }
   interface FastifyRequest {
     operator: Operator

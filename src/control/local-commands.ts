@@ -1,5 +1,5 @@
 // The CLI's way into a running embedded installation. The process that owns DATA_DIR is the
-// only one that may open its database, so `admin-token create`, `keys rotate`, `seed`,
+// only one that may open its database, so `admin-token create`, `operator create`, `keys rotate`, `seed`,
 // `migrate` and `backup` run here, inside it, when the CLI finds it running. The API
 // listens on a Unix socket in DATA_DIR, never on TCP: the socket is created mode 0600, so
 // only the OS user that owns the installation can connect, and no operator token is needed.
@@ -16,6 +16,7 @@ import { seedDemo } from './demo.js'
 import { mapPrismaError } from './prisma-errors.js'
 import { Name } from './schemas/common.js'
 import { createAdminToken } from './services/admin-tokens.js'
+import { createOperator } from './services/operators.js'
 import { SigningKeys } from './services/signing-keys.js'
 import { buildValidatorCompiler } from './validation.js'
 
@@ -45,6 +46,10 @@ export async function buildLocalCommandServer (options: LocalCommandOptions): Pr
   fastify.post('/admin-tokens', {
     schema: { body: Type.Object({ name: Name, scopes: Type.Array(Type.Union([Type.Literal('admin'), Type.Literal('read')]), { minItems: 1, maxItems: 2, uniqueItems: true }) }, { additionalProperties: false }) }
   }, async (request, reply) => await reply.code(201).send(await createAdminToken(configWriter, LOCAL_COMMAND_ACTOR, request.body.name, request.body.scopes)))
+
+  fastify.post('/operators', {
+    schema: { body: Type.Object({ email: Type.String({ format: 'email', minLength: 3, maxLength: 320 }), role: Type.Union([Type.Literal('admin'), Type.Literal('viewer')]), password: Type.String({ minLength: 10, maxLength: 200 }) }, { additionalProperties: false }) }
+  }, async (request, reply) => await reply.code(201).send(await createOperator(configWriter, LOCAL_COMMAND_ACTOR, request.body)))
 
   fastify.post('/signing-keys/rotate', async (_request, reply) => await reply.code(201).send(await new SigningKeys(database.prisma, configWriter, secretBox).rotate(LOCAL_COMMAND_ACTOR)))
 

@@ -18,6 +18,14 @@ const PREFIX = '/portal'
 const csp = (connectTo: string): string => `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${connectTo}; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'`
 const ASSET_CSP = csp("'self'")
 
+/** Also sent with the operator console (console-static.ts), the same app, which connects to its own origin only. */
+export const PORTAL_SECURITY_HEADERS = {
+  'content-security-policy': ASSET_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'x-frame-options': 'DENY'
+}
+
 function noCache (reply: FastifyReply): void {
   void reply.header('cache-control', 'no-cache')
 }
@@ -31,12 +39,9 @@ export default async function portalStatic (fastify: FastifyInstance, options: {
 
   fastify.addHook('onSend', async (request, reply) => {
     if (!request.url.startsWith(PREFIX)) return
-    // only a document's policy governs what its scripts may connect to
-    const isPage = String(reply.getHeader('content-type') ?? '').startsWith('text/html')
-    void reply.header('content-security-policy', isPage ? csp(`'self' ${await gatewayOrigin(request)}`) : ASSET_CSP)
-    void reply.header('x-content-type-options', 'nosniff')
-    void reply.header('referrer-policy', 'same-origin')
-    void reply.header('x-frame-options', 'DENY')
+    void reply.headers(PORTAL_SECURITY_HEADERS)
+    // only a document's policy governs what its scripts may connect to: the portal's pages also reach the gateway
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) void reply.header('content-security-policy', csp(`'self' ${await gatewayOrigin(request)}`))
   })
 
   fastify.get(PREFIX, { schema: { hide: true } }, async (_request, reply) => await reply.redirect(`${PREFIX}/`, 301))

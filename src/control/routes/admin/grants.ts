@@ -82,13 +82,14 @@ export const grantRoutes: FastifyPluginAsyncTypebox = async fastify => {
   })
 
   fastify.patch('/grants/:id', {
-    schema: { tags, summary: 'Approve, reject or revoke a grant, or move it to another plan', params: IdParams, body: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('approved'), Type.Literal('rejected'), Type.Literal('revoked')])), planId: Type.Optional(Type.String({ format: 'uuid' })) }, { additionalProperties: false, minProperties: 1 }), response: { 200: Grant, ...ERROR_RESPONSES } }
+    schema: { tags, summary: 'Approve, reject or revoke a grant, or move it to another plan', params: IdParams, body: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('approved'), Type.Literal('rejected'), Type.Literal('revoked')])), planId: Type.Optional(Type.String({ format: 'uuid' })), reason: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'why, for the audit log (e.g. of a rejection)' })) }, { additionalProperties: false, minProperties: 1 }), response: { 200: Grant, ...ERROR_RESPONSES } }
   }, async request => {
     const grant = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       const existing = await tx.grant.findUnique({ where: { id: request.params.id } })
       if (existing === null) throw new NotFoundError(`Grant ${request.params.id} does not exist`)
       await checkReferences(tx, { planId: request.body.planId })
-      const updated = await tx.grant.update({ where: { id: existing.id }, data: request.body, include: WITH_NAMES })
+      const { reason: _reason, ...change } = request.body
+      const updated = await tx.grant.update({ where: { id: existing.id }, data: change, include: WITH_NAMES })
       const action = request.body.status !== undefined && request.body.status !== existing.status ? `grant.${request.body.status === 'approved' ? 'approve' : request.body.status === 'rejected' ? 'reject' : 'revoke'}` : 'grant.update'
       audit({ action, targetType: 'grant', targetId: existing.id, details: { ...request.body, appId: existing.appId, apiId: existing.apiId } })
       return updated

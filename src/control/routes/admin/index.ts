@@ -6,8 +6,11 @@ import { apiImportRoutes } from './api-import.js'
 import { appRoutes } from './apps.js'
 import { auditRoutes } from './audit.js'
 import { grantRoutes } from './grants.js'
+import { nodeRoutes } from './nodes.js'
+import { operatorRoutes } from './operators.js'
 import { partnerMemberRoutes } from './partner-members.js'
 import { partnerRoutes } from './partners.js'
+import { partnerUserRoutes } from './partner-users.js'
 import { planRoutes } from './plans.js'
 import { settingRoutes } from './settings.js'
 import { upstreamRoutes } from './upstreams.js'
@@ -24,4 +27,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async fastify => {
   await fastify.register(adminTokenRoutes)
   await fastify.register(apiImportRoutes)
   await fastify.register(settingRoutes)
+  await fastify.register(operatorRoutes)
+  await fastify.register(partnerUserRoutes)
+  await fastify.register(nodeRoutes)
 }

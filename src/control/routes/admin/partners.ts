@@ -30,6 +30,12 @@ const UpdatePartner = Type.Object({
 
 type PartnerRow = Static<typeof Partner>
 
+const PartnerQuery = Type.Object({
+  ...PageQuery.properties,
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'part of the name or email, any case' })),
+  status: Type.Optional(PartnerStatus)
+})
+
 export const partnerRoutes: FastifyPluginAsyncTypebox = async fastify => {
   const tags = ['partners']
 
@@ -42,9 +48,17 @@ export const partnerRoutes: FastifyPluginAsyncTypebox = async fastify => {
     return await reply.code(201).send(partner as unknown as PartnerRow)
   })
 
-  fastify.get('/partners', { schema: { tags, summary: 'List partners; status=pending lists the sign-ups waiting for approval', querystring: Type.Object({ ...PageQuery.properties, status: Type.Optional(PartnerStatus) }), response: { 200: pageOf(Partner), ...ERROR_RESPONSES } } }, async request => {
+  fastify.get('/partners', { schema: { tags, summary: 'List partners, optionally searched by name or email and filtered by status (status=pending: the sign-ups waiting for approval)', querystring: PartnerQuery, response: { 200: pageOf(Partner), ...ERROR_RESPONSES } } }, async request => {
+    const { q, status } = request.query
     const page = pageArguments(request.query)
-    const rows = await fastify.prisma.partner.findMany({ ...page, where: { ...page.where, ...(request.query.status !== undefined ? { status: request.query.status } : {}) } })
+    const rows = await fastify.prisma.partner.findMany({
+      ...page,
+      where: {
+        ...page.where,
+        ...(status !== undefined ? { status } : {}),
+        ...(q !== undefined ? { OR: [{ name: { contains: q, mode: 'insensitive' as const } }, { email: { contains: q, mode: 'insensitive' as const } }] } : {})
+      }
+    })
     return toPage(rows, request.query.limit, row => row as unknown as PartnerRow)
   })
 
