@@ -176,6 +176,9 @@ export interface ConfigDelta {
   routing?: RoutingData
 }
 
+/** Audited changes the gateway never reads (portal users, operators, their tokens); any other kind reloads the routing part. */
+const CONTROL_PLANE_ONLY = new Set(['partner-user', 'operator', 'admin-token'])
+
 /** Past this many apps and grants, reading everything again is the cheaper way. */
 const MAX_DELTA_ENTITIES = 2_000
 
@@ -199,6 +202,7 @@ export async function loadConfigDelta (prisma: PrismaClient, fromVersion: bigint
     const grantIds = new Set<string>()
     let routingChanged = false
     for (const entry of entries) {
+      if (CONTROL_PLANE_ONLY.has(entry.targetType)) continue
       const set = entry.targetType === 'app' ? appIds : entry.targetType === 'partner' ? partnerIds : entry.targetType === 'grant' ? grantIds : undefined
       if (set === undefined) routingChanged = true
       else if (entry.targetId === null) return undefined

@@ -32,15 +32,16 @@ export class ConfigWriter {
     const entries: AuditEntry[] = []
     const { result, version } = await this.#prisma.$transaction(async tx => {
       const result = await change({ tx, audit: entry => { entries.push(entry) } })
+      // a write that changed nothing worth auditing changed nothing the gateways read
+      if (entries.length === 0) return { result, version: undefined }
       const state = await tx.configState.update({ where: { id: 1 }, data: { version: { increment: 1 } } })
       // each entry names the version it produced: gateways reload only what the entries name
-      if (entries.length > 0) {
-        await tx.auditLog.createMany({
-          data: entries.map(entry => ({ actor, action: entry.action, targetType: entry.targetType, targetId: entry.targetId ?? null, details: entry.details, configVersion: state.version }))
-        })
-      }
+      await tx.auditLog.createMany({
+        data: entries.map(entry => ({ actor, action: entry.action, targetType: entry.targetType, targetId: entry.targetId ?? null, details: entry.details, configVersion: state.version }))
+      })
       return { result, version: state.version }
     })
+    if (version === undefined) return result
     await this.#bus.publish(version).catch(() => {
       // gateways also poll the version, so a lost event only delays propagation
     })

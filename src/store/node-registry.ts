@@ -4,7 +4,7 @@
 // touching PostgreSQL; gateway-membership.ts's <prefix>gateway-nodes is another thing),
 // otherwise in the database's GatewayNode table.
 import type { NodeStats } from '../observability/node-stats.js'
-import type { Prisma, PrismaClient } from './db.js'
+import type { PrismaClient } from './db.js'
 import type { RedisConnection } from './redis.js'
 
 export interface NodeIdentity {
@@ -48,10 +48,13 @@ export class DatabaseNodeRegistry implements NodeRegistry {
     this.#prisma = prisma
   }
 
+  // one statement, no transaction: a report must never hold a connection the usage flush needs
   async write (report: NodeReport): Promise<void> {
-    const { id, ...fields } = report
-    const data = { ...fields, stats: report.stats as unknown as Prisma.InputJsonObject, stoppedAt: null }
-    await this.#prisma.gatewayNode.upsert({ where: { id }, create: { id, ...data }, update: data })
+    await this.#prisma.$executeRaw`
+      INSERT INTO "GatewayNode" ("id", "hostname", "pid", "version", "startedAt", "reportedAt", "stoppedAt", "configVersion", "snapshotAgeSeconds", "stats")
+      VALUES (${report.id}::uuid, ${report.hostname}, ${report.pid}, ${report.version}, ${report.startedAt}, ${report.reportedAt}, NULL, ${report.configVersion}, ${report.snapshotAgeSeconds}, ${JSON.stringify(report.stats)}::jsonb)
+      ON CONFLICT ("id") DO UPDATE SET "reportedAt" = EXCLUDED."reportedAt", "stoppedAt" = NULL, "configVersion" = EXCLUDED."configVersion",
+        "snapshotAgeSeconds" = EXCLUDED."snapshotAgeSeconds", "stats" = EXCLUDED."stats"`
   }
 
   async markStopped (id: string, at: Date): Promise<void> {

@@ -42,6 +42,7 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
   #cacheTimer: NodeJS.Timeout | undefined
   #cacheWriting: Promise<void> | undefined
   #cacheWritten = false
+  #polling = false
 
   constructor (options: SnapshotManagerOptions) {
     super()
@@ -112,6 +113,9 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
   }
 
   async #poll (): Promise<void> {
+    // a poll the database has not answered yet holds a connection: never start another beside it
+    if (this.#polling) return
+    this.#polling = true
     try {
       const version = await readConfigVersion(this.#options.prisma)
       this.#lastError = undefined
@@ -120,6 +124,8 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
     } catch (error) {
       if (this.#lastError === undefined) this.#options.log.error({ err: error }, 'configuration version poll failed')
       this.#lastError = error as Error
+    } finally {
+      this.#polling = false
     }
   }
 

@@ -30,13 +30,15 @@ export const accountLinkRoutes: FastifyPluginAsyncTypebox<{ throttle: LoginThrot
     fastify.backgroundTasks.run('password reset mail', async () => {
       const user = await fastify.prisma.partnerUser.findUnique({ where: { email } })
       if (user === null) return
-      const last = await lastUserTokenAt(fastify.prisma, user.id, 'password-reset')
-      if (last !== undefined && Date.now() - last.getTime() < RESET_MAIL_SPACING_MS) return
       const token = await fastify.configWriter.write(`partner:${user.id}`, async ({ tx, audit }) => {
+        // requests racing each other take turns on the user's row, so the spacing holds for them too
+        await tx.$queryRaw`SELECT 1 FROM "PartnerUser" WHERE "id" = ${user.id}::uuid FOR UPDATE`
+        const last = await lastUserTokenAt(tx, user.id, 'password-reset')
+        if (last !== undefined && Date.now() - last.getTime() < RESET_MAIL_SPACING_MS) return undefined
         audit({ action: 'partner-user.password-reset-request', targetType: 'partner-user', targetId: user.id, details: { email } })
         return await issueUserToken(tx, user.id, 'password-reset', PASSWORD_RESET_TTL_MS)
       })
-      await fastify.mailer.send(passwordResetMail({ to: email, link: fastify.portalLink('reset-password', token) }))
+      if (token !== undefined) await fastify.mailer.send(passwordResetMail({ to: email, link: fastify.portalLink('reset-password', token) }))
     })
     return await reply.code(202).send({ message: RESET_REQUESTED })
   })
