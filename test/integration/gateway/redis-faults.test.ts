@@ -103,11 +103,12 @@ describe.each(['drop', 'refuse'] as const)('Redis cut (%s) under the local polic
     // requests reserved in a batch and not spent go back when their lease expires (200 ms)
     await new Promise(resolve => setTimeout(resolve, 600))
     // before + during (reconciled) + after. A reservation whose answer was lost in the cut may
-    // still have been applied (a dropped connection delivers it late): that batch, at most 1% of
-    // the 10,000 quota, stays counted, which errs on the side of the plan, never past it
+    // still have been applied (a dropped connection delivers it late): up to three of them (the
+    // deadlines missed before Redis counts as down), each at most 1% of the 10,000 quota, stay
+    // counted, which errs on the side of the plan, never past it
     const counted = await dayCounter(setup)
     expect(counted).toBeGreaterThanOrEqual(50)
-    expect(counted).toBeLessThanOrEqual(mode === 'refuse' ? 51 : 150)
+    expect(counted).toBeLessThanOrEqual(mode === 'refuse' ? 51 : 50 + 3 * 100)
   })
 })
 
