@@ -64,6 +64,8 @@ const SIGNED_BODY_LIMIT_BYTES = 10 * 1024 * 1024
 
 /** What the access log, the metrics and the trace report about one request, filled in as it goes. */
 interface Exchange {
+  /** kept from the start: a request whose body was read has no socket any more when it ends */
+  socket: Socket
   /** the bound series of the API and route ('' ones until the route is known) */
   metrics: RouteMetrics
   route?: string
@@ -164,7 +166,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   fastify.decorateRequest('exchange', null)
   const noRouteMetrics = metrics.forRoute('')
   const startExchange = (request: FastifyRequest): Exchange => {
-    const exchange: Exchange = { metrics: noRouteMetrics, outcome: 'proxied', spans: tracer?.startRequest(request.headers.traceparent) }
+    const exchange: Exchange = { socket: request.raw.socket, metrics: noRouteMetrics, outcome: 'proxied', spans: tracer?.startRequest(request.headers.traceparent) }
     request.exchange = exchange
     return exchange
   }
@@ -324,10 +326,10 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const status = reply.statusCode
     routeMetrics.countRequest(metrics.apps.label(exchange.appId), request.method, status, exchange.outcome)
     if (exchange.api !== undefined) routeMetrics.requestDuration.observe(reply.elapsedTime / 1000)
-    const { bytesIn, bytesOut } = exchangedBytes(request.raw.socket)
+    const { bytesIn, bytesOut } = exchangedBytes(exchange.socket)
     routeMetrics.api.requestBytes.inc(bytesIn)
     routeMetrics.api.responseBytes.inc(bytesOut)
-    const clientIp = logAccess || exchange.spans !== undefined ? trustedProxies.clientAddress(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']) : undefined
+    const clientIp = logAccess || exchange.spans !== undefined ? trustedProxies.clientAddress(exchange.socket.remoteAddress, request.headers['x-forwarded-for']) : undefined
     const rawUrl = request.raw.url ?? '/'
     const queryStart = rawUrl.indexOf('?')
     const path = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart)
