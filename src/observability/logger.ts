@@ -1,7 +1,7 @@
 // The process logs: JSON lines through asynchronous, buffered destinations. A synchronous
 // write per access-log line cost more CPU than the rest of a request's policies; buffered
 // lines are written at least every second, flushed (and waited for) at the end of a graceful
-// stop, and flushed synchronously when the process exits, so none is lost on SIGTERM.
+// stop, and flushed synchronously by pino when the process exits, so none is lost on SIGTERM.
 // Access-log lines go to stdout with the rest, or to ACCESS_LOG_FILE; rotation is the
 // operator's tool's job (logrotate, newsyslog): it renames the file and sends SIGHUP, and
 // the file is reopened under its name.
@@ -24,13 +24,8 @@ export interface ProcessLogs {
 
 function bufferedDestination (dest: string | number): SonicBoom {
   const destination = pino.destination({ dest, sync: false, minLength: BUFFER_BYTES, mkdir: typeof dest === 'string', append: true })
-  const timer = setInterval(() => { destination.flush() }, FLUSH_INTERVAL_MS)
-  timer.unref()
-  process.once('exit', () => {
-    clearInterval(timer)
-    // a write still in flight is the one thing flushSync cannot take over: it throws then
-    try { destination.flushSync() } catch {}
-  })
+  // pino itself flushes its destinations synchronously when the process exits
+  setInterval(() => { destination.flush() }, FLUSH_INTERVAL_MS).unref()
   return destination
 }
 

@@ -46,6 +46,8 @@ export interface WebSocketProxyOptions {
 interface Upgrade {
   requestId: string
   startedAt: number
+  /** read at the start: a socket that was answered and closed no longer knows its peer */
+  peer: string | undefined
   /** what a refusal counts as; 'proxied' once the upgrade succeeded */
   outcome: Outcome
   metrics?: RouteMetrics
@@ -140,7 +142,7 @@ export class WebSocketProxy {
 
   handleUpgrade (request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => { socket.destroy() })
-    const upgrade: Upgrade = { requestId: requestIdFrom(request.headers[REQUEST_ID_HEADER]), startedAt: performance.now(), outcome: 'rejected' }
+    const upgrade: Upgrade = { requestId: requestIdFrom(request.headers[REQUEST_ID_HEADER]), startedAt: performance.now(), peer: request.socket.remoteAddress, outcome: 'rejected' }
     this.#upgrade(request, socket, head, upgrade).then(() => {
       upgrade.outcome = 'proxied'
       this.#answered(request, upgrade, 101, undefined)
@@ -162,7 +164,7 @@ export class WebSocketProxy {
     const rawUrl = request.url ?? '/'
     accessLog?.info({
       reqId: upgrade.requestId,
-      clientIp: trustedProxies.clientAddress(request.socket.remoteAddress, request.headers['x-forwarded-for']),
+      clientIp: trustedProxies.clientAddress(upgrade.peer, request.headers['x-forwarded-for']),
       method: request.method,
       path: rawUrl.split('?')[0],
       route: upgrade.route,
