@@ -88,9 +88,9 @@ export class RequestSpans {
   }
 }
 
-/** Ends a phase; undefined (tracing off) costs nothing. */
+/** Ends a phase unless the request's end already did; undefined (tracing off) costs nothing. */
 export function endSpan (span: Span | undefined): void {
-  if (span !== undefined) span.endMs = nowMs()
+  if (span !== undefined && span.endMs === 0) span.endMs = nowMs()
 }
 
 export interface SpanExporter {
@@ -110,9 +110,10 @@ export class Tracer {
 
   /**
    * Ends the request's server span and hands it and its phases to the exporter. A phase still
-   * open is the one the request was refused or failed in: it ends now, marked with `error`.
-   * The server span is marked failed only for a 5xx (`serverFailed`): a refusal is the
-   * gateway working (OpenTelemetry's HTTP conventions say the same).
+   * open ends now: the one the request was refused or failed in (marked with `error`), or the
+   * upstream call, whose promise settles only after the response finished. The server span is
+   * marked failed only for a 5xx (`serverFailed`): a refusal is the gateway working
+   * (OpenTelemetry's HTTP conventions say the same).
    */
   finish (request: RequestSpans, name: string, attributes: Span['attributes'], error: string | undefined, serverFailed: boolean): void {
     if (!request.sampled) return
@@ -120,7 +121,7 @@ export class Tracer {
     for (const phase of request.phases) {
       if (phase.endMs !== 0) continue
       phase.endMs = endMs
-      phase.error = error ?? 'aborted'
+      phase.error = error
     }
     const server: Span = { traceId: request.traceId, spanId: request.spanId, parentSpanId: request.parentSpanId, name, kind: SPAN_KIND.server, startMs: request.startMs, endMs, attributes, error: serverFailed ? error ?? 'error' : undefined }
     this.#exporter.add([server, ...request.phases])
