@@ -5,6 +5,7 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { loadConfig } from '../../../src/config/load.js'
 import { startProduct, type RunningProduct } from '../../../src/server.js'
 
@@ -71,5 +72,17 @@ describe('gateway access log', () => {
     const text = JSON.stringify(lines.filter(line => line.server === 'gateway'))
     expect(text).not.toContain(demo.apiKey)
     expect(text).not.toContain('s3cr3t')
+  })
+
+  it('writes a line for a WebSocket upgrade, refused here', async () => {
+    const demo = product.demo
+    if (demo === undefined) throw new Error('no demo')
+    const socket = new WebSocket(`${(product.gatewayUrl as string).replace('http', 'ws')}${demo.path}`, { headers: { 'x-request-id': 'log-ws-1', 'x-api-key': demo.apiKey } })
+    const refused = new Promise<number>(resolve => { socket.once('unexpected-response', (_request, response) => { resolve(response.statusCode ?? 0) }) })
+    socket.on('error', () => {})
+    const status = await refused
+    socket.terminate()
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(accessLine('log-ws-1')).toMatchObject({ websocket: true, method: 'GET', path: demo.path, status, errorCode: expect.any(String), clientIp: '127.0.0.1', durationMs: expect.any(Number) })
   })
 })
