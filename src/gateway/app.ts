@@ -172,7 +172,10 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   }
 
   // every answer names its request id: proxied, refused, 404, even /metrics
-  fastify.addHook('onRequest', async (request, reply) => { void reply.header(REQUEST_ID_HEADER, request.id) })
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id)
+    done()
+  })
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
 
