@@ -6,6 +6,7 @@
 // build's median round is printed. Run after `npm run build`; loopback only, bounded in time.
 //   BENCH_DISTS=dist-before,dist  BENCH_RATE (2000 req/s)  BENCH_SECONDS (6)  BENCH_ROUNDS (5)
 //   BENCH_GATEWAY_ENV='OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ...' extra variables for every gateway
+//   BENCH_GATEWAY_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' node flags of every gateway
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -46,7 +47,7 @@ async function startGateway (dist: string, upstreamUrl: string): Promise<Gateway
   const adminToken = randomBytes(24).toString('hex')
   const databaseUrl = new URL(POSTGRES)
   databaseUrl.pathname = `/${database}`
-  const child = spawn(process.execPath, [`${dist}/cli.js`, 'start'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean), `${dist}/cli.js`, 'start'], {
     env: { ...process.env, DATABASE_URL: databaseUrl.toString(), GATEWAY_MASTER_KEY: randomBytes(32).toString('hex'), GATEWAY_ADMIN_TOKEN: adminToken, GATEWAY_PORT: String(gatewayPort), CONTROL_PORT: String(controlPort), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...EXTRA_ENV },
     stdio: ['ignore', 'pipe', 'inherit']
   })

@@ -254,7 +254,7 @@ export class WebSocketProxy {
     if (limit !== null && !await limits.connectionCounter.acquire(subject, id, limit)) {
       return fail(new TooManyConnectionsError(`The app already has ${limit} open connection(s) to this API`))
     }
-    this.#options.metrics.forApi(api.name).countLimitDecision(grant.plan.name, 'allowed')
+    upgrade.metrics.api.countLimitDecision(grant.plan.name, 'allowed')
     upgrade.limitingPlan = undefined
     this.#pending++
     const release = (): void => {

@@ -1,6 +1,6 @@
 // W3C traceparent parsing and the OTLP JSON the exporter sends.
 import { describe, expect, it } from 'vitest'
-import { exportRequest, unixNano } from '../../../src/observability/otlp-exporter.js'
+import { exportRequestJson, unixNano } from '../../../src/observability/otlp-exporter.js'
 import { formatTraceparent, parseTraceparent, Tracer, type Span } from '../../../src/observability/tracing.js'
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736'
@@ -51,8 +51,10 @@ describe('OTLP JSON', () => {
   it('writes times as nanosecond strings and spans in resourceSpans / scopeSpans', () => {
     expect(unixNano(1_700_000_000_123.5)).toBe('1700000000123500000')
     expect(unixNano(1_700_000_000_123)).toBe('1700000000123000000')
+    expect(unixNano(1_700_000_000_123.0000004)).toBe('1700000000123000000')
+    expect(unixNano(1_700_000_000_123.9999999)).toBe('1700000000124000000')
     const span: Span = { traceId: TRACE_ID, spanId: PARENT_ID, name: 'GET /orders', kind: 2, startMs: 1000, endMs: 1001.5, attributes: { 'http.response.status_code': 502, 'url.path': '/orders', skipped: undefined }, error: 'UPSTREAM_UNAVAILABLE' }
-    expect(exportRequest([span], 'partner-gateway')).toEqual({
+    expect(JSON.parse(exportRequestJson([span], 'partner-gateway'))).toEqual({
       resourceSpans: [{
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'partner-gateway' } }] },
         scopeSpans: [{
