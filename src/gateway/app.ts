@@ -66,6 +66,8 @@ const SIGNED_BODY_LIMIT_BYTES = 10 * 1024 * 1024
 interface Exchange {
   /** kept from the start: a request whose body was read has no socket any more when it ends */
   socket: Socket
+  /** the peer's address, read at the start (a closed socket has none) when a log line or trace needs it */
+  peer?: string
   /** the bound series of the API and route ('' ones until the route is known) */
   metrics: RouteMetrics
   route?: string
@@ -166,7 +168,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   fastify.decorateRequest('exchange', null)
   const noRouteMetrics = metrics.forRoute('')
   const startExchange = (request: FastifyRequest): Exchange => {
-    const exchange: Exchange = { socket: request.raw.socket, metrics: noRouteMetrics, outcome: 'proxied', spans: tracer?.startRequest(request.headers.traceparent) }
+    const exchange: Exchange = { socket: request.raw.socket, peer: logAccess || tracer !== undefined ? request.raw.socket.remoteAddress : undefined, metrics: noRouteMetrics, outcome: 'proxied', spans: tracer?.startRequest(request.headers.traceparent) }
     request.exchange = exchange
     return exchange
   }
@@ -322,7 +324,18 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     }
   }
 
+  // with request logging disabled, Fastify reports nothing of an onResponse hook that throws:
+  // a bug here would silently cost every line and count, so it is logged
   fastify.addHook('onResponse', async (request, reply) => {
+    try {
+      recordExchange(request, reply)
+    } catch (error) {
+      fastify.log.error({ err: error, reqId: request.id }, 'could not count or log a request')
+    }
+  })
+
+  /** Counts the request in the metrics, ends its trace and writes its access-log line. */
+  function recordExchange (request: FastifyRequest, reply: FastifyReply): void {
     const exchange = request.exchange
     if (exchange === null) return
     const routeMetrics = exchange.metrics
@@ -332,7 +345,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const { bytesIn, bytesOut } = exchangedBytes(exchange.socket)
     routeMetrics.api.requestBytes.inc(bytesIn)
     routeMetrics.api.responseBytes.inc(bytesOut)
-    const clientIp = logAccess || exchange.spans !== undefined ? trustedProxies.clientAddress(exchange.socket.remoteAddress, request.headers['x-forwarded-for']) : undefined
+    const clientIp = logAccess || exchange.spans !== undefined ? trustedProxies.clientAddress(exchange.peer, request.headers['x-forwarded-for']) : undefined
     const rawUrl = request.raw.url ?? '/'
     const queryStart = rawUrl.indexOf('?')
     const path = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart)
@@ -372,7 +385,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       userAgent: request.headers['user-agent'],
       traceId: exchange.spans?.traceId
     }, 'request')
-  })
+  }
 
   const webSockets = new WebSocketProxy({ config, snapshots, limits, usage, pools, metrics, log: fastify.log, tokenIssuer: issuer, accessLog: logAccess ? accessLog : undefined, trustedProxies })
   fastify.server.on('upgrade', (request, socket, head) => { webSockets.handleUpgrade(request, socket, head) })
