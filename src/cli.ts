@@ -6,7 +6,7 @@ import cluster from 'node:cluster'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createProcessLogger } from './observability/logger.js'
+import { createProcessLogs } from './observability/logger.js'
 import { startPrimary } from './cluster.js'
 import { ConfigError, loadConfig } from './config/load.js'
 import type { Config } from './config/schema.js'
@@ -83,10 +83,10 @@ Call it with an HMAC signature (valid for 15 minutes; make a fresh one with \`pa
 
 async function start (config: Config): Promise<void> {
   if (config.workers > 0 && cluster.isPrimary) {
-    const logger = createProcessLogger(config.logLevel)
+    const { logger } = createProcessLogs({ level: config.logLevel })
     const primary = await startPrimary(config, logger)
     console.log(`partner-gateway started: ${config.workers} gateway workers on port ${config.gatewayPort}${primary.product?.controlUrl !== undefined ? `, control API on port ${config.controlPort}` : ''}`)
-    stopOnSignals(primary.close)
+    stopOnSignals(primary.close, primary.reopenLogs)
     return
   }
   const product = await startProduct(config)
@@ -102,10 +102,10 @@ async function start (config: Config): Promise<void> {
     console.log(`  this process owns ${config.dataDir} (pid ${process.pid}): CLI commands on it (admin-token, keys, seed, migrate, backup) run through it`)
   }
   if (product.demo !== undefined && gatewayUrl !== undefined) printDemo(product.demo, gatewayUrl)
-  stopOnSignals(product.close)
+  stopOnSignals(product.close, product.reopenLogs)
 }
 
-function stopOnSignals (close: () => Promise<void>): void {
+function stopOnSignals (close: () => Promise<void>, reopenLogs: () => void): void {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -115,6 +115,8 @@ function stopOnSignals (close: () => Promise<void>): void {
   }
   process.on('SIGINT', () => { stop('SIGINT') })
   process.on('SIGTERM', () => { stop('SIGTERM') })
+  // log rotation: the rotating tool renamed the access-log file; new lines go to a new one
+  process.on('SIGHUP', () => { reopenLogs() })
 }
 
 async function withDatabase<T> (config: Config, command: string, work: (database: Database) => Promise<T>): Promise<T> {

@@ -18,7 +18,7 @@ export function assertClusterable (config: Config): void {
 }
 
 /** In the primary: starts the control role (if configured) and keeps `workers` gateway workers running. */
-export async function startPrimary (config: Config, logger: Logger): Promise<{ product?: RunningProduct, close: () => Promise<void> }> {
+export async function startPrimary (config: Config, logger: Logger): Promise<{ product?: RunningProduct, close: () => Promise<void>, reopenLogs: () => void }> {
   assertClusterable(config)
   let stopping = false
   const product = config.roles.includes('control') ? await startProduct({ ...config, roles: ['control'] }, { logger }) : undefined
@@ -35,6 +35,10 @@ export async function startPrimary (config: Config, logger: Logger): Promise<{ p
   })
   return {
     product,
+    // every worker has its own access-log file descriptor
+    reopenLogs () {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP')
+    },
     async close () {
       stopping = true
       // workers drain their requests and flush usage on SIGTERM, like a single process

@@ -18,7 +18,8 @@ import { quotaSeedSource } from './gateway/usage/quota-seed.js'
 import { readQuotaUsage, UsageRecorder } from './gateway/usage/usage-recorder.js'
 import { createLimitBackends } from './limits/index.js'
 import { GatewayMetrics } from './observability/gateway-metrics.js'
-import { createProcessLogger } from './observability/logger.js'
+import { parseAppLabelSetting } from './observability/app-label.js'
+import { createProcessLogs, type ProcessLogs } from './observability/logger.js'
 import { probeWithDeadline, type Lifecycle } from './observability/readiness.js'
 import { MemoryChangeBus, RedisChangeBus, type ChangeBus } from './store/change-bus.js'
 import { ConfigWriter } from './store/config-writer.js'
@@ -42,6 +43,8 @@ export interface RunningProduct {
   gatewayUrl?: string
   demo?: DemoCredentials
   close: () => Promise<void>
+  /** reopens the access-log file (SIGHUP, after a rotation) */
+  reopenLogs: () => void
 }
 
 /** Closes a server: no new connections, in-flight requests get until the deadline, then their connections are cut. */
@@ -72,8 +75,17 @@ function listeningUrl (fastify: FastifyInstance): string {
   return `http://127.0.0.1:${port}`
 }
 
-export async function startProduct (config: Config, options: { logger?: Logger } = {}): Promise<RunningProduct> {
-  const logger = options.logger ?? createProcessLogger(config.logLevel)
+export interface ProductLoggers {
+  /** the process logger; default: JSON lines to stdout (and ACCESS_LOG_FILE), see logger.ts */
+  logger?: Logger
+  /** where the gateway's access-log lines go; default `logger` */
+  accessLog?: Logger
+}
+
+export async function startProduct (config: Config, options: ProductLoggers = {}): Promise<RunningProduct> {
+  const logs: ProcessLogs | undefined = options.logger === undefined ? createProcessLogs({ level: config.logLevel, accessLogFile: config.accessLogFile }) : undefined
+  const logger = options.logger ?? (logs as ProcessLogs).logger
+  const accessLog = options.accessLog ?? logs?.accessLog ?? logger
   const closers: Array<() => Promise<void>> = []
   const lifecycle: Lifecycle = { draining: false }
   const servers: FastifyInstance[] = []
@@ -90,6 +102,8 @@ export async function startProduct (config: Config, options: { logger?: Logger }
       }
     }
     closers.length = 0
+    // the last access-log lines are written before the process exits, not just buffered
+    await logs?.flush()
   }
   try {
     const commandSocket = config.databaseUrl === undefined ? commandSocketPath(config) : undefined
@@ -122,7 +136,7 @@ export async function startProduct (config: Config, options: { logger?: Logger }
     }
     const bus: ChangeBus = redis !== undefined ? new RedisChangeBus(redis, config.redisKeyPrefix) : new MemoryChangeBus()
     closers.push(async () => { await bus.close() })
-    const product: RunningProduct = { config, database, close }
+    const product: RunningProduct = { config, database, close, reopenLogs: () => { logs?.reopen() } }
     const nodeRegistry = redis !== undefined ? new RedisNodeRegistry(redis, config.redisKeyPrefix) : new DatabaseNodeRegistry(database.prisma)
 
     if (config.roles.includes('control')) {
@@ -165,7 +179,7 @@ export async function startProduct (config: Config, options: { logger?: Logger }
           gatewayLog.error({ err: error }, 'could not read persisted usage; quotas count from zero in this process')
         }
       }
-      const metrics = new GatewayMetrics({ defaultMetrics: true })
+      const metrics = new GatewayMetrics({ defaultMetrics: true, appLabel: parseAppLabelSetting(config.metricsAppLabel) })
       const connection = redis
       const availability = redisAvailability
       const gateway = await buildGatewayServer({
@@ -180,7 +194,8 @@ export async function startProduct (config: Config, options: { logger?: Logger }
           redis: connection === undefined ? undefined : async () => await probeWithDeadline(async () => await connection.ping(), PROBE_DEADLINE_MS)
         },
         redisUp: availability === undefined ? undefined : () => availability.isUp,
-        logger: gatewayLog
+        logger: gatewayLog,
+        accessLog: accessLog === logger ? gatewayLog : accessLog
       })
       const reporter = new NodeReporter({
         registry: nodeRegistry,

@@ -51,7 +51,12 @@ export const ConfigSchema = Type.Object({
   upstreamMaxConcurrentRequests: Type.Integer({ minimum: 1, maximum: 100_000, default: 256, description: 'Requests in flight per upstream and gateway process; also the connections kept per target' }),
   upstreamAppSharePercent: Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'Share of upstreamMaxConcurrentRequests one app may hold' }),
   upstreamEjectionMs: Type.Integer({ minimum: 1, default: 10_000, description: 'First ejection of a failing target; doubles with each ejection in a row' }),
-  upstreamMaxEjectionMs: Type.Integer({ minimum: 1, default: 120_000, description: 'Longest ejection of a failing target' })
+  upstreamMaxEjectionMs: Type.Integer({ minimum: 1, default: 120_000, description: 'Longest ejection of a failing target' }),
+  trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Addresses or CIDRs of proxies in front of the gateway: only their X-Forwarded-For names the client address' }),
+  accessLogFile: Type.Optional(Type.String({ minLength: 1, description: 'Access-log lines to this file instead of stdout; reopened on SIGHUP (rotation)' })),
+  metricsAppLabel: Type.String({ pattern: '^(off|top:[0-9]{1,4})$', default: 'top:20', description: 'Which apps get a label of their own in gateway_requests_total: off, or top:N for the N busiest (the rest count as "other")' }),
+  otelExporterEndpoint: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP collector base URL: spans are POSTed to {endpoint}/v1/traces; unset = no tracing' })),
+  otelServiceName: Type.String({ minLength: 1, default: 'partner-gateway', description: 'service.name of the exported spans' })
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
@@ -101,5 +106,10 @@ export const ENVIRONMENT_VARIABLES: Record<string, { key: keyof Config, parse: '
   UPSTREAM_MAX_CONCURRENT_REQUESTS: { key: 'upstreamMaxConcurrentRequests', parse: 'integer' },
   UPSTREAM_APP_SHARE_PERCENT: { key: 'upstreamAppSharePercent', parse: 'integer' },
   UPSTREAM_EJECTION_MS: { key: 'upstreamEjectionMs', parse: 'integer' },
-  UPSTREAM_MAX_EJECTION_MS: { key: 'upstreamMaxEjectionMs', parse: 'integer' }
+  UPSTREAM_MAX_EJECTION_MS: { key: 'upstreamMaxEjectionMs', parse: 'integer' },
+  TRUSTED_PROXIES: { key: 'trustedProxies', parse: 'list' },
+  ACCESS_LOG_FILE: { key: 'accessLogFile', parse: 'string' },
+  METRICS_APP_LABEL: { key: 'metricsAppLabel', parse: 'string' },
+  OTEL_EXPORTER_OTLP_ENDPOINT: { key: 'otelExporterEndpoint', parse: 'string' },
+  OTEL_SERVICE_NAME: { key: 'otelServiceName', parse: 'string' }
 }

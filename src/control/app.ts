@@ -5,6 +5,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from '../config/schema.js'
 import type { SecretBox } from '../domain/crypto.js'
 import { errorHandler, notFoundHandler } from '../domain/error-handler.js'
+import { REQUEST_ID_HEADER, requestIdFrom } from '../domain/request-id.js'
 import { probeWithDeadline, readinessStatusCode, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import type { ConfigWriter } from '../store/config-writer.js'
 import type { PrismaClient } from '../store/db.js'
@@ -42,8 +43,11 @@ const DATABASE_PROBE_DEADLINE_MS = 1_000
 export async function buildControlServer (options: ControlServerOptions): Promise<FastifyInstance> {
   const fastify = Fastify({
     ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
-    bodyLimit: options.config.bodyLimitBytes
+    bodyLimit: options.config.bodyLimitBytes,
+    genReqId: request => requestIdFrom(request.headers[REQUEST_ID_HEADER])
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // the id in every error body is worth quoting only if the caller can see it on successes too
+  fastify.addHook('onRequest', async (request, reply) => { void reply.header(REQUEST_ID_HEADER, request.id) })
   fastify.setValidatorCompiler(buildValidatorCompiler())
 
   fastify.decorate('prisma', options.prisma)

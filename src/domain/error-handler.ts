@@ -1,9 +1,9 @@
 // One error handler for every Fastify instance: maps Fastify's own and our catalogue's
-// errors to {"error":{"code","message"}} with a 4xx status, and hides 5xx details.
+// errors to {"error":{"code","message","requestId"}} with a 4xx status, and hides 5xx details.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 
 export interface ErrorBody {
-  error: { code: string, message: string }
+  error: { code: string, message: string, requestId?: string }
 }
 
 const FASTIFY_CODE_MAP: Record<string, string> = {
@@ -15,33 +15,36 @@ const FASTIFY_CODE_MAP: Record<string, string> = {
   FST_ERR_VALIDATION: 'VALIDATION_FAILED'
 }
 
-export function errorBody (code: string, message: string): ErrorBody {
-  return { error: { code, message } }
+/** The error body; `requestId` is what the partner quotes to support. */
+export function errorBody (code: string, message: string, requestId?: string): ErrorBody {
+  return { error: requestId === undefined ? { code, message } : { code, message, requestId } }
 }
 
-export function toErrorResponse (error: FastifyError): { statusCode: number, body: ErrorBody } {
+export function toErrorResponse (error: FastifyError, requestId?: string): { statusCode: number, body: ErrorBody } {
   if (error.validation !== undefined) {
-    return { statusCode: 400, body: errorBody('VALIDATION_FAILED', error.message) }
+    return { statusCode: 400, body: errorBody('VALIDATION_FAILED', error.message, requestId) }
   }
   const statusCode = error.statusCode ?? 500
   if (statusCode >= 500) {
-    return { statusCode, body: errorBody(error.code?.startsWith('FST_') === false && error.code !== undefined ? error.code : 'INTERNAL_ERROR', statusCode === 500 ? 'Internal server error' : error.message) }
+    return { statusCode, body: errorBody(error.code?.startsWith('FST_') === false && error.code !== undefined ? error.code : 'INTERNAL_ERROR', statusCode === 500 ? 'Internal server error' : error.message, requestId) }
   }
   // a JSON parse failure inside Fastify carries a SyntaxError with status 400 and no code
   const code = error.code !== undefined ? (FASTIFY_CODE_MAP[error.code] ?? (error.code.startsWith('FST_') ? 'BAD_REQUEST' : error.code)) : (error instanceof SyntaxError ? 'MALFORMED_JSON' : 'BAD_REQUEST')
-  return { statusCode, body: errorBody(code, error.message) }
+  return { statusCode, body: errorBody(code, error.message, requestId) }
 }
 
-export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const { statusCode, body } = toErrorResponse(error)
+/** Sends the error body; returns its code (for the access log). */
+export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply): string {
+  const { statusCode, body } = toErrorResponse(error, String(request.id))
   // servers without a child logger per request (the gateway) get the request id written here
   if (statusCode >= 500) {
     const bound = (request.log as { bindings?: () => Record<string, unknown> }).bindings?.().reqId !== undefined
     request.log.error(bound ? { err: error } : { err: error, reqId: request.id }, 'request failed')
   }
   void reply.code(statusCode).send(body)
+  return body.error.code
 }
 
 export function notFoundHandler (request: FastifyRequest, reply: FastifyReply): void {
-  void reply.code(404).send(errorBody('NOT_FOUND', `No resource at ${request.method} ${request.url.split('?')[0]}`))
+  void reply.code(404).send(errorBody('NOT_FOUND', `No resource at ${request.method} ${request.url.split('?')[0]}`, String(request.id)))
 }

@@ -3,17 +3,21 @@
 // in-memory snapshot. Request bodies are never parsed; they stream to the upstream unless
 // a signature covers them (form parameters, Content-MD5), then they are read once, bounded.
 // Either way the body is asked for only after every policy passed (Expect: 100-continue).
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
 import { isReservedPath } from '../domain/reserved-paths.js'
 import { BadPathError, CorsOriginNotAllowedError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError, TooManyConcurrentRequestsError, UpstreamBusyError } from '../domain/errors.js'
+import { REQUEST_ID_HEADER, requestIdFrom } from '../domain/request-id.js'
 import type { LimitBackends } from '../limits/index.js'
-import { GatewayMetrics, type ApiMetrics, type Outcome } from '../observability/gateway-metrics.js'
+import { GatewayMetrics, type Outcome, type RouteMetrics } from '../observability/gateway-metrics.js'
+import { OtlpHttpExporter } from '../observability/otlp-exporter.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
+import { endSpan, SPAN_KIND, Tracer, type RequestSpans } from '../observability/tracing.js'
+import { TrustedProxies } from './client-address.js'
 import { answerClientError, httpServerOptions } from './client-connection.js'
 import { authenticate, type AuthRequest } from './policies/authenticate.js'
 import { actualResponseHeaders, preflightHeaders, preflightMethod } from './policies/cors.js'
@@ -43,6 +47,8 @@ export interface GatewayServerOptions {
   /** Redis's state as the limit backends see it, without a round trip (metrics) */
   redisUp?: () => boolean
   logger?: FastifyBaseLogger
+  /** where access-log lines go; default `logger` */
+  accessLog?: FastifyBaseLogger
 }
 
 export interface GatewayServerExtras {
@@ -57,21 +63,54 @@ export type GatewayServer = FastifyInstance & GatewayServerExtras
 
 /** Bodies read for signature checks are bounded; streamed bodies are not read at all. */
 const SIGNED_BODY_LIMIT_BYTES = 10 * 1024 * 1024
-const REQUEST_ID = /^[\w.:-]{1,128}$/
 
-interface Trace {
-  api: string
-  /** the API's bound series, once the route is known */
-  metrics?: ApiMetrics
+/** What the access log, the metrics and the trace report about one request, filled in as it goes. */
+interface Exchange {
+  /** kept from the start: a request whose body was read has no socket any more when it ends */
+  socket: Socket
+  /** the peer's address, read at the start (a closed socket has none) when a log line or trace needs it */
+  peer?: string
+  /** the bound series of the API and route ('' ones until the route is known) */
+  metrics: RouteMetrics
+  route?: string
+  api?: string
   appId?: string
+  partnerId?: string
+  /** the grant's plan while the rate limit and quota decide; cleared once they allowed the request */
+  limitingPlan?: string
   outcome: Outcome
+  errorCode?: string
   upstreamMs?: number
+  upstreamTarget?: string
+  /** only when tracing is on */
+  spans?: RequestSpans
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    trace: Trace
+    exchange: Exchange | null
   }
+}
+
+const BYTES_COUNTED = Symbol('bytesCounted')
+type CountedSocket = Socket & { [BYTES_COUNTED]?: { read: number, written: number } }
+
+/**
+ * Bytes the connection carried since the previous request on it ended: request line, headers
+ * and body in, status line, headers and body out (like nginx's $request_length and $bytes_sent).
+ */
+function exchangedBytes (socket: CountedSocket): { bytesIn: number, bytesOut: number } {
+  const read = socket.bytesRead
+  const written = socket.bytesWritten
+  const counted = socket[BYTES_COUNTED]
+  if (counted === undefined) {
+    socket[BYTES_COUNTED] = { read, written }
+    return { bytesIn: read, bytesOut: written }
+  }
+  const bytes = { bytesIn: read - counted.read, bytesOut: written - counted.written }
+  counted.read = read
+  counted.written = written
+  return bytes
 }
 
 export async function buildGatewayServer (options: GatewayServerOptions): Promise<GatewayServer> {
@@ -88,10 +127,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     http: httpServerOptions(config.headersTimeoutSeconds),
     clientErrorHandler: answerClientError,
     trustProxy: false,
-    genReqId: request => {
-      const incoming = request.headers['x-request-id']
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
-    }
+    genReqId: request => requestIdFrom(request.headers[REQUEST_ID_HEADER])
   })
   const pools = new UpstreamPools({
     concurrency: { maxInFlight: config.upstreamMaxConcurrentRequests, appSharePercent: config.upstreamAppSharePercent },
@@ -100,7 +136,18 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     onEjection: (upstream, cause) => { metrics.upstreamEjections.inc({ upstream, cause }) }
   })
   // building an access-log line costs more than a request's policies: skip it when it would be dropped
-  const logAccess = (options.logger as { isLevelEnabled?: (level: string) => boolean } | undefined)?.isLevelEnabled?.('info') ?? false
+  const accessLog = options.accessLog ?? options.logger
+  const logAccess = (accessLog as { isLevelEnabled?: (level: string) => boolean } | undefined)?.isLevelEnabled?.('info') ?? false
+  const trustedProxies = new TrustedProxies(config.trustedProxies)
+  const exporter = config.otelExporterEndpoint === undefined
+    ? undefined
+    : new OtlpHttpExporter({
+      endpoint: config.otelExporterEndpoint,
+      serviceName: config.otelServiceName,
+      onExported: spans => { metrics.traceSpansExported.inc(spans) },
+      onDropped: (reason, spans) => { metrics.traceSpansDropped.inc({ reason }, spans) }
+    })
+  const tracer = exporter === undefined ? undefined : new Tracer(exporter)
   const issuer = tokenIssuer(config)
   const bodyIdleTimeoutMs = config.requestBodyIdleTimeoutSeconds * 1000
   const syncPools = (): void => { pools.sync(snapshots.current.upstreams) }
@@ -113,23 +160,38 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     databaseHealthy: () => snapshots.databaseHealthy,
     redisUp: options.redisUp,
     upstreamTargets: function * () {
-      for (const pool of pools.pools) for (const { target, healthy } of pool.targetHealth()) yield { upstream: pool.definition.name, target, healthy }
+      for (const pool of pools.pools) for (const { target, healthy, connections } of pool.targetHealth()) yield { upstream: pool.definition.name, target, healthy, connections }
     },
     upstreamsInFlight: function * () {
       for (const pool of pools.pools) yield { upstream: pool.definition.name, inFlight: pool.concurrency.inFlight }
     }
   })
 
-  fastify.decorateRequest('trace', null as unknown as Trace)
+  fastify.decorateRequest('exchange', null)
+  const noRouteMetrics = metrics.forRoute('')
+  const startExchange = (request: FastifyRequest): Exchange => {
+    const exchange: Exchange = { socket: request.raw.socket, peer: logAccess || tracer !== undefined ? request.raw.socket.remoteAddress : undefined, metrics: noRouteMetrics, outcome: 'proxied', spans: tracer?.startRequest(request.headers.traceparent) }
+    request.exchange = exchange
+    return exchange
+  }
+
+  // every answer names its request id: proxied, refused, 404, even /metrics
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id)
+    done()
+  })
   fastify.removeAllContentTypeParsers()
   fastify.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
-    if (request.trace !== null && request.trace.outcome === 'proxied') request.trace.outcome = 'rejected'
-    if (error.code !== undefined && (error.statusCode ?? 500) < 500) metrics.rejections.inc({ reason: error.code })
+    const exchange = request.exchange
+    if (exchange !== null && exchange.outcome === 'proxied') exchange.outcome = 'rejected'
+    if (error.code !== undefined && (error.statusCode ?? 500) < 500) (exchange?.metrics ?? noRouteMetrics).api.countRejection(error.code)
+    if (exchange?.limitingPlan !== undefined && error.code !== undefined) exchange.metrics.api.countLimitDecision(exchange.limitingPlan, error.code)
     // the rest of an unread body is not worth reading (a trickle could hold the connection): close instead
     if (!request.raw.complete) void reply.header('connection', 'close')
-    errorHandler(error, request, reply)
+    const code = errorHandler(error, request, reply)
+    if (exchange !== null) exchange.errorCode = code
   })
 
   // /metrics, /healthz and /readyz are never routed to an API (src/domain/reserved-paths.ts)
@@ -164,11 +226,12 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   fastify.route({ method: [...PROXIED_METHODS], url: '*', handler: handle })
 
-  deferContinue(fastify.server, (_request, response) => {
+  deferContinue(fastify.server, (request, response) => {
     const error = new ExpectationFailedError()
-    metrics.rejections.inc({ reason: error.code })
-    const body = JSON.stringify(errorBody(error.code, error.message))
-    response.writeHead(error.statusCode as number, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' })
+    const requestId = requestIdFrom(request.headers[REQUEST_ID_HEADER])
+    noRouteMetrics.api.countRejection(error.code)
+    const body = JSON.stringify(errorBody(error.code, error.message, requestId))
+    response.writeHead(error.statusCode as number, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', [REQUEST_ID_HEADER]: requestId })
     response.end(body)
   })
 
@@ -184,60 +247,65 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
    * A preflight for a route of an API with CORS is the gateway's to answer, before any
    * credential or limit: true when it did. Other OPTIONS requests are routed as usual.
    */
-  function answerPreflight (request: FastifyRequest, reply: FastifyReply, snapshot: GatewaySnapshot, path: string): boolean {
+  function answerPreflight (request: FastifyRequest, reply: FastifyReply, exchange: Exchange, snapshot: GatewaySnapshot, path: string): boolean {
     const method = preflightMethod(request.method, request.headers)
     const match = method === undefined ? undefined : snapshot.routes.match(method, request.hostname, path)
     const api = match === undefined ? undefined : snapshot.apis.get(match.route.apiId)
-    if (api?.corsPolicy === undefined) return false
-    request.trace.api = api.name
-    request.trace.metrics = metrics.forApi(api.name)
+    if (match === undefined || api?.corsPolicy === undefined) return false
+    const routeMetrics = metrics.forRoute(api.name, match.route)
+    exchange.metrics = routeMetrics
+    exchange.api = api.name
+    exchange.route = routeMetrics.route
     const origin = request.headers.origin as string
     const headers = preflightHeaders(api.corsPolicy, origin, request.headers['access-control-request-headers'])
     if (headers === undefined) {
-      request.trace.outcome = 'rejected'
+      exchange.outcome = 'rejected'
       throw new CorsOriginNotAllowedError(origin, api.name)
     }
-    request.trace.outcome = 'preflight'
+    exchange.outcome = 'preflight'
     void reply.code(204).headers(headers).send()
     return true
   }
 
   async function handle (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    request.trace = { api: '', outcome: 'proxied' }
+    const exchange = startExchange(request)
+    const spans = exchange.spans
     const snapshot = snapshots.current
     const rawUrl = request.raw.url ?? '/'
     const queryStart = rawUrl.indexOf('?')
     const path = normalizePath(queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart))
     if (path === undefined) {
-      request.trace.outcome = 'bad_request'
+      exchange.outcome = 'bad_request'
       throw new BadPathError()
     }
     // another method, or another spelling of a reserved path (`/healthz/.`): still never an API's
     if (isReservedPath(path)) {
-      request.trace.outcome = 'not_found'
+      exchange.outcome = 'not_found'
       if (request.method === 'GET' || request.method === 'HEAD') throw new RouteNotFoundError(request.method, path)
       void reply.header('allow', 'GET, HEAD')
       throw new MethodNotAllowedError(`${request.method} is not allowed on ${path}`)
     }
-    if (request.method === 'OPTIONS' && answerPreflight(request, reply, snapshot, path)) return
+    if (request.method === 'OPTIONS' && answerPreflight(request, reply, exchange, snapshot, path)) return
     const match = snapshot.routes.match(request.method, request.hostname, path)
     if (match === undefined) {
-      request.trace.outcome = 'not_found'
+      exchange.outcome = 'not_found'
       throw noRouteError(reply, request.method, request.hostname, path)
     }
     const api = snapshot.apis.get(match.route.apiId)
     const upstream = api !== undefined ? pools.get(api.upstreamId) : undefined
     if (api === undefined || upstream === undefined) {
-      request.trace.outcome = 'not_found'
+      exchange.outcome = 'not_found'
       throw new RouteNotFoundError(request.method, path)
     }
-    const apiMetrics = metrics.forApi(api.name)
-    request.trace.api = api.name
-    request.trace.metrics = apiMetrics
+    const routeMetrics = metrics.forRoute(api.name, match.route)
+    exchange.metrics = routeMetrics
+    exchange.api = api.name
+    exchange.route = routeMetrics.route
     if (api.corsPolicy !== undefined) {
       const headers = actualResponseHeaders(api.corsPolicy, request.headers.origin)
       if (headers !== undefined) void reply.headers(headers)
     }
+    const authSpan = spans?.startPhase('auth')
     let body: Buffer | undefined
     const { appId, credentialHeaders } = await authenticate(request.raw as AuthRequest, (name, value) => { void reply.header(name, value) }, snapshot, api.authModes, api.name, {
       nonceStore: limits.nonceStore,
@@ -246,51 +314,117 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       readBody: async () => (body ??= await readBoundedBody(request.raw, reply.raw, SIGNED_BODY_LIMIT_BYTES, bodyIdleTimeoutMs))
     })
     const { app, grant } = checkPermission(snapshot, appId, api)
-    request.trace.appId = app.id
+    endSpan(authSpan)
+    exchange.appId = app.id
+    exchange.partnerId = app.partnerId
+    const limitsSpan = spans?.startPhase('limits')
     // the slot is taken before the rate limit and quota count the request: a refused call costs the app nothing
     const admission = upstream.concurrency.tryAcquire(app.id)
     if (admission === 'app-over-share') throw new TooManyConcurrentRequestsError(String(upstream.concurrency.maxPerApp), api.name)
     if (admission === 'upstream-full') throw new UpstreamBusyError(api.name, String(upstream.concurrency.maxInFlight))
     try {
+      exchange.limitingPlan = grant.plan.name
       await applyRequestLimits(headers => { void reply.headers(headers) }, limits.requestLimiter, usage, app.id, api.id, grant.plan)
+      routeMetrics.api.countLimitDecision(grant.plan.name, 'allowed')
+      exchange.limitingPlan = undefined
+      endSpan(limitsSpan)
+      const setHeaders: Record<string, string> = { [REQUEST_ID_HEADER]: String(request.id), 'x-partner-id': app.partnerId, 'x-app-id': app.id }
+      const upstreamSpan = spans?.startPhase('upstream', SPAN_KIND.client)
+      // the upstream continues the trace as a child of the gateway's call to it (tracestate passes as it came)
+      if (spans !== undefined && upstreamSpan !== undefined) setHeaders.traceparent = spans.traceparentFor(upstreamSpan)
       await proxyHttpRequest(request, reply, {
         pool: upstream,
         path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
         body: body ?? (request.body as IncomingMessage | undefined),
         bodyIdleTimeoutMs,
-        setHeaders: { 'x-request-id': String(request.id), 'x-partner-id': app.partnerId, 'x-app-id': app.id },
+        setHeaders,
         removeHeaders: credentialHeaders,
         corsByGateway: api.corsPolicy !== undefined,
-        onUpstreamResponse: upstreamMs => {
-          request.trace.upstreamMs = upstreamMs
-          apiMetrics.upstreamDuration.observe(upstreamMs / 1000)
+        onAttempt: target => {
+          exchange.upstreamTarget = target.url
+          if (upstreamSpan !== undefined) Object.assign(upstreamSpan.attributes, { 'http.request.method': request.method, 'server.address': target.host, 'url.full': target.url })
+        },
+        onUpstreamResponse: (upstreamMs, statusCode) => {
+          exchange.upstreamMs = upstreamMs
+          routeMetrics.upstreamDuration.observe(upstreamMs / 1000)
+          if (upstreamSpan !== undefined) upstreamSpan.attributes['http.response.status_code'] = statusCode
         }
       }).catch((error: FastifyError) => {
         // a stalled request body is the client's doing, not the upstream's
-        request.trace.outcome = (error.statusCode ?? 500) < 500 ? 'rejected' : 'upstream_error'
+        exchange.outcome = (error.statusCode ?? 500) < 500 ? 'rejected' : 'upstream_error'
         throw error
       })
+      endSpan(upstreamSpan)
     } finally {
       // proxyHttpRequest settles only when the response has ended, however it ended (sent, failed, client gone)
       upstream.concurrency.release(app.id)
     }
   }
 
+  // with request logging disabled, Fastify reports nothing of an onResponse hook that throws:
+  // a bug here would silently cost every line and count, so it is logged
   fastify.addHook('onResponse', async (request, reply) => {
-    const trace = request.trace
-    if (trace === null) return
-    const seconds = reply.elapsedTime / 1000
-    const apiMetrics = trace.metrics ?? metrics.forApi('')
-    apiMetrics.countRequest(reply.statusCode, trace.outcome)
-    if (trace.metrics !== undefined) apiMetrics.requestDuration.observe(seconds)
-    if (logAccess) request.log.info({
-      reqId: request.id,
-      method: request.method, url: request.raw.url, status: reply.statusCode, api: trace.api || undefined,
-      app: trace.appId, outcome: trace.outcome, durationMs: Math.round(reply.elapsedTime * 100) / 100, upstreamMs: trace.upstreamMs
-    }, 'request')
+    try {
+      recordExchange(request, reply)
+    } catch (error) {
+      fastify.log.error({ err: error, reqId: request.id }, 'could not count or log a request')
+    }
   })
 
-  const webSockets = new WebSocketProxy({ config, snapshots, limits, usage, pools, metrics, log: fastify.log, tokenIssuer: issuer })
+  /** Counts the request in the metrics, ends its trace and writes its access-log line. */
+  function recordExchange (request: FastifyRequest, reply: FastifyReply): void {
+    const exchange = request.exchange
+    if (exchange === null) return
+    const routeMetrics = exchange.metrics
+    const status = reply.statusCode
+    routeMetrics.countRequest(metrics.apps.label(exchange.appId), request.method, status, exchange.outcome)
+    if (exchange.api !== undefined) routeMetrics.requestDuration.observe(reply.elapsedTime / 1000)
+    const { bytesIn, bytesOut } = exchangedBytes(exchange.socket)
+    routeMetrics.api.requestBytes.inc(bytesIn)
+    routeMetrics.api.responseBytes.inc(bytesOut)
+    const clientIp = logAccess || exchange.spans !== undefined ? trustedProxies.clientAddress(exchange.peer, request.headers['x-forwarded-for']) : undefined
+    const rawUrl = request.raw.url ?? '/'
+    const queryStart = rawUrl.indexOf('?')
+    const path = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart)
+    if (exchange.spans !== undefined) {
+      tracer?.finish(exchange.spans, exchange.route === undefined ? request.method : `${request.method} ${exchange.route}`, {
+        'http.request.method': request.method,
+        'url.path': path,
+        'url.scheme': 'http',
+        'http.route': exchange.route,
+        'http.response.status_code': status,
+        'server.address': request.hostname,
+        'client.address': clientIp,
+        'user_agent.original': request.headers['user-agent'],
+        'gateway.request_id': String(request.id),
+        'gateway.api': exchange.api,
+        'gateway.app': exchange.appId
+      }, exchange.errorCode, status >= 500)
+    }
+    // the query string is left out: signed WebSocket URLs and some partners put secrets there
+    if (logAccess) accessLog?.info({
+      reqId: request.id,
+      clientIp,
+      method: request.method,
+      path,
+      route: exchange.route,
+      api: exchange.api,
+      app: exchange.appId,
+      partner: exchange.partnerId,
+      status,
+      errorCode: exchange.errorCode,
+      outcome: exchange.outcome,
+      bytesIn,
+      bytesOut,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      upstreamMs: exchange.upstreamMs === undefined ? undefined : Math.round(exchange.upstreamMs * 100) / 100,
+      upstreamTarget: exchange.upstreamTarget,
+      userAgent: request.headers['user-agent'],
+      traceId: exchange.spans?.traceId
+    }, 'request')
+  }
+
+  const webSockets = new WebSocketProxy({ config, snapshots, limits, usage, pools, metrics, log: fastify.log, tokenIssuer: issuer, accessLog: logAccess ? accessLog : undefined, trustedProxies })
   fastify.server.on('upgrade', (request, socket, head) => { webSockets.handleUpgrade(request, socket, head) })
   // upgraded sockets are not the HTTP server's any more: close them before it waits for its own
   fastify.addHook('preClose', async () => { await webSockets.close() })
@@ -298,10 +432,13 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   fastify.addHook('onClose', async () => {
     snapshots.off('update', syncPools)
     await pools.close()
+    // after the last request: its spans are in the queue
+    await exporter?.close()
   })
 
   // methods the catch-all route does not take (TRACE, PROPFIND…) end here
   fastify.setNotFoundHandler((request, reply) => {
+    startExchange(request).outcome = 'not_found'
     const rawPath = request.url.split('?')[0]
     const path = normalizePath(rawPath)
     void reply.send(path === undefined ? new RouteNotFoundError(request.method, rawPath) : noRouteError(reply, request.method, request.hostname, path))

@@ -36,21 +36,30 @@ export async function readTotals (metrics: GatewayMetrics): Promise<Counts> {
     if (labels.api === undefined || labels.api === '') continue
     const counts = api(String(labels.api))
     counts.requests += value
-    if (labels.status_class === '5xx') counts.errors += value
-    if (labels.status_class === '4xx') counts.refused += value
+    const status = String(labels.status)
+    if (status.startsWith('5')) counts.errors += value
+    if (status.startsWith('4')) counts.refused += value
   }
-  // prom-client's buckets are cumulative, in bound order, +Inf last: store each bucket's own count
+  // prom-client's buckets are cumulative, in bound order, +Inf last, one series per route: sum
+  // the routes of an API bucket by bucket, then store each bucket's own count
   const cumulative = new Map<string, number[]>()
+  const position = new Map<string, number>()
   for (const { labels, value, metricName } of (await metrics.requestDuration.get()).values) {
     if (metricName?.endsWith('_bucket') !== true || labels.api === undefined) continue
+    const series = `${String(labels.api)}\n${String(labels.route)}`
+    const index = position.get(series) ?? 0
+    position.set(series, index + 1)
     const list = cumulative.get(String(labels.api)) ?? []
-    list.push(value)
+    list[index] = (list[index] ?? 0) + value
     cumulative.set(String(labels.api), list)
   }
   for (const [name, list] of cumulative) {
     if (totals.apis[name] !== undefined) totals.apis[name].latency = list.map((count, index) => count - (index === 0 ? 0 : list[index - 1]))
   }
-  for (const { labels, value } of (await metrics.rejections.get()).values) totals.rejections[String(labels.reason)] = value
+  for (const { labels, value } of (await metrics.rejections.get()).values) {
+    const reason = String(labels.reason)
+    totals.rejections[reason] = (totals.rejections[reason] ?? 0) + value
+  }
   return totals
 }
 

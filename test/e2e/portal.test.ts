@@ -257,7 +257,7 @@ describe.skipIf(!existsSync(CHROMIUM))('partner portal in Chromium', { timeout: 
       const response = await fetch('/partner/v1/apps', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"no-token"}' })
       return { status: response.status, body: await response.json() }
     })
-    expect(result).toEqual({ status: 403, body: { error: { code: 'CSRF_FAILED', message: expect.any(String) } } })
+    expect(result).toEqual({ status: 403, body: { error: { code: 'CSRF_FAILED', message: expect.any(String), requestId: expect.any(String) } } })
 
     const evil = await page.context().newPage()
     await evil.goto(attacker.url)

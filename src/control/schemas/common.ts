@@ -2,7 +2,7 @@ import { Type } from 'typebox'
 
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
 export const ErrorResponse = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() })
+  error: Type.Object({ code: Type.String(), message: Type.String(), requestId: Type.Optional(Type.String({ description: 'The X-Request-Id of the request: quote it to support' })) })
 }, { description: 'Every error has this shape' })
 export const Timestamp = Type.String({ format: 'date-time' })
 export const NullableTimestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()])

@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
 import { upstreamHeaderUnderCors } from '../policies/cors.js'
+import { REQUEST_ID_HEADER } from '../../domain/request-id.js'
 import { limitBodyIdle, releaseBody } from '../request-body.js'
 import { isRetryableFailure, isTargetFailure, isTargetFailureStatus } from './target-failure.js'
 import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
@@ -24,8 +25,10 @@ export interface ProxyOptions {
   setHeaders: Record<string, string>
   /** request headers never forwarded, e.g. the credentials */
   removeHeaders: readonly string[]
-  /** called with the time to the upstream's response headers, before the body is streamed */
-  onUpstreamResponse?: (upstreamMs: number) => void
+  /** called with each target tried, before the request is sent to it */
+  onAttempt?: (target: UpstreamTarget) => void
+  /** called with the time to the upstream's response headers and its status, before the body is streamed */
+  onUpstreamResponse?: (upstreamMs: number, statusCode: number) => void
   /** the API's CORS is the gateway's: the upstream's own CORS headers are not passed on */
   corsByGateway?: boolean
 }
@@ -107,6 +110,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
   for (let attempt = 1; ; attempt++) {
     const attempted = target
     attempted.activeRequests++
+    options.onAttempt?.(attempted)
     try {
       // undici writes the upstream body straight into the client response: no intermediate stream per request
       await attempted.pool.stream({
@@ -119,7 +123,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         if (isTargetFailureStatus(statusCode)) attempted.health.recordFailure(Date.now())
         else attempted.health.recordSuccess()
         outcome = { statusCode, upstreamMs: performance.now() - started, target: attempted.url }
-        options.onUpstreamResponse?.(outcome.upstreamMs)
+        options.onUpstreamResponse?.(outcome.upstreamMs, statusCode)
         return startResponse(reply, statusCode, headers as IncomingHttpHeaders, options.corsByGateway === true)
       })
       attempted.activeRequests--
@@ -154,7 +158,8 @@ function startResponse (reply: FastifyReply, statusCode: number, upstreamHeaders
   }
   const listed = connectionListed(upstreamHeaders)
   for (const name in upstreamHeaders) {
-    if (HOP_BY_HOP.has(name) || listed?.has(name) === true) continue
+    // the client sees the id the gateway logged, even if the upstream answers with another
+    if (HOP_BY_HOP.has(name) || listed?.has(name) === true || name === REQUEST_ID_HEADER) continue
     const value = upstreamHeaders[name]
     if (value === undefined) continue
     const sent = corsByGateway ? upstreamHeaderUnderCors(name, value, own.vary as string | undefined) : value

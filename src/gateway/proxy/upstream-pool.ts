@@ -89,10 +89,10 @@ export class UpstreamPool {
     return index === -1 ? undefined : targets[index]
   }
 
-  /** Whether each target is in service now, for the metrics. */
-  targetHealth (): Array<{ target: string, healthy: boolean }> {
+  /** Whether each target is in service now and its open connections, for the metrics. */
+  targetHealth (): Array<{ target: string, healthy: boolean, connections: number }> {
     const now = Date.now()
-    return this.#targets.map(target => ({ target: target.url, healthy: target.health.isAvailable(now) }))
+    return this.#targets.map(target => ({ target: target.url, healthy: target.health.isAvailable(now), connections: target.pool.stats.connected }))
   }
 
   update (definition: SnapshotUpstream): void {

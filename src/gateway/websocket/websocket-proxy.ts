@@ -12,8 +12,10 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import type { Config } from '../../config/schema.js'
 import { toErrorResponse } from '../../domain/error-handler.js'
 import { BadPathError, RouteNotFoundError, ServiceUnavailableError, TooManyConnectionsError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import { REQUEST_ID_HEADER, requestIdFrom } from '../../domain/request-id.js'
 import type { LimitBackends } from '../../limits/index.js'
-import type { GatewayMetrics } from '../../observability/gateway-metrics.js'
+import type { CounterChild, GatewayMetrics, Outcome, RouteMetrics } from '../../observability/gateway-metrics.js'
+import type { TrustedProxies } from '../client-address.js'
 import { authenticate } from '../policies/authenticate.js'
 import { checkPermission } from '../policies/permission.js'
 import { applyRequestLimits } from '../policies/request-limits.js'
@@ -35,7 +37,29 @@ export interface WebSocketProxyOptions {
   metrics: GatewayMetrics
   log: FastifyBaseLogger
   tokenIssuer: string
+  /** where the upgrade's access-log line goes; none when undefined */
+  accessLog?: FastifyBaseLogger
+  trustedProxies: TrustedProxies
 }
+
+/** What the access log and the metrics report about one upgrade, filled in as it goes. */
+interface Upgrade {
+  requestId: string
+  startedAt: number
+  /** read at the start: a socket that was answered and closed no longer knows its peer */
+  peer: string | undefined
+  /** what a refusal counts as; 'proxied' once the upgrade succeeded */
+  outcome: Outcome
+  metrics?: RouteMetrics
+  route?: string
+  api?: string
+  appId?: string
+  partnerId?: string
+  limitingPlan?: string
+  upstreamTarget?: string
+}
+
+interface MessageSeries { messages: CounterChild, bytes: CounterChild }
 
 interface Tunnel {
   id: string
@@ -46,6 +70,8 @@ interface Tunnel {
   binding: RouteBinding
   client: WebSocket
   upstream: WebSocket
+  /** bound once per connection, not per message */
+  series: { in: MessageSeries, out: MessageSeries }
   openedAt: number
   lastActivity: number
   clientAlive: boolean
@@ -77,14 +103,15 @@ function closeSide (socket: WebSocket, code: number | undefined, reason: Buffer 
   socket.close(code, Buffer.isBuffer(reason) ? reason.subarray(0, 123) : Buffer.from(reason).subarray(0, 123))
 }
 
-/** Answers a refused upgrade with a proper HTTP response instead of a dropped socket. */
-function refuse (socket: Duplex, error: Error, headers: Record<string, string> = {}): void {
-  const { statusCode, body } = toErrorResponse(error as FastifyError)
+/** Answers a refused upgrade with a proper HTTP response instead of a dropped socket; returns the status and error code. */
+function refuse (socket: Duplex, error: Error, requestId: string, headers: Record<string, string> = {}): { statusCode: number, code: string } {
+  const { statusCode, body } = toErrorResponse(error as FastifyError, requestId)
   const payload = JSON.stringify(body)
-  const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}`, 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(payload)}`, 'Connection: close']
+  const lines = [`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}`, 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(payload)}`, 'Connection: close', `X-Request-Id: ${requestId}`]
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`)
   if (socket.writable) socket.end(`${lines.join('\r\n')}\r\n\r\n${payload}`)
   else socket.destroy()
+  return { statusCode, code: body.error.code }
 }
 
 export class WebSocketProxy {
@@ -115,10 +142,42 @@ export class WebSocketProxy {
 
   handleUpgrade (request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => { socket.destroy() })
-    this.#upgrade(request, socket, head).catch(error => {
+    const upgrade: Upgrade = { requestId: requestIdFrom(request.headers[REQUEST_ID_HEADER]), startedAt: performance.now(), peer: request.socket.remoteAddress, outcome: 'rejected' }
+    this.#upgrade(request, socket, head, upgrade).then(() => {
+      upgrade.outcome = 'proxied'
+      this.#answered(request, upgrade, 101, undefined)
+    }, error => {
       const headers = (error as { responseHeaders?: Record<string, string> }).responseHeaders
-      refuse(socket, error as Error, headers)
+      const { statusCode, code } = refuse(socket, error as Error, upgrade.requestId, headers)
+      const apiMetrics = upgrade.metrics?.api ?? this.#options.metrics.forRoute('').api
+      if (statusCode < 500) apiMetrics.countRejection(code)
+      if (upgrade.limitingPlan !== undefined) apiMetrics.countLimitDecision(upgrade.limitingPlan, code)
+      this.#answered(request, upgrade, statusCode, code)
     })
+  }
+
+  /** Counts the upgrade's answer and writes its access-log line. */
+  #answered (request: IncomingMessage, upgrade: Upgrade, status: number, errorCode: string | undefined): void {
+    const { metrics, accessLog, trustedProxies } = this.#options
+    const routeMetrics = upgrade.metrics ?? metrics.forRoute('')
+    routeMetrics.countRequest(metrics.apps.label(upgrade.appId), 'GET', status, upgrade.outcome)
+    const rawUrl = request.url ?? '/'
+    accessLog?.info({
+      reqId: upgrade.requestId,
+      clientIp: trustedProxies.clientAddress(upgrade.peer, request.headers['x-forwarded-for']),
+      method: request.method,
+      path: rawUrl.split('?')[0],
+      route: upgrade.route,
+      api: upgrade.api,
+      app: upgrade.appId,
+      partner: upgrade.partnerId,
+      status,
+      errorCode,
+      websocket: true,
+      durationMs: Math.round((performance.now() - upgrade.startedAt) * 100) / 100,
+      upstreamTarget: upgrade.upstreamTarget,
+      userAgent: request.headers['user-agent']
+    }, 'request')
   }
 
   /** Closes every connection with 1001 and waits (briefly) for the closing handshakes. */
@@ -138,7 +197,7 @@ export class WebSocketProxy {
     this.#server.close()
   }
 
-  async #upgrade (request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  async #upgrade (request: IncomingMessage, socket: Duplex, head: Buffer, upgrade: Upgrade): Promise<void> {
     const { config, snapshots, limits, usage, pools, log } = this.#options
     const responseHeaders: Record<string, string> = {}
     const fail = (error: Error): never => { throw Object.assign(error, { responseHeaders }) }
@@ -156,12 +215,21 @@ export class WebSocketProxy {
     const url = viaQuery?.url ?? rawUrl
     const queryStart = url.indexOf('?')
     const path = normalizePath(queryStart === -1 ? url : url.slice(0, queryStart))
-    if (path === undefined) return fail(new BadPathError())
+    if (path === undefined) {
+      upgrade.outcome = 'bad_request'
+      return fail(new BadPathError())
+    }
     const host = request.headers.host?.replace(/:\d+$/, '')
     const routing = routeWebSocket(snapshot, host, path)
     const pool = routing.ok ? pools.get(routing.api.upstreamId) : undefined
-    if (!routing.ok || pool === undefined) return fail(new RouteNotFoundError('GET', path))
+    if (!routing.ok || pool === undefined) {
+      upgrade.outcome = 'not_found'
+      return fail(new RouteNotFoundError('GET', path))
+    }
     const { match, api } = routing
+    upgrade.metrics = this.#options.metrics.forRoute(api.name, match.route)
+    upgrade.route = upgrade.metrics.route
+    upgrade.api = api.name
     const authenticated = await authenticate(viaQuery ?? { method: 'GET', url, headers: request.headers }, (name, value) => { responseHeaders[name] = value }, snapshot, api.authModes, api.name, {
       nonceStore: limits.nonceStore,
       timestampWindowMs: config.timestampWindowSeconds * 1000,
@@ -175,7 +243,10 @@ export class WebSocketProxy {
         return fail(error as Error)
       }
     })()
+    upgrade.appId = app.id
+    upgrade.partnerId = app.partnerId
     if (this.#tunnels.size + this.#pending >= config.maxWebSocketConnections) return fail(new TooManyConnectionsError('The gateway has reached its WebSocket connection limit; retry later'))
+    upgrade.limitingPlan = grant.plan.name
     await applyRequestLimits(headers => { Object.assign(responseHeaders, headers) }, limits.requestLimiter, usage, app.id, api.id, grant.plan).catch(fail)
     const id = randomUUID()
     const subject = grantKey(app.id, api.id)
@@ -183,6 +254,8 @@ export class WebSocketProxy {
     if (limit !== null && !await limits.connectionCounter.acquire(subject, id, limit)) {
       return fail(new TooManyConnectionsError(`The app already has ${limit} open connection(s) to this API`))
     }
+    upgrade.metrics.api.countLimitDecision(grant.plan.name, 'allowed')
+    upgrade.limitingPlan = undefined
     this.#pending++
     const release = (): void => {
       if (limit !== null) void limits.connectionCounter.release(subject, id).catch(() => {})
@@ -190,9 +263,10 @@ export class WebSocketProxy {
     let upstream: WebSocket
     let target: UpstreamTarget
     try {
-      ({ upstream, target } = await this.#connectUpstream(request, pool, match.upstreamPath + (queryStart === -1 ? '' : url.slice(queryStart)), protocols, authenticated.credentialHeaders, { 'x-request-id': id, 'x-partner-id': app.partnerId, 'x-app-id': app.id }))
+      ({ upstream, target } = await this.#connectUpstream(request, upgrade, pool, match.upstreamPath + (queryStart === -1 ? '' : url.slice(queryStart)), protocols, authenticated.credentialHeaders, { [REQUEST_ID_HEADER]: upgrade.requestId, 'x-partner-id': app.partnerId, 'x-app-id': app.id }))
     } catch (error) {
       if (limit !== null) await limits.connectionCounter.release(subject, id).catch(() => {})
+      upgrade.outcome = 'upstream_error'
       return fail(error as Error)
     } finally {
       this.#pending--
@@ -208,7 +282,12 @@ export class WebSocketProxy {
     ;(request as IncomingMessage & { upstreamProtocol?: string }).upstreamProtocol = upstream.protocol === '' ? undefined : upstream.protocol
     const binding: RouteBinding = { host, path, apiId: api.id, upstreamPath: match.upstreamPath, upstreamId: api.upstreamId, targetUrl: target.url }
     this.#server.handleUpgrade(request, socket, head, client => {
-      const tunnel: Tunnel = { id, apiId: api.id, apiName: api.name, appId: app.id, credentialKey: authenticated.credentialKey, binding, client, upstream, openedAt: Date.now(), lastActivity: Date.now(), clientAlive: true, closed: false }
+      const { webSocketMessages, webSocketBytes } = this.#options.metrics
+      const series = {
+        in: { messages: webSocketMessages.labels({ api: api.name, direction: 'in' }), bytes: webSocketBytes.labels({ api: api.name, direction: 'in' }) },
+        out: { messages: webSocketMessages.labels({ api: api.name, direction: 'out' }), bytes: webSocketBytes.labels({ api: api.name, direction: 'out' }) }
+      }
+      const tunnel: Tunnel = { id, apiId: api.id, apiName: api.name, appId: app.id, credentialKey: authenticated.credentialKey, binding, client, upstream, series, openedAt: Date.now(), lastActivity: Date.now(), clientAlive: true, closed: false }
       this.#tunnels.set(id, tunnel)
       this.#join(tunnel)
       this.#options.metrics.webSocketConnections.inc({ api: api.name })
@@ -220,9 +299,10 @@ export class WebSocketProxy {
     })
   }
 
-  async #connectUpstream (request: IncomingMessage, pool: UpstreamPool, path: string, protocols: string[], credentialHeaders: string[], setHeaders: Record<string, string>): Promise<{ upstream: WebSocket, target: UpstreamTarget }> {
+  async #connectUpstream (request: IncomingMessage, upgrade: Upgrade, pool: UpstreamPool, path: string, protocols: string[], credentialHeaders: string[], setHeaders: Record<string, string>): Promise<{ upstream: WebSocket, target: UpstreamTarget }> {
     const target = pool.pick()
     if (target === undefined) throw new ServiceUnavailableError('No healthy upstream target')
+    upgrade.upstreamTarget = target.url
     const headers: Record<string, string> = {}
     for (const [name, value] of Object.entries(request.headers)) {
       if (value === undefined || HOP_BY_HOP.has(name) || credentialHeaders.includes(name)) continue
@@ -265,8 +345,9 @@ export class WebSocketProxy {
     const forward = (to: WebSocket, direction: 'in' | 'out') => (data: RawData, isBinary: boolean) => {
       tunnel.lastActivity = Date.now()
       const size = Array.isArray(data) ? data.reduce((sum, part) => sum + part.length, 0) : (data as Buffer | ArrayBuffer).byteLength
-      metrics.webSocketMessages.inc({ api: tunnel.apiName, direction })
-      metrics.webSocketBytes.inc({ api: tunnel.apiName, direction }, size)
+      const series = tunnel.series[direction]
+      series.messages.inc()
+      series.bytes.inc(size)
       if (to.readyState === WebSocket.OPEN) to.send(data, { binary: isBinary })
     }
     client.on('message', forward(upstream, 'in'))

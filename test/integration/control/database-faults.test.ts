@@ -50,7 +50,7 @@ describe.each(['refuse', 'drop'] as const)('PostgreSQL cut (%s)', mode => {
       for (const [method, url, body] of [['GET', '/admin/v1/partners'], ['POST', '/admin/v1/partners', { name: `cut-${mode}` }]] as const) {
         const { result, ms } = await timed(async () => await stack.admin(method, url, body))
         expect(result.status, `${method} ${url}`).toBe(503)
-        expect(result.body).toEqual({ error: { code: 'DATABASE_UNAVAILABLE', message: expect.any(String) } })
+        expect(result.body).toEqual({ error: { code: 'DATABASE_UNAVAILABLE', message: expect.any(String), requestId: expect.any(String) } })
         expect(ms).toBeLessThan(BOUND_MS)
       }
       const token = await timed(async () => await fetch(`${stack.controlUrl}/oauth/token`, {

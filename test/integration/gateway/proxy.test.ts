@@ -150,7 +150,7 @@ describe('gateway proxy', () => {
     await waitForPropagation(stack)
     const unavailable = await fetch(`${stack.gatewayUrls[0]}${await routeOf(stack, down.apiId)}/x`, { headers: { 'x-api-key': down.apiKey } })
     expect(unavailable.status).toBe(502)
-    expect(await unavailable.json()).toEqual({ error: { code: 'UPSTREAM_UNAVAILABLE', message: expect.any(String) } })
+    expect(await unavailable.json()).toEqual({ error: { code: 'UPSTREAM_UNAVAILABLE', message: expect.any(String), requestId: expect.any(String) } })
     const timedOut = await fetch(`${stack.gatewayUrls[0]}${await routeOf(stack, late.apiId)}/x`, { headers: { 'x-api-key': late.apiKey } })
     expect(timedOut.status).toBe(504)
     expect(((await timedOut.json()) as { error: { code: string } }).error.code).toBe('UPSTREAM_TIMEOUT')

@@ -205,13 +205,13 @@ describe('upstream health and concurrency caps', () => {
     await until(() => held.size === 3, 'three held requests')
     const overShare = await call(`${prefix}/x`, first.apiKey)
     expect(overShare.status).toBe(429)
-    expect(overShare.body.error).toEqual({ code: 'TOO_MANY_CONCURRENT_REQUESTS', message: expect.stringContaining('3 requests in flight') })
+    expect(overShare.body.error).toEqual({ code: 'TOO_MANY_CONCURRENT_REQUESTS', message: expect.stringContaining('3 requests in flight'), requestId: expect.any(String) })
     const secondCalls = Array.from({ length: 3 }, async (_, index) => await call(`${prefix}/hold/second-${index}`, second.apiKey))
     await until(() => held.size === 6, 'six held requests')
     expect(pool.concurrency.inFlight).toBe(6)
     const busy = await call(`${prefix}/x`, third.apiKey)
     expect(busy.status).toBe(503)
-    expect(busy.body.error).toEqual({ code: 'UPSTREAM_BUSY', message: expect.stringContaining('6 requests in flight') })
+    expect(busy.body.error).toEqual({ code: 'UPSTREAM_BUSY', message: expect.stringContaining('6 requests in flight'), requestId: expect.any(String) })
     expect((await call(`${prefix}/x`, second.apiKey)).body.error.code).toBe('TOO_MANY_CONCURRENT_REQUESTS')
 
     // the first app's calls end three ways: the client gives up, the upstream cuts the connection, an answer

@@ -152,7 +152,7 @@ describe('WebSocket pass-through', () => {
     const handshakesBefore = upstream.handshakes.length
     const badKey = await rawUpgrade(url, 'GET', { ...valid, 'Sec-WebSocket-Key': 'not-a-key' })
     expect(badKey).toMatchObject({ status: 400, headers: { 'content-type': 'application/json; charset=utf-8' } })
-    expect(JSON.parse(badKey.body)).toEqual({ error: { code: 'BAD_WEBSOCKET_HANDSHAKE', message: 'Missing or invalid Sec-WebSocket-Key header' } })
+    expect(JSON.parse(badKey.body)).toEqual({ error: { code: 'BAD_WEBSOCKET_HANDSHAKE', message: 'Missing or invalid Sec-WebSocket-Key header', requestId: expect.any(String) } })
     const badVersion = await rawUpgrade(url, 'GET', { ...valid, 'Sec-WebSocket-Version': '12' })
     expect(badVersion).toMatchObject({ status: 400, headers: { 'sec-websocket-version': '13, 8' } })
     expect(JSON.parse(badVersion.body).error.code).toBe('BAD_WEBSOCKET_HANDSHAKE')
