@@ -76,7 +76,7 @@ describe('UpstreamPool', () => {
       { level: 'warn', fields: { upstream: 'orders', target: 'http://a.test', cause: 'failures', ejectionMs: 60_000 }, message: 'upstream target ejected' },
       { level: 'info', fields: { upstream: 'orders', target: 'http://a.test', cause: 'health-check' }, message: 'upstream target returned' }
     ])
-    expect(pool.targetHealth()).toEqual([{ target: 'http://a.test', healthy: true }, { target: 'http://b.test', healthy: true }])
+    expect(pool.targetHealth()).toEqual([{ target: 'http://a.test', healthy: true, connections: 0 }, { target: 'http://b.test', healthy: true, connections: 0 }])
   })
 
   it('keeps target health and the in-flight count across a configuration change', () => {
