@@ -110,10 +110,14 @@ export class LeasedRequestLimiter implements RequestLimiter {
     for (const [subject, lease] of this.#leases) {
       if ((!all && nowMs < lease.expiresAtMs) || this.#reserving.has(subject)) continue
       if (lease.held > 0 && lease.day === day) {
+        // taken off the lease first: a reservation starting meanwhile must not give the same requests back again
+        const held = lease.held
+        lease.held = 0
         try {
-          await this.#redis.reserve(subject, lease.plan, 0, lease.held)
+          await this.#redis.reserve(subject, lease.plan, 0, held)
         } catch {
           // Redis away: the expired lease stays, unspendable, to be given back by a later sweep or reservation
+          lease.held += held
           continue
         }
       }
