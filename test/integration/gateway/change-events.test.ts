@@ -1,5 +1,6 @@
 // Changes reach the gateway through the change event (Redis pub/sub), not the version poll:
-// with the poll an hour away, a revoked grant is refused within a second.
+// with the poll an hour away, a revoked grant is refused at once (the bound leaves room for
+// the 2 shared cores of a test run; alone it takes tens of milliseconds).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { provision, startStack, type Provisioned, type TestStack } from '../../helpers/stack.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
@@ -32,9 +33,9 @@ describe('configuration change events over Redis', () => {
     return status
   }
 
-  it('applies a new grant and its revocation on every node within a second', async () => {
-    for (const gatewayUrl of stack.gatewayUrls) expect(await statusWithin(gatewayUrl, 200, 1_000)).toBe(200)
+  it('applies a new grant and its revocation on every node without waiting for the poll', async () => {
+    for (const gatewayUrl of stack.gatewayUrls) expect(await statusWithin(gatewayUrl, 200, 2_000)).toBe(200)
     expect((await stack.admin('PATCH', `/admin/v1/grants/${app.grantId as string}`, { status: 'revoked' })).status).toBe(200)
-    for (const gatewayUrl of stack.gatewayUrls) expect(await statusWithin(gatewayUrl, 403, 1_000)).toBe(403)
+    for (const gatewayUrl of stack.gatewayUrls) expect(await statusWithin(gatewayUrl, 403, 2_000)).toBe(403)
   })
 })
