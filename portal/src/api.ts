@@ -8,33 +8,49 @@ export class ApiError extends Error {
   }
 }
 
-let csrfToken: string | undefined
-
-export function setCsrfToken (token: string | undefined): void {
-  csrfToken = token
+export interface JsonClient {
+  call: <T = unknown>(method: string, path: string, body?: unknown) => Promise<T>
+  setCsrfToken: (token: string | undefined) => void
 }
 
-export async function api<T = unknown> (method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  if (method !== 'GET' && csrfToken !== undefined) headers['x-csrf-token'] = csrfToken
-  let response: Response
-  try {
-    response = await fetch(`/partner/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' })
-  } catch {
-    throw new ApiError(0, 'NETWORK', 'The server cannot be reached. Check your connection and try again.')
+/**
+ * JSON over fetch under `basePath` with the session cookie, and the session's CSRF token (taken
+ * from any answer that carries one) on every state-changing request. The portal and the console
+ * each have one, each with its own session.
+ */
+export function createJsonClient (basePath: string, unreachableMessage: string): JsonClient {
+  let csrfToken: string | undefined
+  return {
+    setCsrfToken (token) {
+      csrfToken = token
+    },
+    async call<T = unknown> (method: string, path: string, body?: unknown): Promise<T> {
+      const headers: Record<string, string> = { accept: 'application/json' }
+      if (body !== undefined) headers['content-type'] = 'application/json'
+      if (method !== 'GET' && csrfToken !== undefined) headers['x-csrf-token'] = csrfToken
+      let response: Response
+      try {
+        response = await fetch(`${basePath}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' })
+      } catch {
+        throw new ApiError(0, 'NETWORK', unreachableMessage)
+      }
+      const text = await response.text()
+      const parsed = text === '' ? undefined : JSON.parse(text) as unknown
+      if (!response.ok) {
+        const error = (parsed as ApiErrorBody | undefined)?.error
+        const retryAfter = Number(response.headers.get('retry-after') ?? '') || undefined
+        throw new ApiError(response.status, error?.code ?? 'HTTP_' + String(response.status), error?.message ?? `Request failed (${response.status})`, retryAfter)
+      }
+      const token = (parsed as { csrfToken?: string } | undefined)?.csrfToken
+      if (token !== undefined) csrfToken = token
+      return parsed as T
+    }
   }
-  const text = await response.text()
-  const parsed = text === '' ? undefined : JSON.parse(text) as unknown
-  if (!response.ok) {
-    const error = (parsed as ApiErrorBody | undefined)?.error
-    const retryAfter = Number(response.headers.get('retry-after') ?? '') || undefined
-    throw new ApiError(response.status, error?.code ?? 'HTTP_' + String(response.status), error?.message ?? `Request failed (${response.status})`, retryAfter)
-  }
-  const token = (parsed as { csrfToken?: string } | undefined)?.csrfToken
-  if (token !== undefined) csrfToken = token
-  return parsed as T
 }
+
+const partnerClient = createJsonClient('/partner/v1', 'The server cannot be reached. Check your connection and try again.')
+export const api = partnerClient.call
+export const setCsrfToken = partnerClient.setCsrfToken
 
 export type PartnerRole = 'admin' | 'developer'
 

@@ -1,34 +1,10 @@
 // The operator API client for the console: JSON over fetch with the operator session cookie
 // (sent only to /admin/v1), and the session's CSRF token on every state-changing request.
-import { ApiError, type ApiErrorBody } from '../api.js'
+import { createJsonClient } from '../api.js'
 
-let csrfToken: string | undefined
-
-export function setConsoleCsrfToken (token: string | undefined): void {
-  csrfToken = token
-}
-
-export async function adminApi<T = unknown> (method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (body !== undefined) headers['content-type'] = 'application/json'
-  if (method !== 'GET' && csrfToken !== undefined) headers['x-csrf-token'] = csrfToken
-  let response: Response
-  try {
-    response = await fetch(`/admin/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' })
-  } catch {
-    throw new ApiError(0, 'NETWORK', 'The control server cannot be reached. Check your connection and try again.')
-  }
-  const text = await response.text()
-  const parsed = text === '' ? undefined : JSON.parse(text) as unknown
-  if (!response.ok) {
-    const error = (parsed as ApiErrorBody | undefined)?.error
-    const retryAfter = Number(response.headers.get('retry-after') ?? '') || undefined
-    throw new ApiError(response.status, error?.code ?? 'HTTP_' + String(response.status), error?.message ?? `Request failed (${response.status})`, retryAfter)
-  }
-  const token = (parsed as { csrfToken?: string } | undefined)?.csrfToken
-  if (token !== undefined) csrfToken = token
-  return parsed as T
-}
+const operatorClient = createJsonClient('/admin/v1', 'The control server cannot be reached. Check your connection and try again.')
+export const adminApi = operatorClient.call
+export const setConsoleCsrfToken = operatorClient.setCsrfToken
 
 /** Every page of a cursor-paginated list (the console's lists are operator-sized). */
 export async function allPages<T> (path: string): Promise<T[]> {
