@@ -117,3 +117,19 @@ export function useLoad<T> (load: () => Promise<T>, deps: unknown[]): { data: T 
   }, [...deps, tick])
   return { data, error, reload: () => { setTick(value => value + 1) } }
 }
+
+/** A button's action: busy while it runs, its error kept for display until the next run (or clear()). */
+export function useAction (): { busy: boolean, error: unknown, run: (action: () => Promise<unknown>) => void, clear: () => void } {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<unknown>(undefined)
+  return {
+    busy,
+    error,
+    run (action) {
+      setBusy(true)
+      setError(undefined)
+      action().catch(setError).finally(() => { setBusy(false) })
+    },
+    clear () { setError(undefined) }
+  }
+}

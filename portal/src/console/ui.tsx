@@ -3,6 +3,7 @@
 import { createContext, type JSX } from 'preact'
 import { useContext, useEffect, useRef, useState } from 'preact/hooks'
 import type { ConsoleSession } from './admin-api.js'
+export { useAction } from '../components.js'
 
 export const SessionContext = createContext<ConsoleSession | undefined>(undefined)
 
@@ -54,20 +55,6 @@ export function ConfirmDialog (): JSX.Element {
   )
 }
 
-export function useAction (): { busy: boolean, error: unknown, run: (action: () => Promise<unknown>) => void, clear: () => void } {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
-  return {
-    busy,
-    error,
-    run (action) {
-      setBusy(true)
-      setError(undefined)
-      action().catch(setError).finally(() => { setBusy(false) })
-    },
-    clear () { setError(undefined) }
-  }
-}
 
 /** Runs `action` after the operator confirmed it. */
 export function confirmed (title: string, message: string, confirmLabel: string, action: () => Promise<unknown>): () => Promise<unknown> {

@@ -3,23 +3,9 @@
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { api, type AccessRequest, type AppDetail, type CatalogApi, type Me, type Rotated, type Usage } from '../api.js'
-import { Empty, ErrorMessage, formatDate, Heading, Link, Loading, Notice, SecretPanel, StatusBadge, useLoad } from '../components.js'
+import { Empty, ErrorMessage, formatDate, Heading, Link, Loading, Notice, SecretPanel, StatusBadge, useAction, useLoad } from '../components.js'
 import { navigate } from '../router.js'
 import { QuotaMeter, UsageChart } from '../usage-chart.js'
-
-function useAction (): { busy: boolean, error: unknown, run: (action: () => Promise<unknown>) => void } {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
-  return {
-    busy,
-    error,
-    run (action) {
-      setBusy(true)
-      setError(undefined)
-      action().catch(setError).finally(() => { setBusy(false) })
-    }
-  }
-}
 
 function Credentials (props: { app: AppDetail, onChange: () => void }): JSX.Element {
   const [overlap, setOverlap] = useState('86400')
