@@ -267,12 +267,12 @@ export async function writeUsageBatch (prisma: PrismaClient, id: string, deltas:
   )
 }
 
-/** Today's and this month's persisted calls per app × API, to start in-memory quota counters after a restart. */
-export async function readQuotaUsage (prisma: PrismaClient, nowMs = Date.now()): Promise<Array<{ appId: string, apiId: string, day: number, month: number }>> {
+/** Today's and this month's persisted calls per app × API (or of one), to start quota counters after a restart or a lost Redis. */
+export async function readQuotaUsage (prisma: PrismaClient, nowMs = Date.now(), only?: { appId: string, apiId: string }): Promise<Array<{ appId: string, apiId: string, day: number, month: number }>> {
   const now = new Date(nowMs)
   const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1))
   const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()))
-  const rows = await prisma.usageDaily.findMany({ where: { day: { gte: monthStart } } })
+  const rows = await prisma.usageDaily.findMany({ where: { ...only, day: { gte: monthStart } } })
   const totals = new Map<string, { appId: string, apiId: string, day: number, month: number }>()
   for (const row of rows) {
     const key = `${row.appId}:${row.apiId}`
