@@ -698,7 +698,7 @@ function buildReport (input: { startedAt: Date, loadAtStart: number[], resources
   })
   const descriptorRows = input.resources.flatMap((sample, index) => (['baseline', 'peak', 'end', 'settled'] as const).map(moment => `| gateway-${index + 1} | ${moment} | ${sample[moment].fds} | ${sample[moment].breakdown} |`))
 
-  // usage: a call counts when it passes the limits, HTTP or WebSocket upgrade (src/gateway/policies/request-limits.ts)
+  // usage: a call counts when it passes the limits, HTTP or WebSocket upgrade (src/gateway/policies/rate-limit/rate-limit.ts)
   const http2xx = httpOutcomes.filter(outcome => outcome.status >= 200 && outcome.status < 300).length
   const upgrades = webSocketOutcomes.filter(outcome => outcome.upgraded).length
   const expectedUsage = http2xx + upgrades + input.setUpCalls

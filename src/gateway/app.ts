@@ -1,6 +1,6 @@
-// Composition of the gateway (data plane): one catch-all route running the policy chain
-// route → authenticate → permission → rate limit + quota → proxy, reading only the
-// in-memory snapshot. Request bodies are never parsed; they stream to the upstream unless
+// Composition of the gateway (data plane): one catch-all route that routes the request, runs
+// its API's policy chain (src/gateway/policies/: authentication, permission, limits and the
+// configured policies around them) and proxies it, reading only the in-memory snapshot. Request bodies are never parsed; they stream to the upstream unless
 // a signature covers them (form parameters, Content-MD5), then they are read once, bounded.
 // Either way the body is asked for only after every policy passed (Expect: 100-continue).
 import type { IncomingMessage } from 'node:http'
@@ -10,26 +10,27 @@ import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
 import { isReservedPath } from '../domain/reserved-paths.js'
-import { BadPathError, CorsOriginNotAllowedError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError, TooManyConcurrentRequestsError, UpstreamBusyError } from '../domain/errors.js'
+import { BadPathError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError } from '../domain/errors.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../domain/request-id.js'
 import type { LimitBackends } from '../limits/index.js'
-import { GatewayMetrics, type Outcome, type RouteMetrics } from '../observability/gateway-metrics.js'
+import { GatewayMetrics } from '../observability/gateway-metrics.js'
 import { OtlpHttpExporter } from '../observability/otlp-exporter.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
-import { endSpan, SPAN_KIND, Tracer, type RequestSpans } from '../observability/tracing.js'
+import { endSpan, SPAN_KIND, Tracer } from '../observability/tracing.js'
 import { TrustedProxies } from './client-address.js'
 import { answerClientError, httpServerOptions } from './client-connection.js'
-import { authenticate, type AuthRequest } from './policies/authenticate.js'
-import { actualResponseHeaders, preflightHeaders, preflightMethod } from './policies/cors.js'
-import { checkPermission } from './policies/permission.js'
-import { applyRequestLimits } from './policies/request-limits.js'
+import { HttpExchange, type HttpExchangeSettings } from './http-exchange.js'
+import { policyChains } from './policies/build-chain.js'
+import { runPolicies } from './policies/chain.js'
+import { preflightMethod } from './policies/cors/cors.js'
 import { proxyHttpRequest } from './proxy/proxy-request.js'
 import { UpstreamPools } from './proxy/upstream-pool.js'
 import { isInternalAddress } from './internal-address.js'
-import { deferContinue, readBoundedBody } from './request-body.js'
+import { deferContinue } from './request-body.js'
 import { normalizePath } from './routing/normalize-path.js'
-import { PROXIED_METHODS } from './routing/route-table.js'
+import { PROXIED_METHODS, type RouteMatch } from './routing/route-table.js'
 import type { GatewaySnapshot } from './snapshot/compile.js'
+import type { SnapshotApp } from '../store/config-snapshot.js'
 import type { SnapshotManager } from './snapshot/snapshot-manager.js'
 import type { UsageRecorder } from './usage/usage-recorder.js'
 import { WebSocketProxy } from './websocket/websocket-proxy.js'
@@ -64,31 +65,9 @@ export type GatewayServer = FastifyInstance & GatewayServerExtras
 /** Bodies read for signature checks are bounded; streamed bodies are not read at all. */
 const SIGNED_BODY_LIMIT_BYTES = 10 * 1024 * 1024
 
-/** What the access log, the metrics and the trace report about one request, filled in as it goes. */
-interface Exchange {
-  /** kept from the start: a request whose body was read has no socket any more when it ends */
-  socket: Socket
-  /** the peer's address, read at the start (a closed socket has none) when a log line or trace needs it */
-  peer?: string
-  /** the bound series of the API and route ('' ones until the route is known) */
-  metrics: RouteMetrics
-  route?: string
-  api?: string
-  appId?: string
-  partnerId?: string
-  /** the grant's plan while the rate limit and quota decide; cleared once they allowed the request */
-  limitingPlan?: string
-  outcome: Outcome
-  errorCode?: string
-  upstreamMs?: number
-  upstreamTarget?: string
-  /** only when tracing is on */
-  spans?: RequestSpans
-}
-
 declare module 'fastify' {
   interface FastifyRequest {
-    exchange: Exchange | null
+    exchange: HttpExchange | null
   }
 }
 
@@ -139,6 +118,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   const accessLog = options.accessLog ?? options.logger
   const logAccess = (accessLog as { isLevelEnabled?: (level: string) => boolean } | undefined)?.isLevelEnabled?.('info') ?? false
   const trustedProxies = new TrustedProxies(config.trustedProxies)
+  const exchangeSettings: HttpExchangeSettings = { trustedProxies, signedBodyLimitBytes: SIGNED_BODY_LIMIT_BYTES, bodyIdleTimeoutMs: config.requestBodyIdleTimeoutSeconds * 1000 }
   const exporter = config.otelExporterEndpoint === undefined
     ? undefined
     : new OtlpHttpExporter({
@@ -149,7 +129,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     })
   const tracer = exporter === undefined ? undefined : new Tracer(exporter)
   const issuer = tokenIssuer(config)
-  const bodyIdleTimeoutMs = config.requestBodyIdleTimeoutSeconds * 1000
+  const chains = policyChains({ config, limits, usage, pools, tokenIssuer: issuer })
   const syncPools = (): void => { pools.sync(snapshots.current.upstreams) }
   syncPools()
   snapshots.on('update', syncPools)
@@ -169,8 +149,9 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   fastify.decorateRequest('exchange', null)
   const noRouteMetrics = metrics.forRoute('')
-  const startExchange = (request: FastifyRequest): Exchange => {
-    const exchange: Exchange = { socket: request.raw.socket, peer: logAccess || tracer !== undefined ? request.raw.socket.remoteAddress : undefined, metrics: noRouteMetrics, outcome: 'proxied', spans: tracer?.startRequest(request.headers.traceparent) }
+  const keepPeer = logAccess || tracer !== undefined
+  const startExchange = (request: FastifyRequest, reply: FastifyReply): HttpExchange => {
+    const exchange = new HttpExchange(request, reply, exchangeSettings, noRouteMetrics, tracer?.startRequest(request.headers.traceparent), keepPeer)
     request.exchange = exchange
     return exchange
   }
@@ -244,31 +225,21 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   }
 
   /**
-   * A preflight for a route of an API with CORS is the gateway's to answer, before any
-   * credential or limit: true when it did. Other OPTIONS requests are routed as usual.
+   * The route of the request. A CORS preflight is routed by the method it asks for when that
+   * route's API answers preflights; otherwise it is an OPTIONS request like any other.
    */
-  function answerPreflight (request: FastifyRequest, reply: FastifyReply, exchange: Exchange, snapshot: GatewaySnapshot, path: string): boolean {
-    const method = preflightMethod(request.method, request.headers)
-    const match = method === undefined ? undefined : snapshot.routes.match(method, request.hostname, path)
-    const api = match === undefined ? undefined : snapshot.apis.get(match.route.apiId)
-    if (match === undefined || api?.corsPolicy === undefined) return false
-    const routeMetrics = metrics.forRoute(api.name, match.route)
-    exchange.metrics = routeMetrics
-    exchange.api = api.name
-    exchange.route = routeMetrics.route
-    const origin = request.headers.origin as string
-    const headers = preflightHeaders(api.corsPolicy, origin, request.headers['access-control-request-headers'])
-    if (headers === undefined) {
-      exchange.outcome = 'rejected'
-      throw new CorsOriginNotAllowedError(origin, api.name)
+  function routeOf (request: FastifyRequest, snapshot: GatewaySnapshot, path: string): RouteMatch | undefined {
+    if (request.method === 'OPTIONS') {
+      const asked = preflightMethod(request.method, request.headers)
+      const match = asked === undefined ? undefined : snapshot.routes.match(asked, request.hostname, path)
+      const api = match === undefined ? undefined : snapshot.apis.get(match.route.apiId)
+      if (match !== undefined && api !== undefined && chains(api, snapshot).answersPreflight) return match
     }
-    exchange.outcome = 'preflight'
-    void reply.code(204).headers(headers).send()
-    return true
+    return snapshot.routes.match(request.method, request.hostname, path)
   }
 
   async function handle (request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const exchange = startExchange(request)
+    const exchange = startExchange(request, reply)
     const spans = exchange.spans
     const snapshot = snapshots.current
     const rawUrl = request.raw.url ?? '/'
@@ -285,8 +256,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       void reply.header('allow', 'GET, HEAD')
       throw new MethodNotAllowedError(`${request.method} is not allowed on ${path}`)
     }
-    if (request.method === 'OPTIONS' && answerPreflight(request, reply, exchange, snapshot, path)) return
-    const match = snapshot.routes.match(request.method, request.hostname, path)
+    const match = routeOf(request, snapshot, path)
     if (match === undefined) {
       exchange.outcome = 'not_found'
       throw noRouteError(reply, request.method, request.hostname, path)
@@ -298,56 +268,33 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       throw new RouteNotFoundError(request.method, path)
     }
     const routeMetrics = metrics.forRoute(api.name, match.route)
-    exchange.metrics = routeMetrics
-    exchange.api = api.name
-    exchange.route = routeMetrics.route
-    if (api.corsPolicy !== undefined) {
-      const headers = actualResponseHeaders(api.corsPolicy, request.headers.origin)
-      if (headers !== undefined) void reply.headers(headers)
-    }
-    const authSpan = spans?.startPhase('auth')
-    let body: Buffer | undefined
-    const { appId, credentialHeaders } = await authenticate(request.raw as AuthRequest, (name, value) => { void reply.header(name, value) }, snapshot, api.authModes, api.name, {
-      nonceStore: limits.nonceStore,
-      timestampWindowMs: config.timestampWindowSeconds * 1000,
-      tokenIssuer: issuer,
-      readBody: async () => (body ??= await readBoundedBody(request.raw, reply.raw, SIGNED_BODY_LIMIT_BYTES, bodyIdleTimeoutMs))
-    })
-    const { app, grant } = checkPermission(snapshot, appId, api)
-    endSpan(authSpan)
-    exchange.appId = app.id
-    exchange.partnerId = app.partnerId
-    const limitsSpan = spans?.startPhase('limits')
-    // the slot is taken before the rate limit and quota count the request: a refused call costs the app nothing
-    const admission = upstream.concurrency.tryAcquire(app.id)
-    if (admission === 'app-over-share') throw new TooManyConcurrentRequestsError(String(upstream.concurrency.maxPerApp), api.name)
-    if (admission === 'upstream-full') throw new UpstreamBusyError(api.name, String(upstream.concurrency.maxInFlight))
+    exchange.routed(snapshot, api, match, path, routeMetrics)
+    const chain = chains(api, snapshot)
     try {
-      exchange.limitingPlan = grant.plan.name
-      await applyRequestLimits(headers => { void reply.headers(headers) }, limits.requestLimiter, usage, app.id, api.id, grant.plan)
-      routeMetrics.api.countLimitDecision(grant.plan.name, 'allowed')
-      exchange.limitingPlan = undefined
-      endSpan(limitsSpan)
+      await runPolicies(chain.http, exchange, spans)
+      if (exchange.answered) return
+      const app = exchange.app as SnapshotApp
       const setHeaders: Record<string, string> = { [REQUEST_ID_HEADER]: String(request.id), 'x-partner-id': app.partnerId, 'x-app-id': app.id }
       const upstreamSpan = spans?.startPhase('upstream', SPAN_KIND.client)
       // the upstream continues the trace as a child of the gateway's call to it (tracestate passes as it came)
       if (spans !== undefined && upstreamSpan !== undefined) setHeaders.traceparent = spans.traceparentFor(upstreamSpan)
+      const bodyRead = exchange.bodyRead
       await proxyHttpRequest(request, reply, {
         pool: upstream,
         path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
-        body: body ?? (request.body as IncomingMessage | undefined),
-        bodyIdleTimeoutMs,
+        body: bodyRead !== undefined ? await bodyRead : request.body as IncomingMessage | undefined,
+        bodyIdleTimeoutMs: exchangeSettings.bodyIdleTimeoutMs,
         setHeaders,
-        removeHeaders: credentialHeaders,
-        corsByGateway: api.corsPolicy !== undefined,
+        removeHeaders: exchange.credentialHeaders,
         onAttempt: target => {
           exchange.upstreamTarget = target.url
           if (upstreamSpan !== undefined) Object.assign(upstreamSpan.attributes, { 'http.request.method': request.method, 'server.address': target.host, 'url.full': target.url })
         },
-        onUpstreamResponse: (upstreamMs, statusCode) => {
+        onUpstreamResponse: (upstreamMs, statusCode, headers) => {
           exchange.upstreamMs = upstreamMs
           routeMetrics.upstreamDuration.observe(upstreamMs / 1000)
           if (upstreamSpan !== undefined) upstreamSpan.attributes['http.response.status_code'] = statusCode
+          for (const unit of chain.upstreamResponse) unit.upstreamResponse?.(exchange, statusCode, headers)
         }
       }).catch((error: FastifyError) => {
         // a stalled request body is the client's doing, not the upstream's
@@ -357,7 +304,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       endSpan(upstreamSpan)
     } finally {
       // proxyHttpRequest settles only when the response has ended, however it ended (sent, failed, client gone)
-      upstream.concurrency.release(app.id)
+      exchange.end()
     }
   }
 
@@ -378,26 +325,26 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const routeMetrics = exchange.metrics
     const status = reply.statusCode
     routeMetrics.countRequest(metrics.apps.label(exchange.appId), request.method, status, exchange.outcome)
-    if (exchange.api !== undefined) routeMetrics.requestDuration.observe(reply.elapsedTime / 1000)
+    if (exchange.apiName !== undefined) routeMetrics.requestDuration.observe(reply.elapsedTime / 1000)
     const { bytesIn, bytesOut } = exchangedBytes(exchange.socket)
     routeMetrics.api.requestBytes.inc(bytesIn)
     routeMetrics.api.responseBytes.inc(bytesOut)
-    const clientIp = logAccess || exchange.spans !== undefined ? trustedProxies.clientAddress(exchange.peer, request.headers['x-forwarded-for']) : undefined
+    const clientIp = logAccess || exchange.spans !== undefined ? exchange.clientAddress() : undefined
     const rawUrl = request.raw.url ?? '/'
     const queryStart = rawUrl.indexOf('?')
     const path = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart)
     if (exchange.spans !== undefined) {
-      tracer?.finish(exchange.spans, exchange.route === undefined ? request.method : `${request.method} ${exchange.route}`, {
+      tracer?.finish(exchange.spans, exchange.routeLabel === undefined ? request.method : `${request.method} ${exchange.routeLabel}`, {
         'http.request.method': request.method,
         'url.path': path,
         'url.scheme': 'http',
-        'http.route': exchange.route,
+        'http.route': exchange.routeLabel,
         'http.response.status_code': status,
         'server.address': request.hostname,
         'client.address': clientIp,
         'user_agent.original': request.headers['user-agent'],
         'gateway.request_id': String(request.id),
-        'gateway.api': exchange.api,
+        'gateway.api': exchange.apiName,
         'gateway.app': exchange.appId
       }, exchange.errorCode, status >= 500)
     }
@@ -407,10 +354,10 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       clientIp,
       method: request.method,
       path,
-      route: exchange.route,
-      api: exchange.api,
+      route: exchange.routeLabel,
+      api: exchange.apiName,
       app: exchange.appId,
-      partner: exchange.partnerId,
+      partner: exchange.app?.partnerId,
       status,
       errorCode: exchange.errorCode,
       outcome: exchange.outcome,
@@ -424,7 +371,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     }, 'request')
   }
 
-  const webSockets = new WebSocketProxy({ config, snapshots, limits, usage, pools, metrics, log: fastify.log, tokenIssuer: issuer, accessLog: logAccess ? accessLog : undefined, trustedProxies })
+  const webSockets = new WebSocketProxy({ config, snapshots, limits, pools, metrics, log: fastify.log, chains, accessLog: logAccess ? accessLog : undefined, trustedProxies })
   fastify.server.on('upgrade', (request, socket, head) => { webSockets.handleUpgrade(request, socket, head) })
   // upgraded sockets are not the HTTP server's any more: close them before it waits for its own
   fastify.addHook('preClose', async () => { await webSockets.close() })
@@ -438,7 +385,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   // methods the catch-all route does not take (TRACE, PROPFIND…) end here
   fastify.setNotFoundHandler((request, reply) => {
-    startExchange(request).outcome = 'not_found'
+    startExchange(request, reply).outcome = 'not_found'
     const rawPath = request.url.split('?')[0]
     const path = normalizePath(rawPath)
     void reply.send(path === undefined ? new RouteNotFoundError(request.method, rawPath) : noRouteError(reply, request.method, request.hostname, path))

@@ -1,7 +1,6 @@
 // Reads everything the data plane needs from the database in one consistent transaction,
 // as plain JSON-serialisable data (secrets still encrypted), so the gateway can cache it on
 // disk and keep serving from it when the database is away.
-import type { CorsConfig } from '../gateway/policies/cors.js'
 import type { PrismaClient } from './db.js'
 
 export interface SnapshotUpstream {
@@ -29,8 +28,8 @@ export interface SnapshotApi {
   name: string
   upstreamId: string
   auth: Array<'hmac' | 'apikey' | 'jwt'>
-  /** null: the gateway does no CORS for the API (absent in snapshots cached before this field) */
-  cors?: CorsConfig | null
+  /** configured policies by name (src/gateway/policies/registry.ts); absent in snapshots cached before this field */
+  policies?: Record<string, unknown>
 }
 
 export interface SnapshotPlan {
@@ -122,7 +121,7 @@ async function readRouting (tx: Transaction, now: Date): Promise<RoutingData> {
       connectTimeoutMs: upstream.connectTimeoutMs,
       responseTimeoutMs: upstream.responseTimeoutMs
     })),
-    apis: apis.map(api => ({ id: api.id, name: api.name, upstreamId: api.upstreamId, auth: api.auth as SnapshotApi['auth'], cors: (api.cors ?? null) as SnapshotApi['cors'] })),
+    apis: apis.map(api => ({ id: api.id, name: api.name, upstreamId: api.upstreamId, auth: api.auth as SnapshotApi['auth'], policies: api.policies as Record<string, unknown> })),
     routes: routes.map(route => ({ id: route.id, apiId: route.apiId, methods: route.methods, host: route.host, path: route.path, stripPrefix: route.stripPrefix, websocket: route.websocket })),
     plans: plans.map(plan => ({ id: plan.id, name: plan.name, rateLimitPerSecond: plan.rateLimitPerSecond, rateLimitBurst: plan.rateLimitBurst, quotaPerDay: plan.quotaPerDay, quotaPerMonth: plan.quotaPerMonth, maxConnections: plan.maxConnections })),
     signingKeys: signingKeys.map(key => ({ kid: key.kid, algorithm: key.algorithm, publicJwk: key.publicJwk as Record<string, unknown>, retiredAt: key.retiredAt?.getTime() ?? null })),

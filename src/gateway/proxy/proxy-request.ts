@@ -7,7 +7,6 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
-import { upstreamHeaderUnderCors } from '../policies/cors.js'
 import { REQUEST_ID_HEADER } from '../../domain/request-id.js'
 import { limitBodyIdle, releaseBody } from '../request-body.js'
 import { isRetryableFailure, isTargetFailure, isTargetFailureStatus } from './target-failure.js'
@@ -27,10 +26,11 @@ export interface ProxyOptions {
   removeHeaders: readonly string[]
   /** called with each target tried, before the request is sent to it */
   onAttempt?: (target: UpstreamTarget) => void
-  /** called with the time to the upstream's response headers and its status, before the body is streamed */
-  onUpstreamResponse?: (upstreamMs: number, statusCode: number) => void
-  /** the API's CORS is the gateway's: the upstream's own CORS headers are not passed on */
-  corsByGateway?: boolean
+  /**
+   * called with the time to the upstream's response headers, its status and headers, before
+   * they are sent: the policies may rewrite the headers
+   */
+  onUpstreamResponse?: (upstreamMs: number, statusCode: number, headers: IncomingHttpHeaders) => void
 }
 
 export interface ProxyOutcome {
@@ -123,8 +123,8 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         if (isTargetFailureStatus(statusCode)) attempted.health.recordFailure(Date.now())
         else attempted.health.recordSuccess()
         outcome = { statusCode, upstreamMs: performance.now() - started, target: attempted.url }
-        options.onUpstreamResponse?.(outcome.upstreamMs, statusCode)
-        return startResponse(reply, statusCode, headers as IncomingHttpHeaders, options.corsByGateway === true)
+        options.onUpstreamResponse?.(outcome.upstreamMs, statusCode, headers as IncomingHttpHeaders)
+        return startResponse(reply, statusCode, headers as IncomingHttpHeaders)
       })
       attempted.activeRequests--
       break
@@ -147,7 +147,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
 }
 
 /** Takes the response over from Fastify and writes the status and headers: the gateway's own, then the upstream's. */
-function startResponse (reply: FastifyReply, statusCode: number, upstreamHeaders: IncomingHttpHeaders, corsByGateway: boolean): ServerResponse {
+function startResponse (reply: FastifyReply, statusCode: number, upstreamHeaders: IncomingHttpHeaders): ServerResponse {
   const own = reply.getHeaders()
   reply.hijack()
   const raw = reply.raw
@@ -162,8 +162,7 @@ function startResponse (reply: FastifyReply, statusCode: number, upstreamHeaders
     if (HOP_BY_HOP.has(name) || listed?.has(name) === true || name === REQUEST_ID_HEADER) continue
     const value = upstreamHeaders[name]
     if (value === undefined) continue
-    const sent = corsByGateway ? upstreamHeaderUnderCors(name, value, own.vary as string | undefined) : value
-    if (sent !== undefined) raw.setHeader(name, sent)
+    raw.setHeader(name, value)
   }
   return raw
 }

@@ -4,7 +4,6 @@
 import type { SecretBox } from '../../domain/crypto.js'
 import type { ConfigDelta, ConfigSnapshotData, SnapshotApi, SnapshotApp, SnapshotCredential, SnapshotGrant, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
 import { compileTokenKeySet, type TokenKeySet } from '../auth/jwt.js'
-import { compileCorsPolicy, type CorsPolicy } from '../policies/cors.js'
 import { compileRouteTable } from '../routing/route-table.js'
 
 export interface CompiledCredential {
@@ -22,8 +21,8 @@ export interface CompiledGrant {
 
 export type CompiledApi = SnapshotApi & {
   authModes: Set<string>
-  /** undefined when the API has no CORS configuration: the request path then does nothing for CORS */
-  corsPolicy: CorsPolicy | undefined
+  /** configured policies by name; their units are built by src/gateway/policies/build-chain.ts */
+  policies: Readonly<Record<string, unknown>>
 }
 
 export interface GatewaySnapshot {
@@ -79,7 +78,7 @@ function compileRouting (data: ConfigSnapshotData): RoutingPart {
     apis: new Map(data.apis.map(api => [api.id, {
       ...api,
       authModes: new Set(api.auth),
-      corsPolicy: api.cors != null ? compileCorsPolicy(api.cors, data.portalOrigin ?? null) : undefined
+      policies: api.policies ?? {}
     }])),
     upstreams: new Map(data.upstreams.map(upstream => [upstream.id, upstream])),
     tokenKeys: compileTokenKeySet(data.signingKeys)

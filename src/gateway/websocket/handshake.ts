@@ -6,7 +6,7 @@
 // when Connection carries the upgrade token, so that part needs no check.
 import type { IncomingHttpHeaders } from 'node:http'
 import { BadWebSocketHandshakeError, MethodNotAllowedError } from '../../domain/errors.js'
-import type { SetResponseHeader } from '../policies/authenticate.js'
+import type { SetResponseHeader } from '../policies/authentication/authenticate.js'
 
 // 16 random bytes in base64, as §4.1 requires of the client
 const KEY = /^[+/0-9A-Za-z]{22}==$/

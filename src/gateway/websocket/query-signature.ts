@@ -4,7 +4,7 @@
 // ordinary HMAC verification applies unchanged.
 import type { IncomingHttpHeaders } from 'node:http'
 import { QUERY_SIGNATURE_PARAMETERS } from '../../domain/sign-request.js'
-import type { AuthRequest } from '../policies/authenticate.js'
+import type { AuthRequest } from '../policies/authentication/authenticate.js'
 
 export function fromQuerySignature (url: string, headers: IncomingHttpHeaders): AuthRequest | undefined {
   const queryStart = url.indexOf('?')

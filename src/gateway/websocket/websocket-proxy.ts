@@ -14,17 +14,17 @@ import { toErrorResponse } from '../../domain/error-handler.js'
 import { BadPathError, RouteNotFoundError, ServiceUnavailableError, TooManyConnectionsError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../../domain/request-id.js'
 import type { LimitBackends } from '../../limits/index.js'
-import type { CounterChild, GatewayMetrics, Outcome, RouteMetrics } from '../../observability/gateway-metrics.js'
+import type { CounterChild, GatewayMetrics } from '../../observability/gateway-metrics.js'
+import type { SnapshotApp } from '../../store/config-snapshot.js'
 import type { TrustedProxies } from '../client-address.js'
-import { authenticate } from '../policies/authenticate.js'
-import { checkPermission } from '../policies/permission.js'
-import { applyRequestLimits } from '../policies/request-limits.js'
+import type { PolicyChains } from '../policies/build-chain.js'
+import { runPolicies } from '../policies/chain.js'
 import type { UpstreamPool, UpstreamPools, UpstreamTarget } from '../proxy/upstream-pool.js'
 import { normalizePath } from '../routing/normalize-path.js'
-import { grantKey, type GatewaySnapshot } from '../snapshot/compile.js'
+import { grantKey, type CompiledGrant, type GatewaySnapshot } from '../snapshot/compile.js'
 import type { SnapshotManager } from '../snapshot/snapshot-manager.js'
-import type { UsageRecorder } from '../usage/usage-recorder.js'
 import { checkHandshake } from './handshake.js'
+import { WebSocketUpgrade } from './websocket-upgrade.js'
 import { fromQuerySignature } from './query-signature.js'
 import { bindingKey, ROUTE_CHANGE_REASONS, routeChange, routeWebSocket, routingFingerprint, type RouteBinding } from './route-binding.js'
 
@@ -32,31 +32,14 @@ export interface WebSocketProxyOptions {
   config: Config
   snapshots: SnapshotManager
   limits: LimitBackends
-  usage: UsageRecorder
   pools: UpstreamPools
   metrics: GatewayMetrics
   log: FastifyBaseLogger
-  tokenIssuer: string
+  /** each API's policy units, shared with HTTP */
+  chains: PolicyChains
   /** where the upgrade's access-log line goes; none when undefined */
   accessLog?: FastifyBaseLogger
   trustedProxies: TrustedProxies
-}
-
-/** What the access log and the metrics report about one upgrade, filled in as it goes. */
-interface Upgrade {
-  requestId: string
-  startedAt: number
-  /** read at the start: a socket that was answered and closed no longer knows its peer */
-  peer: string | undefined
-  /** what a refusal counts as; 'proxied' once the upgrade succeeded */
-  outcome: Outcome
-  metrics?: RouteMetrics
-  route?: string
-  api?: string
-  appId?: string
-  partnerId?: string
-  limitingPlan?: string
-  upstreamTarget?: string
 }
 
 interface MessageSeries { messages: CounterChild, bytes: CounterChild }
@@ -142,13 +125,13 @@ export class WebSocketProxy {
 
   handleUpgrade (request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => { socket.destroy() })
-    const upgrade: Upgrade = { requestId: requestIdFrom(request.headers[REQUEST_ID_HEADER]), startedAt: performance.now(), peer: request.socket.remoteAddress, outcome: 'rejected' }
+    const upgrade = new WebSocketUpgrade(request, requestIdFrom(request.headers[REQUEST_ID_HEADER]), this.#options.trustedProxies)
     this.#upgrade(request, socket, head, upgrade).then(() => {
       upgrade.outcome = 'proxied'
       this.#answered(request, upgrade, 101, undefined)
     }, error => {
-      const headers = (error as { responseHeaders?: Record<string, string> }).responseHeaders
-      const { statusCode, code } = refuse(socket, error as Error, upgrade.requestId, headers)
+      upgrade.end()
+      const { statusCode, code } = refuse(socket, error as Error, upgrade.requestId, upgrade.responseHeaders)
       const apiMetrics = upgrade.metrics?.api ?? this.#options.metrics.forRoute('').api
       if (statusCode < 500) apiMetrics.countRejection(code)
       if (upgrade.limitingPlan !== undefined) apiMetrics.countLimitDecision(upgrade.limitingPlan, code)
@@ -157,20 +140,20 @@ export class WebSocketProxy {
   }
 
   /** Counts the upgrade's answer and writes its access-log line. */
-  #answered (request: IncomingMessage, upgrade: Upgrade, status: number, errorCode: string | undefined): void {
-    const { metrics, accessLog, trustedProxies } = this.#options
+  #answered (request: IncomingMessage, upgrade: WebSocketUpgrade, status: number, errorCode: string | undefined): void {
+    const { metrics, accessLog } = this.#options
     const routeMetrics = upgrade.metrics ?? metrics.forRoute('')
     routeMetrics.countRequest(metrics.apps.label(upgrade.appId), 'GET', status, upgrade.outcome)
     const rawUrl = request.url ?? '/'
     accessLog?.info({
       reqId: upgrade.requestId,
-      clientIp: trustedProxies.clientAddress(upgrade.peer, request.headers['x-forwarded-for']),
+      clientIp: upgrade.clientAddress(),
       method: request.method,
       path: rawUrl.split('?')[0],
-      route: upgrade.route,
-      api: upgrade.api,
+      route: upgrade.routeLabel,
+      api: upgrade.apiName,
       app: upgrade.appId,
-      partner: upgrade.partnerId,
+      partner: upgrade.app?.partnerId,
       status,
       errorCode,
       websocket: true,
@@ -197,18 +180,10 @@ export class WebSocketProxy {
     this.#server.close()
   }
 
-  async #upgrade (request: IncomingMessage, socket: Duplex, head: Buffer, upgrade: Upgrade): Promise<void> {
-    const { config, snapshots, limits, usage, pools, log } = this.#options
-    const responseHeaders: Record<string, string> = {}
-    const fail = (error: Error): never => { throw Object.assign(error, { responseHeaders }) }
-    const protocols = (() => {
-      try {
-        return checkHandshake(request.method, request.headers, (name, value) => { responseHeaders[name] = value })
-      } catch (error) {
-        return fail(error as Error)
-      }
-    })()
-    if (this.#closing) return fail(new ServiceUnavailableError('The gateway is shutting down'))
+  async #upgrade (request: IncomingMessage, socket: Duplex, head: Buffer, upgrade: WebSocketUpgrade): Promise<void> {
+    const { config, snapshots, limits, pools, log } = this.#options
+    const protocols = checkHandshake(request.method, request.headers, (name, value) => { upgrade.setResponseHeader(name, value) })
+    if (this.#closing) throw new ServiceUnavailableError('The gateway is shutting down')
     const snapshot = snapshots.current
     const rawUrl = request.url ?? '/'
     const viaQuery = fromQuerySignature(rawUrl, request.headers)
@@ -217,57 +192,40 @@ export class WebSocketProxy {
     const path = normalizePath(queryStart === -1 ? url : url.slice(0, queryStart))
     if (path === undefined) {
       upgrade.outcome = 'bad_request'
-      return fail(new BadPathError())
+      throw new BadPathError()
     }
     const host = request.headers.host?.replace(/:\d+$/, '')
     const routing = routeWebSocket(snapshot, host, path)
     const pool = routing.ok ? pools.get(routing.api.upstreamId) : undefined
     if (!routing.ok || pool === undefined) {
       upgrade.outcome = 'not_found'
-      return fail(new RouteNotFoundError('GET', path))
+      throw new RouteNotFoundError('GET', path)
     }
     const { match, api } = routing
-    upgrade.metrics = this.#options.metrics.forRoute(api.name, match.route)
-    upgrade.route = upgrade.metrics.route
-    upgrade.api = api.name
-    const authenticated = await authenticate(viaQuery ?? { method: 'GET', url, headers: request.headers }, (name, value) => { responseHeaders[name] = value }, snapshot, api.authModes, api.name, {
-      nonceStore: limits.nonceStore,
-      timestampWindowMs: config.timestampWindowSeconds * 1000,
-      tokenIssuer: this.#options.tokenIssuer,
-      readBody: async () => Buffer.alloc(0)
-    }).catch(fail)
-    const { app, grant } = (() => {
-      try {
-        return checkPermission(snapshot, authenticated.appId, api)
-      } catch (error) {
-        return fail(error as Error)
-      }
-    })()
-    upgrade.appId = app.id
-    upgrade.partnerId = app.partnerId
-    if (this.#tunnels.size + this.#pending >= config.maxWebSocketConnections) return fail(new TooManyConnectionsError('The gateway has reached its WebSocket connection limit; retry later'))
-    upgrade.limitingPlan = grant.plan.name
-    await applyRequestLimits(headers => { Object.assign(responseHeaders, headers) }, limits.requestLimiter, usage, app.id, api.id, grant.plan).catch(fail)
+    upgrade.routed(snapshot, api, match, path, this.#options.metrics.forRoute(api.name, match.route), viaQuery ?? { url, headers: request.headers })
+    if (this.#tunnels.size + this.#pending >= config.maxWebSocketConnections) throw new TooManyConnectionsError('The gateway has reached its WebSocket connection limit; retry later')
+    await runPolicies(this.#options.chains(api, snapshot).websocket, upgrade)
+    const app = upgrade.app as SnapshotApp
+    const grant = upgrade.grant as CompiledGrant
     const id = randomUUID()
     const subject = grantKey(app.id, api.id)
     const limit = grant.plan.maxConnections
     if (limit !== null && !await limits.connectionCounter.acquire(subject, id, limit)) {
-      return fail(new TooManyConnectionsError(`The app already has ${limit} open connection(s) to this API`))
+      throw new TooManyConnectionsError(`The app already has ${limit} open connection(s) to this API`)
     }
-    upgrade.metrics.api.countLimitDecision(grant.plan.name, 'allowed')
-    upgrade.limitingPlan = undefined
     this.#pending++
     const release = (): void => {
       if (limit !== null) void limits.connectionCounter.release(subject, id).catch(() => {})
+      upgrade.end()
     }
     let upstream: WebSocket
     let target: UpstreamTarget
     try {
-      ({ upstream, target } = await this.#connectUpstream(request, upgrade, pool, match.upstreamPath + (queryStart === -1 ? '' : url.slice(queryStart)), protocols, authenticated.credentialHeaders, { [REQUEST_ID_HEADER]: upgrade.requestId, 'x-partner-id': app.partnerId, 'x-app-id': app.id }))
+      ({ upstream, target } = await this.#connectUpstream(request, upgrade, pool, match.upstreamPath + (queryStart === -1 ? '' : url.slice(queryStart)), protocols, upgrade.credentialHeaders, { [REQUEST_ID_HEADER]: upgrade.requestId, 'x-partner-id': app.partnerId, 'x-app-id': app.id }))
     } catch (error) {
       if (limit !== null) await limits.connectionCounter.release(subject, id).catch(() => {})
       upgrade.outcome = 'upstream_error'
-      return fail(error as Error)
+      throw error
     } finally {
       this.#pending--
     }
@@ -287,7 +245,7 @@ export class WebSocketProxy {
         in: { messages: webSocketMessages.labels({ api: api.name, direction: 'in' }), bytes: webSocketBytes.labels({ api: api.name, direction: 'in' }) },
         out: { messages: webSocketMessages.labels({ api: api.name, direction: 'out' }), bytes: webSocketBytes.labels({ api: api.name, direction: 'out' }) }
       }
-      const tunnel: Tunnel = { id, apiId: api.id, apiName: api.name, appId: app.id, credentialKey: authenticated.credentialKey, binding, client, upstream, series, openedAt: Date.now(), lastActivity: Date.now(), clientAlive: true, closed: false }
+      const tunnel: Tunnel = { id, apiId: api.id, apiName: api.name, appId: app.id, credentialKey: upgrade.credentialKey as string, binding, client, upstream, series, openedAt: Date.now(), lastActivity: Date.now(), clientAlive: true, closed: false }
       this.#tunnels.set(id, tunnel)
       this.#join(tunnel)
       this.#options.metrics.webSocketConnections.inc({ api: api.name })
@@ -299,7 +257,7 @@ export class WebSocketProxy {
     })
   }
 
-  async #connectUpstream (request: IncomingMessage, upgrade: Upgrade, pool: UpstreamPool, path: string, protocols: string[], credentialHeaders: string[], setHeaders: Record<string, string>): Promise<{ upstream: WebSocket, target: UpstreamTarget }> {
+  async #connectUpstream (request: IncomingMessage, upgrade: WebSocketUpgrade, pool: UpstreamPool, path: string, protocols: string[], credentialHeaders: readonly string[], setHeaders: Record<string, string>): Promise<{ upstream: WebSocket, target: UpstreamTarget }> {
     const target = pool.pick()
     if (target === undefined) throw new ServiceUnavailableError('No healthy upstream target')
     upgrade.upstreamTarget = target.url

@@ -25,14 +25,19 @@ describe('two gateway nodes sharing PostgreSQL and Redis', () => {
     const app = await provision(stack, { upstreamUrls: [upstream.url], plan: { rateLimit: { perSecond: 1, burst: 20 } } })
     const prefix = await routePrefix(app.apiId)
     await waitForPropagation(stack)
+    const started = Date.now()
     const requests = Array.from({ length: 60 }, async (_, index) => {
       const response = await fetch(`${stack.gatewayUrls[index % 2]}${prefix}/x`, { headers: { 'x-api-key': app.apiKey } })
       await response.arrayBuffer()
       return response.status
     })
     const statuses = await Promise.all(requests)
-    expect(statuses.filter(status => status === 200)).toHaveLength(20)
-    expect(statuses.filter(status => status === 429)).toHaveLength(40)
+    // the burst, plus the one token a second refills while a loaded machine sends the 60
+    const refilled = Math.ceil((Date.now() - started) / 1000)
+    const allowed = statuses.filter(status => status === 200).length
+    expect(allowed).toBeGreaterThanOrEqual(20)
+    expect(allowed).toBeLessThanOrEqual(20 + refilled)
+    expect(statuses.filter(status => status === 429)).toHaveLength(60 - allowed)
   })
 
   it('rejects on one node a nonce already used on the other', async () => {

@@ -3,9 +3,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ConflictError, NotFoundError, ValidationError } from '../../../domain/errors.js'
-import { CorsConfig, corsConfigProblem, normaliseCorsConfig } from '../../../gateway/policies/cors.js'
+import { API_POLICIES } from '../../../gateway/policies/registry.js'
 import type { Transaction } from '../../../store/config-writer.js'
-import { DbNull } from '../../../store/db.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
 import { Description, ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
 import { HTTP_METHODS, assertNoRouteClash, normaliseRoutes } from '../../services/api-routes.js'
@@ -28,7 +27,8 @@ const ApiFields = {
   routes: Type.Array(RouteBody, { minItems: 1, maxItems: 100 }),
   autoApprove: Type.Optional(Type.Boolean()),
   planIds: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 50, uniqueItems: true })),
-  cors: Type.Optional(Type.Union([CorsConfig, Type.Null()], { description: 'browser access (CORS) the gateway answers for the API; null or absent = none' }))
+  // one field per configurable policy (src/gateway/policies/registry.ts), validated with its own schema
+  ...Object.fromEntries(API_POLICIES.map(policy => [policy.name, Type.Optional(Type.Union([policy.schema, Type.Null()], { description: policy.description }))]))
 }
 
 const Api = Type.Object({
@@ -41,25 +41,48 @@ const Api = Type.Object({
   autoApprove: Type.Boolean(),
   planIds: Type.Array(Type.String()),
   hasOpenApi: Type.Boolean(),
-  cors: Type.Union([CorsConfig, Type.Null()]),
+  ...Object.fromEntries(API_POLICIES.map(policy => [policy.name, Type.Union([policy.schema, Type.Null()])])),
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
 
 const INCLUDE = { routes: { orderBy: { id: 'asc' as const } } }
 
-function toApi (row: { id: string, name: string, description: string, upstreamId: string, auth: string[], autoApprove: boolean, planIds: string[], openapi: unknown, cors: unknown, createdAt: Date, updatedAt: Date, routes: Array<{ id: string, methods: string[], host: string | null, path: string, stripPrefix: boolean, websocket: boolean }> }) {
-  const { openapi, routes, ...rest } = row
-  return { ...rest, hasOpenApi: openapi !== null, routes: routes.map(({ id, methods, host, path, stripPrefix, websocket }) => ({ id, methods, host, path, stripPrefix, websocket })) } as never
+type StoredPolicies = Record<string, unknown>
+
+function toApi (row: { id: string, name: string, description: string, upstreamId: string, auth: string[], autoApprove: boolean, planIds: string[], openapi: unknown, policies: unknown, createdAt: Date, updatedAt: Date, routes: Array<{ id: string, methods: string[], host: string | null, path: string, stripPrefix: boolean, websocket: boolean }> }) {
+  const { openapi, routes, policies, ...rest } = row
+  const configured = Object.fromEntries(API_POLICIES.map(policy => [policy.name, (policies as StoredPolicies)[policy.name] ?? null]))
+  return { ...rest, ...configured, hasOpenApi: openapi !== null, routes: routes.map(({ id, methods, host, path, stripPrefix, websocket }) => ({ id, methods, host, path, stripPrefix, websocket })) } as never
 }
 
-/** The configuration as stored: origins lowercased; refused when it allows nothing or too much. */
-function corsToStore (cors: CorsConfig | null | undefined): CorsConfig | typeof DbNull | undefined {
-  if (cors === undefined) return undefined
-  if (cors === null) return DbNull
-  const problem = corsConfigProblem(cors)
-  if (problem !== undefined) throw new ValidationError(problem)
-  return normaliseCorsConfig(cors)
+/**
+ * The policies as stored after a create or update: each policy field given replaces that
+ * policy (null removes it), the others stay. A configuration is checked beyond its schema
+ * (one that would allow nothing, or too much, is refused) and normalised.
+ */
+function policiesToStore (body: Record<string, unknown>, current: StoredPolicies): StoredPolicies | undefined {
+  let policies: StoredPolicies | undefined
+  for (const policy of API_POLICIES) {
+    const config = body[policy.name]
+    if (config === undefined) continue
+    policies ??= { ...current }
+    if (config === null) {
+      delete policies[policy.name]
+      continue
+    }
+    const problem = policy.problem?.(config)
+    if (problem !== undefined) throw new ValidationError(problem)
+    policies[policy.name] = policy.normalise?.(config) ?? config
+  }
+  return policies
+}
+
+/** The request body without the policy fields: the API's own columns. */
+function withoutPolicies<Body extends Record<string, unknown>> (body: Body): Body {
+  const fields = { ...body }
+  for (const policy of API_POLICIES) delete fields[policy.name]
+  return fields
 }
 
 async function checkReferences (tx: Transaction, upstreamId: string | undefined, planIds: string[] | undefined): Promise<void> {
@@ -84,13 +107,13 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async fastify => {
   fastify.post('/apis', { schema: { tags, summary: 'Create an API with its routes', body: Type.Object(ApiFields, { additionalProperties: false }), response: { 201: Api, ...ERROR_RESPONSES } } }, async (request, reply) => {
     const body = request.body
     const routes = normaliseRoutes(body.routes)
-    const cors = corsToStore(body.cors)
+    const policies = policiesToStore(body, {}) ?? {}
     const api = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       await assertNameFree(tx, body.name)
       await checkReferences(tx, body.upstreamId, body.planIds)
       await assertNoRouteClash(tx, routes)
       const created = await tx.api.create({
-        data: { name: body.name, description: body.description ?? '', upstreamId: body.upstreamId, auth: body.auth, autoApprove: body.autoApprove ?? false, planIds: body.planIds ?? [], cors, routes: { create: routes } },
+        data: { name: body.name, description: body.description ?? '', upstreamId: body.upstreamId, auth: body.auth, autoApprove: body.autoApprove ?? false, planIds: body.planIds ?? [], policies: policies as object, routes: { create: routes } },
         include: INCLUDE
       })
       audit({ action: 'api.create', targetType: 'api', targetId: created.id, details: { name: created.name, routes: routes.map(route => route.path) } })
@@ -114,16 +137,17 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async fastify => {
   }, async request => {
     const body = request.body
     const routes = body.routes !== undefined ? normaliseRoutes(body.routes) : undefined
-    const cors = corsToStore(body.cors)
     const api = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
-      if (await tx.api.findUnique({ where: { id: request.params.id } }) === null) throw new NotFoundError(`API ${request.params.id} does not exist`)
+      const current = await tx.api.findUnique({ where: { id: request.params.id }, select: { policies: true } })
+      if (current === null) throw new NotFoundError(`API ${request.params.id} does not exist`)
+      const policies = policiesToStore(body, current.policies as StoredPolicies)
       await assertNameFree(tx, body.name, request.params.id)
       await checkReferences(tx, body.upstreamId, body.planIds)
       if (routes !== undefined) await assertNoRouteClash(tx, routes, request.params.id)
-      const { routes: _routes, cors: _cors, ...fields } = body
+      const { routes: _routes, ...fields } = withoutPolicies(body)
       const updated = await tx.api.update({
         where: { id: request.params.id },
-        data: { ...fields, cors, ...(routes !== undefined ? { routes: { deleteMany: {}, create: routes } } : {}) },
+        data: { ...fields, ...(policies !== undefined ? { policies: policies as object } : {}), ...(routes !== undefined ? { routes: { deleteMany: {}, create: routes } } : {}) },
         include: INCLUDE
       })
       audit({ action: 'api.update', targetType: 'api', targetId: updated.id, details: body as never })

@@ -102,6 +102,11 @@ export function preflightHeaders (policy: CorsPolicy, origin: string, requestedH
   return headers
 }
 
+/** The answer differs by Origin unless every origin gets "*": caches must know. */
+export function variesByOrigin (policy: CorsPolicy): boolean {
+  return !policy.anyOrigin || policy.credentials
+}
+
 /**
  * Headers for an actual response (proxied or refused). A request from an origin that is
  * not allowed still runs — CORS protects the reader, not the server — but gets nothing
@@ -109,8 +114,7 @@ export function preflightHeaders (policy: CorsPolicy, origin: string, requestedH
  */
 export function actualResponseHeaders (policy: CorsPolicy, origin: string | undefined): Record<string, string> | undefined {
   const allowOrigin = origin === undefined ? undefined : allowedOrigin(policy, origin)
-  // the answer differs by Origin unless every origin gets "*": caches must know
-  const varies = !policy.anyOrigin || policy.credentials
+  const varies = variesByOrigin(policy)
   if (allowOrigin === undefined) return varies ? { vary: 'Origin' } : undefined
   const headers: Record<string, string> = { 'access-control-allow-origin': allowOrigin, 'access-control-expose-headers': policy.exposeHeaders }
   if (varies) headers.vary = 'Origin'

@@ -1,7 +1,7 @@
 // Response headers describing the limits: the IETF draft (draft-ietf-httpapi-ratelimit-headers,
 // structured fields `RateLimit-Policy` and `RateLimit`), the widespread `X-RateLimit-*`
 // trio, `Retry-After` on rejections, and the daily/monthly quota.
-import type { LimitDecision } from '../../limits/request-limiter.js'
+import type { LimitDecision } from '../../../limits/request-limiter.js'
 
 export function rateLimitHeaders (decision: LimitDecision): Record<string, string> {
   const headers: Record<string, string> = {}

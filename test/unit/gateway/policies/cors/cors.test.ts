@@ -4,7 +4,7 @@ import { Compile } from 'typebox/compile'
 import { describe, expect, it } from 'vitest'
 import {
   actualResponseHeaders, compileCorsPolicy, corsConfigProblem, CorsConfig, normaliseCorsConfig, preflightHeaders, preflightMethod, upstreamHeaderUnderCors
-} from '../../../../src/gateway/policies/cors.js'
+} from '../../../../../src/gateway/policies/cors/cors.js'
 
 const PORTAL = 'https://portal.example.com'
 const schema = Compile(CorsConfig)

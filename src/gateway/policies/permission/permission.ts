@@ -1,8 +1,8 @@
-// Policy 2 — permission: the authenticated app must be active (and so must its partner)
+// Permission: the authenticated app must be active (and so must its partner)
 // and hold an approved grant for the route's API.
-import { AppSuspendedError, NotGrantedError, UnknownKeyError } from '../../domain/errors.js'
-import type { SnapshotApi, SnapshotApp } from '../../store/config-snapshot.js'
-import { grantKey, type CompiledGrant, type GatewaySnapshot } from '../snapshot/compile.js'
+import { AppSuspendedError, NotGrantedError, UnknownKeyError } from '../../../domain/errors.js'
+import type { SnapshotApi, SnapshotApp } from '../../../store/config-snapshot.js'
+import { grantKey, type CompiledGrant, type GatewaySnapshot } from '../../snapshot/compile.js'
 
 export function checkPermission (snapshot: GatewaySnapshot, appId: string, api: SnapshotApi): { app: SnapshotApp, grant: CompiledGrant } {
   const app = snapshot.apps.get(appId)

@@ -1,9 +1,9 @@
-// Policies 3 and 4 — rate limit and quota, per app × API from the grant's plan, in one
-// round trip to the counter backend. Every response carries the rate-limit headers.
-import { DependencyUnavailableError, QuotaExceededError, RateLimitedError } from '../../domain/errors.js'
-import type { LimitPlan, RequestLimiter } from '../../limits/request-limiter.js'
-import type { SnapshotPlan } from '../../store/config-snapshot.js'
-import type { UsageRecorder } from '../usage/usage-recorder.js'
+// Rate limit and quota, per app × API from the grant's plan, in one round trip to the
+// counter backend. Every response carries the rate-limit headers.
+import { DependencyUnavailableError, QuotaExceededError, RateLimitedError } from '../../../domain/errors.js'
+import type { LimitPlan, RequestLimiter } from '../../../limits/request-limiter.js'
+import type { SnapshotPlan } from '../../../store/config-snapshot.js'
+import type { UsageRecorder } from '../../usage/usage-recorder.js'
 import { rateLimitHeaders } from './rate-limit-headers.js'
 
 const planCache = new WeakMap<SnapshotPlan, LimitPlan>()
@@ -17,7 +17,12 @@ function limitPlan (plan: SnapshotPlan): LimitPlan {
   return limit
 }
 
-export async function applyRequestLimits (setHeaders: (headers: Record<string, string>) => void, limiter: RequestLimiter, usage: UsageRecorder, appId: string, apiId: string, plan: SnapshotPlan): Promise<void> {
+/** Where the rate-limit headers go: the response, or the refused WebSocket handshake. */
+export interface RateLimitedExchange {
+  setResponseHeaders: (headers: Readonly<Record<string, string>>) => void
+}
+
+export async function applyRequestLimits (exchange: RateLimitedExchange, limiter: RequestLimiter, usage: UsageRecorder, appId: string, apiId: string, plan: SnapshotPlan): Promise<void> {
   const limit = limitPlan(plan)
   if (limit.ratePerSecond === null && limit.quotaPerDay === null && limit.quotaPerMonth === null) {
     usage.record(appId, apiId, 'call')
@@ -29,7 +34,7 @@ export async function applyRequestLimits (setHeaders: (headers: Record<string, s
   } catch {
     throw new DependencyUnavailableError('The rate limit store is unavailable')
   }
-  setHeaders(rateLimitHeaders(decision))
+  exchange.setResponseHeaders(rateLimitHeaders(decision))
   if (decision.allowed) {
     usage.record(appId, apiId, 'call')
     return

@@ -1,4 +1,4 @@
-// Policy 1 — authentication. Finds which credential the request carries (HMAC signature,
+// Authentication. Finds which credential the request carries (HMAC signature,
 // API key or bearer token), checks it is one the route's API accepts, and verifies it.
 // Returns the credential's app and the request headers that carried secrets, which the
 // proxy strips before the upstream sees them.
@@ -6,12 +6,12 @@ import { createHash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import {
   BadSignatureError, DependencyUnavailableError, ExpiredTimestampError, ExpiredTokenError, InvalidTokenError, MissingCredentialsError, ReplayedNonceError, UnknownKeyError
-} from '../../domain/errors.js'
-import { apiKeyLookupHash, readApiKey } from '../auth/api-key.js'
-import { errorMessageHeader, readHmacKey, verifyHmacSignature } from '../auth/hmac.js'
-import { bearerChallenge, readBearerToken, verifyAccessToken } from '../auth/jwt.js'
-import type { CompiledCredential, GatewaySnapshot } from '../snapshot/compile.js'
-import type { NonceStore } from '../../limits/nonce-store.js'
+} from '../../../domain/errors.js'
+import { apiKeyLookupHash, readApiKey } from '../../auth/api-key.js'
+import { errorMessageHeader, readHmacKey, verifyHmacSignature } from '../../auth/hmac.js'
+import { bearerChallenge, readBearerToken, verifyAccessToken } from '../../auth/jwt.js'
+import type { CompiledCredential, GatewaySnapshot } from '../../snapshot/compile.js'
+import type { NonceStore } from '../../../limits/nonce-store.js'
 
 export const HMAC_HEADERS = ['x-ca-key', 'x-ca-signature', 'x-ca-signature-headers', 'x-ca-timestamp', 'x-ca-nonce', 'x-ca-signature-method', 'x-ca-stage']
 
@@ -29,8 +29,6 @@ export interface AuthenticateOptions {
   timestampWindowMs: number
   /** the `iss` access tokens must carry */
   tokenIssuer: string
-  /** reads the (bounded) request body when the signature covers it */
-  readBody: () => Promise<Buffer>
 }
 
 function liveCredential (credential: CompiledCredential | undefined, nowMs: number): CompiledCredential {
@@ -61,7 +59,14 @@ export interface AuthRequest {
 
 export type SetResponseHeader = (name: string, value: string) => void
 
-export async function authenticate (request: AuthRequest, setHeader: SetResponseHeader, snapshot: GatewaySnapshot, authModes: Set<string>, apiName: string, options: AuthenticateOptions): Promise<Authenticated> {
+/** The request, and how to answer it: the policy context is one. */
+export interface AuthExchange extends AuthRequest {
+  /** reads the (bounded) request body when the signature covers it */
+  readBody: () => Promise<Buffer>
+  setResponseHeader: SetResponseHeader
+}
+
+export async function authenticate (request: AuthExchange, snapshot: GatewaySnapshot, authModes: Set<string>, apiName: string, options: AuthenticateOptions): Promise<Authenticated> {
   const headers = request.headers
   const nowMs = Date.now()
   const hmacKey = readHmacKey(headers)
@@ -76,7 +81,7 @@ export async function authenticate (request: AuthRequest, setHeader: SetResponse
     const contentMd5 = headers['content-md5']
     let form: Record<string, string | string[]> | undefined
     if (isForm || contentMd5 !== undefined) {
-      const body = await options.readBody()
+      const body = await request.readBody()
       if (contentMd5 !== undefined && createHash('md5').update(body).digest('base64') !== contentMd5) {
         throw new BadSignatureError('Content-MD5 does not match the request body')
       }
@@ -86,7 +91,7 @@ export async function authenticate (request: AuthRequest, setHeader: SetResponse
     if (!verification.ok) {
       switch (verification.code) {
         case 'BAD_SIGNATURE':
-          if (verification.stringToSign !== undefined) setHeader('x-ca-error-message', errorMessageHeader(verification.stringToSign))
+          if (verification.stringToSign !== undefined) request.setResponseHeader('x-ca-error-message', errorMessageHeader(verification.stringToSign))
           throw new BadSignatureError(verification.message)
         case 'EXPIRED_TIMESTAMP': throw new ExpiredTimestampError(verification.message)
         case 'UNKNOWN_KEY': throw new UnknownKeyError()
@@ -112,7 +117,7 @@ export async function authenticate (request: AuthRequest, setHeader: SetResponse
   if (token !== undefined) {
     const verification = await verifyAccessToken(token, snapshot.tokenKeys, options.tokenIssuer)
     const rejected = (code: 'INVALID_TOKEN' | 'EXPIRED_TOKEN', message: string): never => {
-      setHeader('www-authenticate', bearerChallenge('invalid_token', message))
+      request.setResponseHeader('www-authenticate', bearerChallenge('invalid_token', message))
       throw code === 'EXPIRED_TOKEN' ? new ExpiredTokenError() : new InvalidTokenError(message)
     }
     if (!verification.ok) return rejected(verification.code, verification.message)
@@ -123,6 +128,6 @@ export async function authenticate (request: AuthRequest, setHeader: SetResponse
     return { appId: verification.appId, credentialKey: verification.clientId, mode: 'jwt', credentialHeaders: ['authorization'] }
   }
   // RFC 6750 §3: a request without a token still learns that a bearer token would do
-  if (authModes.has('jwt')) setHeader('www-authenticate', bearerChallenge())
+  if (authModes.has('jwt')) request.setResponseHeader('www-authenticate', bearerChallenge())
   throw new MissingCredentialsError(`This API needs ${describeModes(authModes)}`)
 }

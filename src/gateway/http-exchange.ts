@@ -1,0 +1,144 @@
+// One HTTP request through the gateway: the policy units' context (what they read of the
+// request and learn of it) and what the access log, the metrics and the trace report,
+// filled in as it goes. One object per request, its methods on the prototype: no closure
+// is made per request for the units to call back.
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Socket } from 'node:net'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Outcome, RouteMetrics } from '../observability/gateway-metrics.js'
+import type { RequestSpans } from '../observability/tracing.js'
+import type { SnapshotApp } from '../store/config-snapshot.js'
+import type { TrustedProxies } from './client-address.js'
+import type { AnsweredOutcome, PolicyContext } from './policies/chain.js'
+import { readBoundedBody } from './request-body.js'
+import type { RouteMatch } from './routing/route-table.js'
+import type { CompiledApi, CompiledGrant, GatewaySnapshot } from './snapshot/compile.js'
+
+/** What every exchange of one gateway server shares. */
+export interface HttpExchangeSettings {
+  trustedProxies: TrustedProxies
+  /** bodies read for signature checks are bounded; streamed bodies are not read at all */
+  signedBodyLimitBytes: number
+  bodyIdleTimeoutMs: number
+}
+
+const NO_HEADERS: readonly string[] = []
+
+export class HttpExchange implements PolicyContext {
+  readonly request: FastifyRequest
+  readonly reply: FastifyReply
+  readonly #settings: HttpExchangeSettings
+  /** kept from the start: a request whose body was read has no socket any more when it ends */
+  readonly socket: Socket
+  /** the peer's address, read at the start (a closed socket has none) when a log line or trace needs it */
+  readonly peer: string | undefined
+  /** the bound series of the API and route ('' ones until the route is known) */
+  metrics: RouteMetrics
+  /** the route and API as the metrics, the log and the trace name them; undefined until routed */
+  routeLabel: string | undefined = undefined
+  apiName: string | undefined = undefined
+  outcome: Outcome = 'proxied'
+  errorCode: string | undefined = undefined
+  upstreamMs: number | undefined = undefined
+  upstreamTarget: string | undefined = undefined
+  /** only when tracing is on */
+  readonly spans: RequestSpans | undefined
+
+  // the policy context, set when the request is routed
+  path = ''
+  snapshot!: GatewaySnapshot
+  api!: CompiledApi
+  match!: RouteMatch
+  appId: string | undefined = undefined
+  credentialKey: string | undefined = undefined
+  credentialHeaders: readonly string[] = NO_HEADERS
+  app: SnapshotApp | undefined = undefined
+  grant: CompiledGrant | undefined = undefined
+  limitingPlan: string | undefined = undefined
+  answered = false
+  #body: Promise<Buffer> | undefined = undefined
+  #releases: Array<() => void> | undefined = undefined
+  #clientAddress: string | undefined = undefined
+
+  constructor (request: FastifyRequest, reply: FastifyReply, settings: HttpExchangeSettings, metrics: RouteMetrics, spans: RequestSpans | undefined, keepPeer: boolean) {
+    this.request = request
+    this.reply = reply
+    this.#settings = settings
+    this.socket = request.raw.socket
+    this.peer = keepPeer ? this.socket.remoteAddress : undefined
+    this.metrics = metrics
+    this.spans = spans
+  }
+
+  get transport (): 'http' {
+    return 'http'
+  }
+
+  get method (): string {
+    return this.request.method
+  }
+
+  get url (): string {
+    return this.request.raw.url ?? '/'
+  }
+
+  get headers (): IncomingHttpHeaders {
+    return this.request.headers
+  }
+
+  routed (snapshot: GatewaySnapshot, api: CompiledApi, match: RouteMatch, path: string, metrics: RouteMetrics): void {
+    this.snapshot = snapshot
+    this.api = api
+    this.match = match
+    this.path = path
+    this.metrics = metrics
+    this.apiName = api.name
+    this.routeLabel = metrics.route
+  }
+
+  clientAddress (): string {
+    this.#clientAddress ??= this.#settings.trustedProxies.clientAddress(this.peer ?? this.socket.remoteAddress, this.request.headers['x-forwarded-for'])
+    return this.#clientAddress
+  }
+
+  setResponseHeader (name: string, value: string): void {
+    void this.reply.header(name, value)
+  }
+
+  setResponseHeaders (headers: Readonly<Record<string, string>>): void {
+    void this.reply.headers(headers)
+  }
+
+  readBody (): Promise<Buffer> {
+    this.#body ??= readBoundedBody(this.request.raw, this.reply.raw, this.#settings.signedBodyLimitBytes, this.#settings.bodyIdleTimeoutMs)
+    return this.#body
+  }
+
+  /** The body a unit read (a signature covered it), or undefined: then it streams to the upstream. */
+  get bodyRead (): Promise<Buffer> | undefined {
+    return this.#body
+  }
+
+  answer (statusCode: number, headers: Readonly<Record<string, string>>, body: string | Buffer | undefined, outcome: AnsweredOutcome): void {
+    this.answered = true
+    this.outcome = outcome
+    void this.reply.code(statusCode).headers(headers).send(body)
+  }
+
+  limitsAllowed (): void {
+    if (this.limitingPlan !== undefined) this.metrics.api.countLimitDecision(this.limitingPlan, 'allowed')
+    this.limitingPlan = undefined
+  }
+
+  onEnd (release: () => void): void {
+    (this.#releases ??= []).push(release)
+  }
+
+  /** Gives back what the units held; called once the response has ended, however it ended. */
+  end (): void {
+    const releases = this.#releases
+    if (releases === undefined) return
+    this.#releases = undefined
+    for (const release of releases) release()
+  }
+}

@@ -1,0 +1,91 @@
+// The policy chain: what the gateway does to a request between routing it and proxying it,
+// as an ordered list of units (Kong's and APISIX's plugins). Each API's list is built once
+// per compiled API (policies/build-chain.ts); the HTTP handler and the WebSocket upgrade
+// walk the same units through the same context, so a new policy is a new unit in
+// src/gateway/policies/<name>/ and a line in the registry, never an edit of either path.
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Outcome } from '../../observability/gateway-metrics.js'
+import { endSpan, type RequestSpans } from '../../observability/tracing.js'
+import type { SnapshotApp } from '../../store/config-snapshot.js'
+import type { RouteMatch } from '../routing/route-table.js'
+import type { CompiledApi, CompiledGrant, GatewaySnapshot } from '../snapshot/compile.js'
+
+export type Transport = 'http' | 'websocket'
+
+/** How a request a unit answered itself ends up in the metrics and the access log. */
+export type AnsweredOutcome = Extract<Outcome, 'preflight' | 'cached'>
+
+/** One request (or WebSocket upgrade) as the units see it, and what they learn of it. */
+export interface PolicyContext {
+  readonly transport: Transport
+  readonly method: string
+  /** the request target as authentication reads it (for a WebSocket signed in its query: the URL it signed) */
+  readonly url: string
+  readonly headers: IncomingHttpHeaders
+  /** the normalised path the route matched */
+  readonly path: string
+  readonly snapshot: GatewaySnapshot
+  readonly api: CompiledApi
+  readonly match: RouteMatch
+  /** set by authentication */
+  appId: string | undefined
+  credentialKey: string | undefined
+  /** request headers that carried the credentials: never forwarded */
+  credentialHeaders: readonly string[]
+  /** set by permission */
+  app: SnapshotApp | undefined
+  grant: CompiledGrant | undefined
+  /** the grant's plan while the rate limit decides: a refusal then counts against it in the metrics */
+  limitingPlan: string | undefined
+  /** the rate limit and quota allowed the call (counted in the metrics against limitingPlan, then cleared) */
+  limitsAllowed: () => void
+  /** true once a unit answered in the upstream's place (a preflight, a cached response): the chain stops */
+  readonly answered: boolean
+  /** the client's address: the peer's, or X-Forwarded-For's when the peer is a trusted proxy */
+  clientAddress: () => string
+  setResponseHeader: (name: string, value: string) => void
+  setResponseHeaders: (headers: Readonly<Record<string, string>>) => void
+  /** the request body, read once and bounded (HTTP; a WebSocket upgrade has none) */
+  readBody: () => Promise<Buffer>
+  /** answers the request in the upstream's place (HTTP only); `outcome` is what the metrics and the access log call it */
+  answer: (statusCode: number, headers: Readonly<Record<string, string>>, body: string | Buffer | undefined, outcome: AnsweredOutcome) => void
+  /** runs when the request ended, however it ended: for units that hold something (a slot) while it runs */
+  onEnd: (release: () => void) => void
+}
+
+export interface PolicyUnit {
+  readonly name: string
+  /** the transports the unit applies to; absent = both */
+  readonly transports?: readonly Transport[]
+  /** the unit answers CORS preflights: those are routed by the method they ask for */
+  readonly answersPreflight?: boolean
+  /** refuses by throwing a catalogue error (src/domain/errors.ts); may answer through the context */
+  access: (context: PolicyContext) => void | Promise<void>
+  /** the upstream's response status and headers, before they are sent: a unit may rewrite the headers */
+  upstreamResponse?: (context: PolicyContext, statusCode: number, headers: IncomingHttpHeaders) => void
+}
+
+export interface PolicyChain {
+  readonly http: readonly PolicyUnit[]
+  readonly websocket: readonly PolicyUnit[]
+  /** the HTTP units that look at the upstream's response */
+  readonly upstreamResponse: readonly PolicyUnit[]
+  /** a unit answers CORS preflights for the API: an OPTIONS preflight is routed by the method it asks for */
+  readonly answersPreflight: boolean
+}
+
+/**
+ * Runs the units in order until one refuses (throws) or answers. Synchronous units cost no
+ * promise. With tracing on, each unit is a phase of the request's trace; the one that refused
+ * is left open, and the trace's end marks it with the error.
+ */
+export async function runPolicies (units: readonly PolicyUnit[], context: PolicyContext, spans?: RequestSpans): Promise<void> {
+  for (let index = 0; index < units.length; index++) {
+    const unit = units[index]
+    const span = spans?.startPhase(unit.name)
+    const pending = unit.access(context)
+    if (pending !== undefined) await pending
+    endSpan(span)
+    if (context.answered) return
+  }
+}
