@@ -7,12 +7,12 @@ import type { Socket } from 'node:net'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Outcome, RouteMetrics } from '../observability/gateway-metrics.js'
 import type { RequestSpans } from '../observability/tracing.js'
-import type { SnapshotApp } from '../store/config-snapshot.js'
 import type { TrustedProxies } from './client-address.js'
 import type { AnsweredOutcome, PolicyContext } from './policies/chain.js'
+import { PolicyContextState } from './policies/context-state.js'
 import { readBoundedBody } from './request-body.js'
 import type { RouteMatch } from './routing/route-table.js'
-import type { CompiledApi, CompiledGrant, GatewaySnapshot } from './snapshot/compile.js'
+import type { CompiledApi, GatewaySnapshot } from './snapshot/compile.js'
 
 /** What every exchange of one gateway server shares. */
 export interface HttpExchangeSettings {
@@ -22,9 +22,7 @@ export interface HttpExchangeSettings {
   bodyIdleTimeoutMs: number
 }
 
-const NO_HEADERS: readonly string[] = []
-
-export class HttpExchange implements PolicyContext {
+export class HttpExchange extends PolicyContextState implements PolicyContext {
   readonly request: FastifyRequest
   readonly reply: FastifyReply
   readonly #settings: HttpExchangeSettings
@@ -34,9 +32,6 @@ export class HttpExchange implements PolicyContext {
   readonly peer: string | undefined
   /** the bound series of the API and route ('' ones until the route is known) */
   metrics: RouteMetrics
-  /** the route and API as the metrics, the log and the trace name them; undefined until routed */
-  routeLabel: string | undefined = undefined
-  apiName: string | undefined = undefined
   outcome: Outcome = 'proxied'
   errorCode: string | undefined = undefined
   upstreamMs: number | undefined = undefined
@@ -44,23 +39,12 @@ export class HttpExchange implements PolicyContext {
   /** only when tracing is on */
   readonly spans: RequestSpans | undefined
 
-  // the policy context, set when the request is routed
-  path = ''
-  snapshot!: GatewaySnapshot
-  api!: CompiledApi
-  match!: RouteMatch
-  appId: string | undefined = undefined
-  credentialKey: string | undefined = undefined
-  credentialHeaders: readonly string[] = NO_HEADERS
-  app: SnapshotApp | undefined = undefined
-  grant: CompiledGrant | undefined = undefined
-  limitingPlan: string | undefined = undefined
   answered = false
   #body: Promise<Buffer> | undefined = undefined
-  #releases: Array<() => void> | undefined = undefined
   #clientAddress: string | undefined = undefined
 
   constructor (request: FastifyRequest, reply: FastifyReply, settings: HttpExchangeSettings, metrics: RouteMetrics, spans: RequestSpans | undefined, keepPeer: boolean) {
+    super()
     this.request = request
     this.reply = reply
     this.#settings = settings
@@ -87,13 +71,7 @@ export class HttpExchange implements PolicyContext {
   }
 
   routed (snapshot: GatewaySnapshot, api: CompiledApi, match: RouteMatch, path: string, metrics: RouteMetrics): void {
-    this.snapshot = snapshot
-    this.api = api
-    this.match = match
-    this.path = path
-    this.metrics = metrics
-    this.apiName = api.name
-    this.routeLabel = metrics.route
+    this.route(snapshot, api, match, path, metrics)
   }
 
   clientAddress (): string {
@@ -123,22 +101,5 @@ export class HttpExchange implements PolicyContext {
     this.answered = true
     this.outcome = outcome
     void this.reply.code(statusCode).headers(headers).send(body)
-  }
-
-  limitsAllowed (): void {
-    if (this.limitingPlan !== undefined) this.metrics.api.countLimitDecision(this.limitingPlan, 'allowed')
-    this.limitingPlan = undefined
-  }
-
-  onEnd (release: () => void): void {
-    (this.#releases ??= []).push(release)
-  }
-
-  /** Gives back what the units held; called once the response has ended, however it ended. */
-  end (): void {
-    const releases = this.#releases
-    if (releases === undefined) return
-    this.#releases = undefined
-    for (const release of releases) release()
   }
 }

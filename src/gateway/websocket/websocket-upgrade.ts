@@ -3,16 +3,15 @@
 // go on the refusal (the handshake's 101 carries none of them).
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Outcome, RouteMetrics } from '../../observability/gateway-metrics.js'
-import type { SnapshotApp } from '../../store/config-snapshot.js'
 import type { TrustedProxies } from '../client-address.js'
 import type { PolicyContext } from '../policies/chain.js'
+import { PolicyContextState } from '../policies/context-state.js'
 import type { RouteMatch } from '../routing/route-table.js'
-import type { CompiledApi, CompiledGrant, GatewaySnapshot } from '../snapshot/compile.js'
+import type { CompiledApi, GatewaySnapshot } from '../snapshot/compile.js'
 
 const NO_BODY = Buffer.alloc(0)
-const NO_HEADERS: readonly string[] = []
 
-export class WebSocketUpgrade implements PolicyContext {
+export class WebSocketUpgrade extends PolicyContextState implements PolicyContext {
   readonly request: IncomingMessage
   readonly requestId: string
   readonly startedAt = performance.now()
@@ -22,8 +21,6 @@ export class WebSocketUpgrade implements PolicyContext {
   /** what a refusal counts as; 'proxied' once the upgrade succeeded */
   outcome: Outcome = 'rejected'
   metrics: RouteMetrics | undefined = undefined
-  routeLabel: string | undefined = undefined
-  apiName: string | undefined = undefined
   upstreamTarget: string | undefined = undefined
   /** the units' headers, sent with a refusal */
   readonly responseHeaders: Record<string, string> = {}
@@ -31,19 +28,9 @@ export class WebSocketUpgrade implements PolicyContext {
   // the policy context, set when the upgrade is routed
   url: string
   headers: IncomingHttpHeaders
-  path = ''
-  snapshot!: GatewaySnapshot
-  api!: CompiledApi
-  match!: RouteMatch
-  appId: string | undefined = undefined
-  credentialKey: string | undefined = undefined
-  credentialHeaders: readonly string[] = NO_HEADERS
-  app: SnapshotApp | undefined = undefined
-  grant: CompiledGrant | undefined = undefined
-  limitingPlan: string | undefined = undefined
-  #releases: Array<() => void> | undefined = undefined
 
   constructor (request: IncomingMessage, requestId: string, trustedProxies: TrustedProxies) {
+    super()
     this.request = request
     this.requestId = requestId
     this.peer = request.socket.remoteAddress
@@ -66,13 +53,7 @@ export class WebSocketUpgrade implements PolicyContext {
 
   /** `url` and `headers`: what authentication reads (a URL signed in its query becomes the request it signed). */
   routed (snapshot: GatewaySnapshot, api: CompiledApi, match: RouteMatch, path: string, metrics: RouteMetrics, signed: { url: string, headers: IncomingHttpHeaders }): void {
-    this.snapshot = snapshot
-    this.api = api
-    this.match = match
-    this.path = path
-    this.metrics = metrics
-    this.routeLabel = metrics.route
-    this.apiName = api.name
+    this.route(snapshot, api, match, path, metrics)
     this.url = signed.url
     this.headers = signed.headers
   }
@@ -95,22 +76,5 @@ export class WebSocketUpgrade implements PolicyContext {
 
   answer (): void {
     throw new Error('a WebSocket upgrade is answered by its upstream, never by a policy')
-  }
-
-  limitsAllowed (): void {
-    if (this.limitingPlan !== undefined) this.metrics?.api.countLimitDecision(this.limitingPlan, 'allowed')
-    this.limitingPlan = undefined
-  }
-
-  onEnd (release: () => void): void {
-    (this.#releases ??= []).push(release)
-  }
-
-  /** Gives back what the units held: when the upgrade was refused, or its connection closed. */
-  end (): void {
-    const releases = this.#releases
-    if (releases === undefined) return
-    this.#releases = undefined
-    for (const release of releases) release()
   }
 }
