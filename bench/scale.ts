@@ -35,7 +35,7 @@ const REVOCATIONS = 3
 const START_ATTEMPTS = 3
 const INSERT_CHUNK = 20_000
 
-interface SeededApp { id: string, apiKey: string, path: string, grantId: string }
+export interface SeededApp { id: string, apiKey: string, path: string, grantId: string }
 
 /** INSERT … SELECT FROM unnest(arrays): one statement per chunk of rows, typed by `types`. */
 async function insertRows (client: pg.Client, tableName: string, columns: string[], types: string[], rows: unknown[][], constants: Record<string, string> = {}): Promise<void> {
@@ -59,7 +59,7 @@ function apiPath (apiIndex: number): string {
  * Seeds the configuration; every app gets one credential (made like the control plane makes
  * them: SHA-256 of the API key, the HMAC secret sealed with the master key) and grants on two APIs.
  */
-async function seed (databaseUrl: string, masterKey: string, upstreamUrl: string): Promise<{ apps: SeededApp[], seconds: number }> {
+export async function seed (databaseUrl: string, masterKey: string, upstreamUrl: string): Promise<{ apps: SeededApp[], seconds: number }> {
   const started = performance.now()
   const database = await openDatabase({ databaseUrl })
   await database.migrate()
