@@ -47,24 +47,54 @@ describe('LayeredMap', () => {
     expect(() => { edit.set('k0', 1) }).toThrow()
   })
 
-  it('shares the base across derivations of a large map, then folds a large layer into a new base', () => {
-    const original = numbers(10_000)
+  it('shares the base across derivations, until the changed keys outgrow it', () => {
+    const original = numbers(3_000)
     let current = original
-    for (let index = 0; index < 1024; index++) {
+    for (let index = 0; index < 3_100; index++) {
       const edit = current.edit()
-      edit.delete(`k${index}`)
+      edit.set(`new${index}`, index)
       current = edit.commit()
-      expect(current.sharesBaseWith(original)).toBe(true)
+      // the layer folds into the middle level every 1,024 keys; the middle level into a new base past the base's size
+      if (index < 2_048) expect(current.sharesBaseWith(original)).toBe(true)
     }
-    const edit = current.edit()
-    edit.set('extra', -1)
-    const folded = edit.commit()
-    expect(folded.sharesBaseWith(original)).toBe(false)
-    expect(folded.size).toBe(10_000 - 1024 + 1)
-    expect(folded.get('extra')).toBe(-1)
-    expect(folded.has('k0')).toBe(false)
-    expect(folded.get('k5000')).toBe(5000)
-    expect(original.size).toBe(10_000)
-    expect(original.get('k1')).toBe(1)
+    expect(current.sharesBaseWith(original)).toBe(false)
+    expect(current.size).toBe(6_100)
+    expect(current.get('new3099')).toBe(3099)
+    expect(current.get('k2999')).toBe(2999)
+    expect(original.size).toBe(3_000)
+    expect(original.has('new0')).toBe(false)
+  })
+
+  it('reads as a plain map through thousands of derivations, sets and removals across every fold', () => {
+    // a fixed linear congruential sequence: the same keys and operations on every run
+    let state = 42
+    const next = (bound: number): number => {
+      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
+      return state % bound
+    }
+    const model = new Map(Array.from({ length: 2_000 }, (_, index) => [`k${index}`, index]))
+    let current = LayeredMap.from(new Map(model))
+    const history: Array<[LayeredMap<string, number>, Array<[string, number]>]> = []
+    for (let step = 0; step < 6_000; step++) {
+      const edit = current.edit()
+      for (let write = 0, writes = 1 + next(3); write < writes; write++) {
+        const key = `k${next(4_000)}`
+        if (next(2) === 0) {
+          edit.set(key, step)
+          model.set(key, step)
+        } else {
+          edit.delete(key)
+          model.delete(key)
+        }
+        expect(edit.get(key)).toBe(model.get(key))
+      }
+      current = edit.commit()
+      if (step % 500 === 0) history.push([current, [...model].sort()])
+    }
+    for (const [map, entries] of [...history, [current, [...model].sort()] as const]) {
+      expect([...map].sort()).toEqual(entries)
+      expect(map.size).toBe(entries.length)
+    }
+    for (let index = 0; index < 4_000; index++) expect(current.get(`k${index}`)).toBe(model.get(`k${index}`))
   })
 })
