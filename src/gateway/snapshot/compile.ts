@@ -197,7 +197,10 @@ function removeGrant (edit: SnapshotEdit, grantId: string): void {
   if (grant === undefined) return
   forgetGrant(edit, grant)
   const rows = edit.appRows.get(grant.appId)
-  if (rows !== undefined) edit.appRows.set(grant.appId, { credentials: rows.credentials, grants: rows.grants.filter(each => each.id !== grantId) })
+  if (rows === undefined) return
+  const grants = rows.grants.filter(each => each.id !== grantId)
+  if (grants.length === 0 && rows.credentials.length === 0) edit.appRows.delete(grant.appId)
+  else edit.appRows.set(grant.appId, { credentials: rows.credentials, grants })
 }
 
 /**
@@ -258,7 +261,7 @@ export function applyConfigDelta (previous: GatewaySnapshot, delta: ConfigDelta,
     credentialsByKey: edit.credentialsByKey.commit(),
     credentialsByApiKeyHash: edit.credentialsByApiKeyHash.commit(),
     // new plan limits reach every grant on them
-    grants: samePlans(previous.routing.plans, routing.plans) ? edit.grants.commit() : LayeredMap.from(compileGrants(grantsById.values(), plans)),
+    grants: routing === previous.routing || samePlans(previous.routing.plans, routing.plans) ? edit.grants.commit() : LayeredMap.from(compileGrants(grantsById.values(), plans)),
     routing,
     appRows: edit.appRows.commit(),
     grantsById,
