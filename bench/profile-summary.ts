@@ -78,7 +78,11 @@ function functionKey (frame: CallFrame): string {
   return `${frame.functionName}\u0000${frame.url}\u0000${frame.lineNumber}\u0000${frame.columnNumber}`
 }
 
-export function summariseProfile (profile: CpuProfile, window?: { from: number, to: number }): ProfileSummary {
+/** A window [from, to] of µs on the profile's clock, or several: only the samples within count. */
+export type ProfileWindow = { from: number, to: number } | ReadonlyArray<{ from: number, to: number }>
+
+export function summariseProfile (profile: CpuProfile, window?: ProfileWindow): ProfileSummary {
+  const windows = window === undefined ? undefined : 'from' in window ? [window] : window
   const nodes = new Map(profile.nodes.map(node => [node.id, node]))
   const parents = new Map<number, number>()
   for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id)
@@ -108,7 +112,7 @@ export function summariseProfile (profile: CpuProfile, window?: { from: number, 
   const timestamps = profile.timeDeltas.map(delta => (timestamp += delta))
   for (let index = 0; index < profile.samples.length; index++) {
     const at = timestamps[index]
-    if (window !== undefined && (at < window.from || at > window.to)) continue
+    if (windows !== undefined && !windows.some(({ from, to }) => at >= from && at <= to)) continue
     // a sample stands for the time until the next one (as Chrome DevTools counts it)
     const duration = index + 1 < timestamps.length ? timestamps[index + 1] - at : 0
     const node = nodes.get(profile.samples[index]) as ProfileNode

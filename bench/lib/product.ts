@@ -48,7 +48,9 @@ export async function startProduct (options: ProductOptions): Promise<RunningPro
     DATA_DIR: path.join(options.directory, `${options.name}-data`),
     LOG_LEVEL: 'info',
     ...(options.databaseUrl !== undefined ? { DATABASE_URL: options.databaseUrl } : {}),
-    ...(options.redisUrl !== undefined ? { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: `pgwbench:${options.name}:` } : {}),
+    // one prefix for all processes of a deployment (each has a Redis of its own): the control
+    // server publishes its change events under it, and a gateway under another never hears them
+    ...(options.redisUrl !== undefined ? { REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: 'pgwbench:' } : {}),
     ...(options.workers !== undefined ? { GATEWAY_WORKERS: String(options.workers) } : {})
   })
   const logFile = path.join(options.directory, `${options.name}.log`)

@@ -65,7 +65,7 @@ export async function startEmbeddedGateway (directory: string, upstreamUrl: stri
  * PostgreSQL (a fresh database unless one is given) and a private Redis; the control server
  * and the gateway run as separate processes so that the gateway's CPU and RSS are its own.
  */
-export async function startClusteredGateway (directory: string, upstreamUrl: string, appCount: number, given: { databaseUrl?: string, masterKey?: string, name?: string } = {}): Promise<GatewayDeployment & { dropDatabase?: () => Promise<void> }> {
+export async function startClusteredGateway (directory: string, upstreamUrl: string, appCount: number, given: { databaseUrl?: string, masterKey?: string, name?: string, nodeFlags?: { control?: string[], gateway?: string[] } } = {}): Promise<GatewayDeployment & { dropDatabase?: () => Promise<void> }> {
   const name = given.name ?? 'clustered'
   const secrets = { ...newSecrets(), ...(given.masterKey !== undefined ? { masterKey: given.masterKey } : {}) }
   const database = given.databaseUrl !== undefined ? undefined : await createDatabase()
@@ -74,8 +74,8 @@ export async function startClusteredGateway (directory: string, upstreamUrl: str
   const gatewayPort = await freePort()
   const controlPort = await freePort()
   const common = { directory, gatewayPort, controlPort, ...secrets, databaseUrl, redisUrl: redis.url }
-  const control = await startProduct({ ...common, name: `${name}-control`, roles: ['control'] })
-  const gateway = await startProduct({ ...common, name: `${name}-gateway`, roles: ['gateway'] })
+  const control = await startProduct({ ...common, name: `${name}-control`, roles: ['control'], nodeFlags: given.nodeFlags?.control })
+  const gateway = await startProduct({ ...common, name: `${name}-gateway`, roles: ['gateway'], nodeFlags: given.nodeFlags?.gateway })
   const deployment = await configure({ gateway, control, gatewayPort, controlPort, secrets, upstreamUrl, appCount })
   return { ...deployment, redis, databaseUrl, dropDatabase: database?.drop }
 }

@@ -1,10 +1,13 @@
 // Compiles the snapshot data into the lookup structures the request path reads: every
 // per-request question (which route, which credential, which grant, which plan) is one
-// Map lookup. Secrets are decrypted once here, never per request.
+// map lookup. Secrets are decrypted once here, never per request. A delta derives the next
+// snapshot from the previous one and shares every entry it does not change
+// (layered-map.ts), so its cost follows the size of the change, not of the configuration.
 import type { SecretBox } from '../../domain/crypto.js'
-import type { ConfigDelta, ConfigSnapshotData, SnapshotApi, SnapshotApp, SnapshotCredential, SnapshotGrant, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
+import type { ConfigDelta, ConfigSnapshotData, RoutingData, SnapshotApi, SnapshotApp, SnapshotCredential, SnapshotGrant, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
 import { compileTokenKeySet, type TokenKeySet } from '../auth/jwt.js'
 import { compileRouteTable } from '../routing/route-table.js'
+import { LayeredMap, type MapEdit } from './layered-map.js'
 
 export interface CompiledCredential {
   id: string
@@ -25,27 +28,52 @@ export type CompiledApi = SnapshotApi & {
   policies: Readonly<Record<string, unknown>>
 }
 
+/** An app's rows as read (secrets still sealed): what a delta naming the app replaces, and what the disk cache holds. */
+export interface AppRows {
+  credentials: readonly SnapshotCredential[]
+  grants: readonly SnapshotGrant[]
+}
+
 export interface GatewaySnapshot {
   version: bigint
   loadedAt: number
   routes: ReturnType<typeof compileRouteTable>
   apis: Map<string, CompiledApi>
   upstreams: Map<string, SnapshotUpstream>
-  apps: Map<string, SnapshotApp>
-  credentialsByKey: Map<string, CompiledCredential>
-  credentialsByApiKeyHash: Map<string, CompiledCredential>
+  apps: LayeredMap<string, SnapshotApp>
+  credentialsByKey: LayeredMap<string, CompiledCredential>
+  credentialsByApiKeyHash: LayeredMap<string, CompiledCredential>
   /** by `${appId}:${apiId}`, approved grants only */
-  grants: Map<string, CompiledGrant>
+  grants: LayeredMap<string, CompiledGrant>
   /** public keys that verify OAuth2 access tokens */
   tokenKeys: TokenKeySet
-  data: ConfigSnapshotData
+  /** the routing part as read; the same object as long as no delta changed it */
+  routing: RoutingData
+  /** by app id; apps without credentials or grants have none */
+  appRows: LayeredMap<string, AppRows>
+  /** every grant read (approved ones: a grant whose plan is unknown is not in `grants`) */
+  grantsById: LayeredMap<string, SnapshotGrant>
+  /** the ids of each partner's apps */
+  appsOfPartner: LayeredMap<string, readonly string[]>
+}
+
+/** The records of a snapshot in the shape they were read, as iterables: a snapshot never changes, so they can be read a slice at a time. */
+export type SnapshotRecords = Omit<ConfigSnapshotData, 'apps' | 'credentials' | 'grants'> & {
+  apps: Iterable<SnapshotApp>
+  credentials: Iterable<SnapshotCredential>
+  grants: Iterable<SnapshotGrant>
 }
 
 export function grantKey (appId: string, apiId: string): string {
   return `${appId}:${apiId}`
 }
 
-function addCredentials (credentials: Iterable<SnapshotCredential>, secretBox: SecretBox, byKey: Map<string, CompiledCredential>, byApiKeyHash: Map<string, CompiledCredential>): void {
+interface CredentialMaps {
+  byKey: Pick<MapEdit<string, CompiledCredential>, 'set'>
+  byApiKeyHash: Pick<MapEdit<string, CompiledCredential>, 'set'>
+}
+
+function addCredentials (credentials: Iterable<SnapshotCredential>, secretBox: SecretBox, maps: CredentialMaps): void {
   for (const credential of credentials) {
     let secret: string
     try {
@@ -55,93 +83,223 @@ function addCredentials (credentials: Iterable<SnapshotCredential>, secretBox: S
       continue
     }
     const compiled: CompiledCredential = { id: credential.id, appId: credential.appId, key: credential.key, secret, expiresAt: credential.expiresAt }
-    byKey.set(credential.key, compiled)
-    byApiKeyHash.set(credential.apiKeyHash, compiled)
+    maps.byKey.set(credential.key, compiled)
+    maps.byApiKeyHash.set(credential.apiKeyHash, compiled)
   }
 }
 
-function compileGrants (grants: SnapshotGrant[], plans: SnapshotPlan[]): Map<string, CompiledGrant> {
-  const plansById = new Map(plans.map(plan => [plan.id, plan]))
+function plansById (plans: SnapshotPlan[]): Map<string, SnapshotPlan> {
+  return new Map(plans.map(plan => [plan.id, plan]))
+}
+
+function compileGrants (grants: Iterable<SnapshotGrant>, plans: Map<string, SnapshotPlan>): Map<string, CompiledGrant> {
   const compiled = new Map<string, CompiledGrant>()
   for (const grant of grants) {
-    const plan = plansById.get(grant.planId)
+    const plan = plans.get(grant.planId)
     if (plan !== undefined) compiled.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
   }
   return compiled
 }
 
-type RoutingPart = Pick<GatewaySnapshot, 'routes' | 'apis' | 'upstreams' | 'tokenKeys'>
+/** Whether two reads of the plans hold the same plans, in whatever order. */
+function samePlans (left: SnapshotPlan[], right: SnapshotPlan[]): boolean {
+  if (left.length !== right.length) return false
+  const byId = plansById(left)
+  return right.every(plan => JSON.stringify(byId.get(plan.id)) === JSON.stringify(plan))
+}
 
-function compileRouting (data: ConfigSnapshotData): RoutingPart {
+type CompiledRouting = Pick<GatewaySnapshot, 'routes' | 'apis' | 'upstreams' | 'tokenKeys'>
+
+function compileRouting (routing: RoutingData): CompiledRouting {
   return {
-    routes: compileRouteTable(data.routes),
-    apis: new Map(data.apis.map(api => [api.id, {
+    routes: compileRouteTable(routing.routes),
+    apis: new Map(routing.apis.map(api => [api.id, {
       ...api,
       authModes: new Set(api.auth),
       policies: api.policies ?? {}
     }])),
-    upstreams: new Map(data.upstreams.map(upstream => [upstream.id, upstream])),
-    tokenKeys: compileTokenKeySet(data.signingKeys)
+    upstreams: new Map(routing.upstreams.map(upstream => [upstream.id, upstream])),
+    tokenKeys: compileTokenKeySet(routing.signingKeys)
   }
+}
+
+function routingOf (data: ConfigSnapshotData): RoutingData {
+  return { upstreams: data.upstreams, apis: data.apis, routes: data.routes, plans: data.plans, signingKeys: data.signingKeys, portalOrigin: data.portalOrigin }
 }
 
 export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox): GatewaySnapshot {
   const credentialsByKey = new Map<string, CompiledCredential>()
   const credentialsByApiKeyHash = new Map<string, CompiledCredential>()
-  addCredentials(data.credentials, secretBox, credentialsByKey, credentialsByApiKeyHash)
+  addCredentials(data.credentials, secretBox, { byKey: credentialsByKey, byApiKeyHash: credentialsByApiKeyHash })
+  const appRows = new Map<string, { credentials: SnapshotCredential[], grants: SnapshotGrant[] }>()
+  const rowsOf = (appId: string): { credentials: SnapshotCredential[], grants: SnapshotGrant[] } => {
+    let rows = appRows.get(appId)
+    if (rows === undefined) appRows.set(appId, rows = { credentials: [], grants: [] })
+    return rows
+  }
+  for (const credential of data.credentials) rowsOf(credential.appId).credentials.push(credential)
+  for (const grant of data.grants) rowsOf(grant.appId).grants.push(grant)
+  const appsOfPartner = new Map<string, string[]>()
+  for (const app of data.apps) {
+    const ids = appsOfPartner.get(app.partnerId)
+    if (ids === undefined) appsOfPartner.set(app.partnerId, [app.id])
+    else ids.push(app.id)
+  }
+  const routing = routingOf(data)
   return {
     version: BigInt(data.version),
     loadedAt: data.loadedAt,
-    ...compileRouting(data),
-    apps: new Map(data.apps.map(app => [app.id, app])),
-    credentialsByKey,
-    credentialsByApiKeyHash,
-    grants: compileGrants(data.grants, data.plans),
-    data
+    ...compileRouting(routing),
+    apps: LayeredMap.from(new Map(data.apps.map(app => [app.id, app]))),
+    credentialsByKey: LayeredMap.from(credentialsByKey),
+    credentialsByApiKeyHash: LayeredMap.from(credentialsByApiKeyHash),
+    grants: LayeredMap.from(compileGrants(data.grants, plansById(data.plans))),
+    routing,
+    appRows: LayeredMap.from<string, AppRows>(appRows),
+    grantsById: LayeredMap.from(new Map(data.grants.map(grant => [grant.id, grant]))),
+    appsOfPartner: LayeredMap.from<string, readonly string[]>(appsOfPartner)
   }
+}
+
+interface SnapshotEdit {
+  apps: MapEdit<string, SnapshotApp>
+  credentialsByKey: MapEdit<string, CompiledCredential>
+  credentialsByApiKeyHash: MapEdit<string, CompiledCredential>
+  grants: MapEdit<string, CompiledGrant>
+  appRows: MapEdit<string, AppRows>
+  grantsById: MapEdit<string, SnapshotGrant>
+}
+
+/** Forgets an app with its credentials and grants; returns its partner, if the app was known. */
+function removeApp (edit: SnapshotEdit, appId: string): string | undefined {
+  const app = edit.apps.get(appId)
+  edit.apps.delete(appId)
+  const rows = edit.appRows.get(appId)
+  if (rows === undefined) return app?.partnerId
+  for (const credential of rows.credentials) {
+    if (edit.credentialsByKey.get(credential.key)?.id === credential.id) edit.credentialsByKey.delete(credential.key)
+    if (edit.credentialsByApiKeyHash.get(credential.apiKeyHash)?.id === credential.id) edit.credentialsByApiKeyHash.delete(credential.apiKeyHash)
+  }
+  for (const grant of rows.grants) forgetGrant(edit, grant)
+  edit.appRows.delete(appId)
+  return app?.partnerId
+}
+
+function forgetGrant (edit: SnapshotEdit, grant: SnapshotGrant): void {
+  const key = grantKey(grant.appId, grant.apiId)
+  if (edit.grants.get(key)?.id === grant.id) edit.grants.delete(key)
+  edit.grantsById.delete(grant.id)
+}
+
+function removeGrant (edit: SnapshotEdit, grantId: string): void {
+  const grant = edit.grantsById.get(grantId)
+  if (grant === undefined) return
+  forgetGrant(edit, grant)
+  const rows = edit.appRows.get(grant.appId)
+  if (rows === undefined) return
+  const grants = rows.grants.filter(each => each.id !== grantId)
+  if (grants.length === 0 && rows.credentials.length === 0) edit.appRows.delete(grant.appId)
+  else edit.appRows.set(grant.appId, { credentials: rows.credentials, grants })
 }
 
 /**
  * The snapshot with a delta applied: the apps, credentials and grants it names replaced,
  * the routing part recompiled only when it changed (the route table and the token keys,
  * with their caches, are kept otherwise), and only new credentials' secrets decrypted.
+ * The maps are derived, not copied: the work is that of the records the delta names (and
+ * of every grant when the plans changed).
  */
 export function applyConfigDelta (previous: GatewaySnapshot, delta: ConfigDelta, secretBox: SecretBox): GatewaySnapshot {
-  const old = previous.data
+  const routing = delta.routing ?? previous.routing
+  const plans = plansById(routing.plans)
+  const edit: SnapshotEdit = {
+    apps: previous.apps.edit(),
+    credentialsByKey: previous.credentialsByKey.edit(),
+    credentialsByApiKeyHash: previous.credentialsByApiKeyHash.edit(),
+    grants: previous.grants.edit(),
+    appRows: previous.appRows.edit(),
+    grantsById: previous.grantsById.edit()
+  }
   const replacedApps = new Set(delta.appIds)
-  if (delta.partnerIds.length > 0) {
-    const partners = new Set(delta.partnerIds)
-    for (const app of old.apps) if (partners.has(app.partnerId)) replacedApps.add(app.id)
+  for (const partnerId of delta.partnerIds) for (const appId of previous.appsOfPartner.get(partnerId) ?? []) replacedApps.add(appId)
+  /** the partner each replaced app had */
+  const formerPartners = new Map<string, string>()
+  for (const appId of replacedApps) {
+    const partnerId = removeApp(edit, appId)
+    if (partnerId !== undefined) formerPartners.set(appId, partnerId)
   }
-  const replacedGrants = new Set(delta.grantIds)
-  const data: ConfigSnapshotData = {
-    ...old,
-    ...delta.routing,
-    version: delta.version,
-    loadedAt: Date.now(),
-    apps: replacedApps.size === 0 ? old.apps : old.apps.filter(app => !replacedApps.has(app.id)).concat(delta.identities.apps),
-    credentials: replacedApps.size === 0 ? old.credentials : old.credentials.filter(credential => !replacedApps.has(credential.appId)).concat(delta.identities.credentials),
-    grants: replacedApps.size === 0 && replacedGrants.size === 0 ? old.grants : old.grants.filter(grant => !replacedApps.has(grant.appId) && !replacedGrants.has(grant.id)).concat(delta.identities.grants)
+  for (const grantId of delta.grantIds) removeGrant(edit, grantId)
+
+  for (const app of delta.identities.apps) edit.apps.set(app.id, app)
+  addCredentials(delta.identities.credentials, secretBox, { byKey: edit.credentialsByKey, byApiKeyHash: edit.credentialsByApiKeyHash })
+  const added = new Map<string, { credentials: SnapshotCredential[], grants: SnapshotGrant[] }>()
+  const addedTo = (appId: string): { credentials: SnapshotCredential[], grants: SnapshotGrant[] } => {
+    let rows = added.get(appId)
+    if (rows === undefined) added.set(appId, rows = { credentials: [], grants: [] })
+    return rows
   }
-  let { credentialsByKey, credentialsByApiKeyHash } = previous
-  if (replacedApps.size > 0) {
-    credentialsByKey = new Map(credentialsByKey)
-    credentialsByApiKeyHash = new Map(credentialsByApiKeyHash)
-    for (const credential of old.credentials) {
-      if (!replacedApps.has(credential.appId)) continue
-      credentialsByKey.delete(credential.key)
-      credentialsByApiKeyHash.delete(credential.apiKeyHash)
-    }
-    addCredentials(delta.identities.credentials, secretBox, credentialsByKey, credentialsByApiKeyHash)
+  for (const credential of delta.identities.credentials) addedTo(credential.appId).credentials.push(credential)
+  for (const grant of delta.identities.grants) {
+    addedTo(grant.appId).grants.push(grant)
+    edit.grantsById.set(grant.id, grant)
+    const plan = plans.get(grant.planId)
+    if (plan !== undefined) edit.grants.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
   }
+  for (const [appId, rows] of added) {
+    // replaced apps were removed above: what remains are the rows of apps the delta only added grants to
+    const kept = edit.appRows.get(appId)
+    edit.appRows.set(appId, kept === undefined ? rows : { credentials: [...kept.credentials, ...rows.credentials], grants: [...kept.grants, ...rows.grants] })
+  }
+
+  const grantsById = edit.grantsById.commit()
   return {
     version: BigInt(delta.version),
-    loadedAt: data.loadedAt,
-    ...(delta.routing !== undefined ? compileRouting(data) : { routes: previous.routes, apis: previous.apis, upstreams: previous.upstreams, tokenKeys: previous.tokenKeys }),
-    apps: replacedApps.size === 0 ? previous.apps : new Map(data.apps.map(app => [app.id, app])),
-    credentialsByKey,
-    credentialsByApiKeyHash,
-    grants: delta.routing === undefined && data.grants === old.grants ? previous.grants : compileGrants(data.grants, data.plans),
-    data
+    loadedAt: Date.now(),
+    ...(delta.routing !== undefined ? compileRouting(routing) : { routes: previous.routes, apis: previous.apis, upstreams: previous.upstreams, tokenKeys: previous.tokenKeys }),
+    apps: edit.apps.commit(),
+    credentialsByKey: edit.credentialsByKey.commit(),
+    credentialsByApiKeyHash: edit.credentialsByApiKeyHash.commit(),
+    // new plan limits reach every grant on them
+    grants: routing === previous.routing || samePlans(previous.routing.plans, routing.plans) ? edit.grants.commit() : LayeredMap.from(compileGrants(grantsById.values(), plans)),
+    routing,
+    appRows: edit.appRows.commit(),
+    grantsById,
+    appsOfPartner: partnersAfter(previous.appsOfPartner, formerPartners, delta.identities.apps)
   }
+}
+
+/** The apps of each partner after apps were replaced: only the partners an app left or joined change. */
+function partnersAfter (before: LayeredMap<string, readonly string[]>, formerPartners: Map<string, string>, apps: SnapshotApp[]): LayeredMap<string, readonly string[]> {
+  const current = new Map(apps.map(app => [app.id, app.partnerId]))
+  const changed = new Set<string>()
+  for (const [appId, partnerId] of formerPartners) if (current.get(appId) !== partnerId) changed.add(partnerId)
+  for (const app of apps) if (formerPartners.get(app.id) !== app.partnerId) changed.add(app.partnerId)
+  if (changed.size === 0) return before
+  const edit = before.edit()
+  for (const partnerId of changed) {
+    const kept = (before.get(partnerId) ?? []).filter(appId => !formerPartners.has(appId) || current.get(appId) === partnerId)
+    const joined = apps.filter(app => app.partnerId === partnerId && formerPartners.get(app.id) !== partnerId).map(app => app.id)
+    const ids = [...kept, ...joined]
+    if (ids.length === 0) edit.delete(partnerId)
+    else edit.set(partnerId, ids)
+  }
+  return edit.commit()
+}
+
+/** The snapshot's records in the shape they were read: what the disk cache holds. */
+export function snapshotRecords (snapshot: GatewaySnapshot): SnapshotRecords {
+  return {
+    version: snapshot.version.toString(),
+    loadedAt: snapshot.loadedAt,
+    ...snapshot.routing,
+    apps: snapshot.apps.values(),
+    credentials: (function * () { for (const rows of snapshot.appRows.values()) yield * rows.credentials })(),
+    grants: snapshot.grantsById.values()
+  }
+}
+
+/** The snapshot as the data it would be compiled from. */
+export function snapshotData (snapshot: GatewaySnapshot): ConfigSnapshotData {
+  const records = snapshotRecords(snapshot)
+  return { ...records, apps: [...records.apps], credentials: [...records.credentials], grants: [...records.grants] }
 }

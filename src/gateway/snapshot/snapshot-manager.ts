@@ -11,7 +11,7 @@ import type { SecretBox } from '../../domain/crypto.js'
 import type { ChangeBus } from '../../store/change-bus.js'
 import { loadConfigDelta, loadConfigSnapshot, readConfigVersion, type ConfigSnapshotData } from '../../store/config-snapshot.js'
 import type { PrismaClient } from '../../store/db.js'
-import { applyConfigDelta, compileSnapshot, type GatewaySnapshot } from './compile.js'
+import { applyConfigDelta, compileSnapshot, snapshotRecords, type GatewaySnapshot } from './compile.js'
 import { writeJsonInSlices } from './json-slices.js'
 
 /** A full read now and then, in case a change escaped the audit log. */
@@ -194,7 +194,7 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
         await mkdir(path.dirname(file), { recursive: true })
         // write then rename, so a crash mid-write never leaves a torn cache
         const temporary = `${file}.${process.pid}.tmp`
-        await writeJsonInSlices(temporary, snapshot.data)
+        await writeJsonInSlices(temporary, snapshotRecords(snapshot))
         await rename(temporary, file)
         this.#cacheWritten = true
       } catch (error) {

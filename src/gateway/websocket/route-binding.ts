@@ -61,13 +61,25 @@ export function bindingKey (binding: RouteBinding): string {
   return [binding.host ?? '', binding.path, binding.apiId, binding.upstreamPath, binding.upstreamId, binding.targetUrl].join('\n')
 }
 
+/** Fingerprints by routing part: a delta that leaves the routing alone keeps that object. */
+const fingerprints = new WeakMap<GatewaySnapshot['routing'], string>()
+
 /**
  * Everything routeChange() reads from a snapshot, as one string: when it is the same in two
  * snapshots, no binding's answer can differ, and the (usual) change of a grant, app or
- * credential costs no routing at all.
+ * credential costs no routing at all — not even this string, which at 10,000 routes takes
+ * milliseconds to write.
  */
 export function routingFingerprint (snapshot: GatewaySnapshot): string {
-  const { routes, apis, upstreams } = snapshot.data
+  let fingerprint = fingerprints.get(snapshot.routing)
+  if (fingerprint === undefined) {
+    fingerprint = writeRoutingFingerprint(snapshot.routing)
+    fingerprints.set(snapshot.routing, fingerprint)
+  }
+  return fingerprint
+}
+
+function writeRoutingFingerprint ({ routes, apis, upstreams }: GatewaySnapshot['routing']): string {
   const byId = (left: { id: string }, right: { id: string }): number => left.id < right.id ? -1 : left.id > right.id ? 1 : 0
   // route ids are left out (an API update recreates its routes), their order is not: it
   // breaks ties between equal prefixes

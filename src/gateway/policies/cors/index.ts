@@ -15,7 +15,7 @@ export const corsPolicy: ApiPolicyDefinition<CorsConfig> = {
   normalise: normaliseCorsConfig,
   compile (config, _api, snapshot) {
     if (config === undefined) return undefined
-    const policy = compileCorsPolicy(config, snapshot.data.portalOrigin ?? null)
+    const policy = compileCorsPolicy(config, snapshot.routing.portalOrigin ?? null)
     const gatewayVary = variesByOrigin(policy) ? 'Origin' : undefined
     return {
       name: 'cors',

@@ -16,7 +16,7 @@ const services: ChainServices = {
   pools: {} as UpstreamPools,
   tokenIssuer: 'https://issuer.example'
 }
-const snapshot = { data: {} } as GatewaySnapshot
+const snapshot = { routing: {} } as unknown as GatewaySnapshot
 
 function api (policies: Record<string, unknown>): CompiledApi {
   return { id: 'api-1', name: 'orders', upstreamId: 'up-1', auth: ['apikey'], authModes: new Set(['apikey']), policies }

@@ -3,14 +3,14 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { SecretBox } from '../../../../src/domain/crypto.js'
-import { applyConfigDelta, compileSnapshot } from '../../../../src/gateway/snapshot/compile.js'
-import type { ConfigDelta, ConfigSnapshotData, SnapshotApp, SnapshotCredential, SnapshotGrant } from '../../../../src/store/config-snapshot.js'
+import { applyConfigDelta, compileSnapshot, snapshotData, type GatewaySnapshot } from '../../../../src/gateway/snapshot/compile.js'
+import type { ConfigDelta, ConfigSnapshotData, RoutingData, SnapshotApp, SnapshotCredential, SnapshotGrant } from '../../../../src/store/config-snapshot.js'
 
 const box = new SecretBox(randomBytes(32))
 const plan = { id: 'plan-1', name: 'p', rateLimitPerSecond: 10, rateLimitBurst: 10, quotaPerDay: null, quotaPerMonth: null, maxConnections: null }
 const app = (id: string, partnerId = 'partner-1'): SnapshotApp => ({ id, partnerId, name: id, status: 'active' })
 const credential = (appId: string, key = `key-${appId}`): SnapshotCredential => ({ id: `cred-${key}`, appId, key, secretCiphertext: box.encrypt(`secret-${key}`), apiKeyHash: `hash-${key}`, expiresAt: null })
-const grant = (appId: string, id = `grant-${appId}`): SnapshotGrant => ({ id, appId, apiId: 'api-1', planId: 'plan-1' })
+const grant = (appId: string, id = `grant-${appId}`, apiId = 'api-1'): SnapshotGrant => ({ id, appId, apiId, planId: 'plan-1' })
 
 function data (): ConfigSnapshotData {
   return {
@@ -50,7 +50,7 @@ describe('applyConfigDelta', () => {
     const after = applyConfigDelta(before, delta({ grantIds: ['grant-a2'] }), box)
     expect(after.grants.has('a2:api-1')).toBe(false)
     expect(after.grants.has('a1:api-1')).toBe(true)
-    expect(after.data.grants.map(each => each.id)).toEqual(['grant-a1', 'grant-b1'])
+    expect(snapshotData(after).grants.map(each => each.id)).toEqual(['grant-a1', 'grant-b1'])
   })
 
   it('removes every app of a partner the delta names, deleted ones included', () => {
@@ -87,4 +87,97 @@ describe('applyConfigDelta', () => {
     expect([...after.credentialsByKey.keys()].sort()).toEqual([...fresh.credentialsByKey.keys()].sort())
     expect([...after.grants.keys()].sort()).toEqual([...fresh.grants.keys()].sort())
   })
+
+  it('derives the maps for a revoked grant and a rotated credential instead of copying them', () => {
+    const many = data()
+    many.apps = Array.from({ length: 5_000 }, (_, index) => app(`app-${index}`, `partner-${index % 50}`))
+    many.credentials = many.apps.map(each => credential(each.id))
+    many.grants = many.apps.map(each => grant(each.id))
+    const before = compileSnapshot(many, box)
+    const revoked = applyConfigDelta(before, delta({ grantIds: ['grant-app-42'] }), box)
+    expect(revoked.grants.has('app-42:api-1')).toBe(false)
+    expect(revoked.grants.size).toBe(4_999)
+    expect(revoked.grants.sharesBaseWith(before.grants)).toBe(true)
+    expect(revoked.grantsById.sharesBaseWith(before.grantsById)).toBe(true)
+    expect(revoked.appRows.sharesBaseWith(before.appRows)).toBe(true)
+    for (const unchanged of ['apps', 'credentialsByKey', 'credentialsByApiKeyHash', 'appsOfPartner', 'routing', 'routes', 'apis'] as const) {
+      expect(revoked[unchanged]).toBe(before[unchanged])
+    }
+    const rotated = applyConfigDelta(revoked, delta({ version: '12', appIds: ['app-7'], identities: { apps: [app('app-7', 'partner-7')], credentials: [credential('app-7', 'key-app-7-new')], grants: [grant('app-7')] } }), box)
+    expect(rotated.credentialsByKey.has('key-app-7')).toBe(false)
+    expect(rotated.credentialsByKey.get('key-app-7-new')?.secret).toBe('secret-key-app-7-new')
+    for (const derived of ['apps', 'credentialsByKey', 'credentialsByApiKeyHash', 'grants', 'grantsById', 'appRows'] as const) {
+      expect(rotated[derived].sharesBaseWith(before[derived] as never)).toBe(true)
+    }
+    expect(rotated.appsOfPartner).toBe(before.appsOfPartner)
+  })
+
+  it('reads, after many deltas and through folded layers, as the changed data compiled from scratch', () => {
+    // the database as the delta loader reads it: approved grants only
+    const database = data()
+    const plans = [plan, { ...plan, id: 'plan-2', rateLimitPerSecond: 99 }]
+    database.plans = plans
+    database.apis = [...database.apis, { id: 'api-2', name: 'billing', upstreamId: 'up-1', auth: ['apikey'] }]
+    database.apps = Array.from({ length: 1_500 }, (_, index) => app(`app-${index}`, `partner-${index % 3}`))
+    database.credentials = database.apps.map(each => credential(each.id))
+    database.grants = database.apps.map(each => grant(each.id))
+    let version = 10
+    let snapshot = compileSnapshot(structuredClone(database), box)
+    /** The delta loadConfigDelta would read for these changes, applied; then compared with a fresh compile. */
+    const change = (named: { appIds?: string[], partnerIds?: string[], grantIds?: string[], routing?: RoutingData }): void => {
+      const appIds = new Set([...named.appIds ?? [], ...database.apps.filter(each => named.partnerIds?.includes(each.partnerId)).map(each => each.id)])
+      const identities = {
+        apps: database.apps.filter(each => appIds.has(each.id)),
+        credentials: database.credentials.filter(each => appIds.has(each.appId)),
+        grants: database.grants.filter(each => appIds.has(each.appId) || named.grantIds?.includes(each.id))
+      }
+      version++
+      snapshot = applyConfigDelta(snapshot, structuredClone({ version: String(version), appIds: [...appIds], partnerIds: named.partnerIds ?? [], grantIds: named.grantIds ?? [], identities, routing: named.routing }), box)
+      expectSameSnapshot(snapshot, compileSnapshot(structuredClone({ ...database, version: String(version) }), box))
+    }
+    const revoked = database.grants.slice(0, 700).map(each => each.id)
+    database.grants = database.grants.slice(700)
+    change({ grantIds: revoked })
+    const rotated = database.apps.slice(600, 1_000).map(each => each.id)
+    database.credentials = database.credentials.map(each => rotated.includes(each.appId) ? credential(each.appId, `${each.key}-rotated`) : each)
+    change({ appIds: rotated })
+    database.apps = database.apps.filter(each => each.partnerId !== 'partner-2')
+    const kept = new Set(database.apps.map(each => each.id))
+    database.credentials = database.credentials.filter(each => kept.has(each.appId))
+    database.grants = database.grants.filter(each => kept.has(each.appId))
+    change({ partnerIds: ['partner-2'] })
+    const joined = Array.from({ length: 300 }, (_, index) => app(`new-${index}`, index % 2 === 0 ? 'partner-0' : 'partner-9'))
+    database.apps.push(...joined)
+    database.credentials.push(...joined.map(each => credential(each.id)))
+    const second = database.apps.slice(0, 600).map(each => ({ ...grant(each.id, `second-${each.id}`, 'api-2'), planId: 'plan-2' }))
+    database.grants.push(...second)
+    change({ appIds: joined.map(each => each.id), grantIds: second.map(each => each.id) })
+    database.plans = [plan, { ...plans[1], rateLimitPerSecond: 5 }]
+    change({ routing: { upstreams: database.upstreams, apis: database.apis, routes: database.routes, plans: database.plans, signingKeys: [] } })
+    expect(snapshot.grants.get('app-0:api-2')?.plan.rateLimitPerSecond).toBe(5)
+  })
 })
+
+function sortedById<T extends { id: string }> (records: Iterable<T>): T[] {
+  return [...records].sort((left, right) => left.id < right.id ? -1 : 1)
+}
+
+function sortedEntries<V> (entries: Iterable<[string, V]>): Array<[string, V]> {
+  return [...entries].sort(([left], [right]) => left < right ? -1 : 1)
+}
+
+function expectSameSnapshot (derived: GatewaySnapshot, fresh: GatewaySnapshot): void {
+  const derivedData = snapshotData(derived)
+  const freshData = snapshotData(fresh)
+  for (const records of ['apps', 'credentials', 'grants'] as const) expect(sortedById<{ id: string }>(derivedData[records])).toEqual(sortedById<{ id: string }>(freshData[records]))
+  expect(sortedEntries(derived.apps)).toEqual(sortedEntries(fresh.apps))
+  expect(sortedEntries(derived.credentialsByKey)).toEqual(sortedEntries(fresh.credentialsByKey))
+  expect(sortedEntries(derived.credentialsByApiKeyHash)).toEqual(sortedEntries(fresh.credentialsByApiKeyHash))
+  expect(sortedEntries(derived.grants)).toEqual(sortedEntries(fresh.grants))
+  expect(sortedEntries(derived.grantsById)).toEqual(sortedEntries(fresh.grantsById))
+  const partners = (snapshot: GatewaySnapshot): Array<[string, string[]]> => sortedEntries([...snapshot.appsOfPartner].map(([partnerId, appIds]) => [partnerId, [...appIds].sort()]))
+  expect(partners(derived)).toEqual(partners(fresh))
+  expect(derived.apps.size).toBe(fresh.apps.size)
+  expect(derived.grants.size).toBe(fresh.grants.size)
+  expect(derived.credentialsByKey.size).toBe(fresh.credentialsByKey.size)
+}

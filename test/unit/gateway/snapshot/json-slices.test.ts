@@ -16,4 +16,16 @@ describe('writeJsonInSlices', () => {
       rmSync(directory, { recursive: true, force: true })
     }
   })
+
+  it('writes iterables as arrays, read a slice at a time, and leaves out undefined properties', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'pgw-json-'))
+    try {
+      const records = Array.from({ length: 4_321 }, (_, index) => ({ id: index }))
+      const file = path.join(directory, 'out.json')
+      await writeJsonInSlices(file, { version: '7', portalOrigin: undefined, apps: records.values(), none: new Set() })
+      expect(readFileSync(file, 'utf8')).toBe(JSON.stringify({ version: '7', apps: records, none: [] }))
+    } finally {
+      rmSync(directory, { recursive: true, force: true })
+    }
+  })
 })
