@@ -6,6 +6,7 @@
 //          meanwhile are added to its quota counters, the nonces and connections written back;
 //   open   requests pass unlimited (connections too), nonces are still checked locally;
 //   closed requests are refused with 503 DEPENDENCY_UNAVAILABLE, at once.
+import { randomUUID } from 'node:crypto'
 import { DependencyUnavailableError } from '../domain/errors.js'
 import { RedisUnavailableError, type RedisAvailability } from '../store/redis-availability.js'
 import { MemoryConnectionCounter, type ConnectionCounter, type RedisConnectionCounter } from './connection-counter.js'
@@ -31,6 +32,8 @@ function refuse (): never {
 
 interface LocalSubject { plan: LimitPlan, nodes: number, share: LimitPlan, dayUsed: number, monthUsed: number }
 interface LocalCalls { subject: string, atMs: number, calls: number }
+/** local calls on their way to Redis: a retry carries the same id, so that they are added once */
+interface LocalCallsToAdd extends LocalCalls { addId: string }
 
 export class FaultTolerantRequestLimiter implements RequestLimiter {
   readonly #redis: RedisRequestLimiter
@@ -42,6 +45,8 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   readonly #localSubjects = new Map<string, LocalSubject>()
   /** calls allowed locally, per subject × day, to add to Redis when it is back */
   #localCalls = new Map<string, LocalCalls>()
+  /** adds that failed, to send again under their id */
+  #unconfirmedAdds: LocalCallsToAdd[] = []
 
   constructor (redis: RedisRequestLimiter, leased: LeasedRequestLimiter, faultSwitch: FaultSwitch) {
     this.#redis = redis
@@ -91,24 +96,30 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
     return decision
   }
 
-  /** Adds the calls counted locally to Redis's counters and goes back to sharing them. */
+  /**
+   * Adds the calls counted locally to Redis's counters and goes back to sharing them. The adds
+   * are all sent at once, before this node's next call can find a lost counter and re-seed it
+   * (the re-seed includes these calls; an add after it would count them twice).
+   */
   async reconcile (): Promise<void> {
-    const pending = this.#localCalls
+    const toAdd = this.#unconfirmedAdds
+    for (const counted of this.#localCalls.values()) toAdd.push({ ...counted, addId: randomUUID() })
+    this.#unconfirmedAdds = []
     this.#localCalls = new Map()
+    const added = toAdd.map(async counted => {
+      try {
+        await this.#switch.availability.run(async () => await this.#redis.addQuota(counted.subject, counted.calls, counted.calls, counted.atMs, counted.addId))
+      } catch {
+        // down again, or no answer: sent again at the next reconciliation, under the same id
+        this.#unconfirmedAdds.push(counted)
+      }
+    })
     this.#localSubjects.clear()
     this.#lastQuota.clear()
-    await this.#local.close()
+    const local = this.#local
     this.#local = new MemoryRequestLimiter()
-    for (const [key, counted] of pending) {
-      try {
-        await this.#switch.availability.run(async () => await this.#redis.addQuota(counted.subject, counted.calls, counted.calls, counted.atMs))
-      } catch {
-        // down again: keep them for the next reconciliation
-        const again = this.#localCalls.get(key)
-        if (again === undefined) this.#localCalls.set(key, counted)
-        else again.calls += counted.calls
-      }
-    }
+    await local.close()
+    await Promise.all(added)
   }
 
   async seedQuota (subject: string, dayUsed: number, monthUsed: number, nowMs?: number): Promise<void> {
