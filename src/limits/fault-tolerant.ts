@@ -53,6 +53,8 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
     this.#leased = leased
     this.#switch = faultSwitch
     faultSwitch.availability.on('up', () => { void this.reconcile() })
+    // the re-seed counted the calls of the adds that got no answer: one that did not run must not run now
+    redis.onSeeded(subject => { this.#unconfirmedAdds = this.#unconfirmedAdds.filter(add => add.subject !== subject) })
   }
 
   async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {

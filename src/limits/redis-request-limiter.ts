@@ -167,6 +167,7 @@ export class RedisRequestLimiter implements RequestLimiter {
   readonly #seedSource: QuotaSeedSource | undefined
   /** one database read per subject however many requests wait for it */
   readonly #seeding = new Map<string, Promise<void>>()
+  #onSeeded: (subject: string) => void = () => {}
 
   constructor (redis: RedisConnection, keyPrefix: string, options: { useCallerClock?: boolean, seedSource?: QuotaSeedSource } = {}) {
     if (typeof (redis as unknown as Partial<ScriptedRedis>).pgwConsumeLimits !== 'function') {
@@ -229,6 +230,11 @@ export class RedisRequestLimiter implements RequestLimiter {
     return { decision, granted, generation }
   }
 
+  /** Called when this node has re-seeded a subject's counters from its source, which counted every call this node served until then. */
+  onSeeded (listener: (subject: string) => void): void {
+    this.#onSeeded = listener
+  }
+
   async seedQuota (subject: string, dayUsed: number, monthUsed: number, nowMs = Date.now()): Promise<void> {
     await this.#seed(subject, dayUsed, monthUsed, nowMs, SEEDED_MARKER_TTL_MS)
   }
@@ -261,6 +267,7 @@ export class RedisRequestLimiter implements RequestLimiter {
           return await this.#seed(subject, 0, 0, nowMs, PROVISIONAL_MARKER_TTL_MS)
         }
         await this.#seed(subject, usage.dayUsed, usage.monthUsed, nowMs, SEEDED_MARKER_TTL_MS)
+        this.#onSeeded(subject)
       })().finally(() => { this.#seeding.delete(subject) })
       this.#seeding.set(subject, seeding)
     }
