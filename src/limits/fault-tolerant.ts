@@ -6,6 +6,8 @@
 //          meanwhile are added to its quota counters, the nonces and connections written back;
 //   open   requests pass unlimited (connections too), nonces are still checked locally;
 //   closed requests are refused with 503 DEPENDENCY_UNAVAILABLE, at once.
+// A call whose Redis decision failed before Redis counts as down (one missed deadline) follows
+// the policy too; under `local` it is added to Redis after the next decision Redis answers.
 import { randomUUID } from 'node:crypto'
 import { DependencyUnavailableError } from '../domain/errors.js'
 import { RedisUnavailableError, type RedisAvailability } from '../store/redis-availability.js'
@@ -44,7 +46,7 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   readonly #lastQuota = new Map<string, LimitDecision['quota']>()
   readonly #localSubjects = new Map<string, LocalSubject>()
   /** calls allowed locally, per subject × day, to add to Redis when it is back */
-  #localCalls = new Map<string, LocalCalls>()
+  readonly #localCalls = new Map<string, LocalCalls>()
   /** adds that failed, to send again under their id */
   #unconfirmedAdds: LocalCallsToAdd[] = []
 
@@ -53,8 +55,7 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
     this.#leased = leased
     this.#switch = faultSwitch
     faultSwitch.availability.on('up', () => { void this.reconcile() })
-    // the re-seed counted the calls of the adds that got no answer: one that did not run must not run now
-    redis.onSeeded(subject => { this.#unconfirmedAdds = this.#unconfirmedAdds.filter(add => add.subject !== subject) })
+    redis.onReseed(subject => this.#countedByReseed(subject))
   }
 
   async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
@@ -67,6 +68,8 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
       try {
         const decision = await availability.run(async () => await this.#leased.reserve(subject, plan, now))
         if (decision.quota !== undefined) this.#lastQuota.set(subject, decision.quota)
+        // calls counted here while Redis stayed up (one missed deadline) are added now, not at its next outage
+        if (this.#localCalls.size > 0 || this.#unconfirmedAdds.length > 0) void this.#addLocalCalls()
         return decision
       } catch (error) {
         if (!(error instanceof RedisUnavailableError)) throw error
@@ -98,30 +101,55 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
     return decision
   }
 
-  /**
-   * Adds the calls counted locally to Redis's counters and goes back to sharing them. The adds
-   * are all sent at once, before this node's next call can find a lost counter and re-seed it
-   * (the re-seed includes these calls; an add after it would count them twice).
-   */
+  /** Adds the calls counted locally to Redis's counters and goes back to sharing them. */
   async reconcile (): Promise<void> {
-    const toAdd = this.#unconfirmedAdds
-    for (const counted of this.#localCalls.values()) toAdd.push({ ...counted, addId: randomUUID() })
-    this.#unconfirmedAdds = []
-    this.#localCalls = new Map()
-    const added = toAdd.map(async counted => {
+    const added = this.#addLocalCalls()
+    this.#localSubjects.clear()
+    this.#lastQuota.clear()
+    const local = this.#local
+    this.#local = new MemoryRequestLimiter()
+    await local.close()
+    await added
+  }
+
+  /**
+   * Sends every add at once, before this node's next call can find a lost counter and re-seed
+   * it (the re-seed counts these calls: an add after it would count them twice). A subject
+   * being re-seeded right now waits for the next round: what the re-seed counted is taken off.
+   */
+  async #addLocalCalls (): Promise<void> {
+    const toAdd: LocalCallsToAdd[] = []
+    const waiting: LocalCallsToAdd[] = []
+    for (const add of this.#unconfirmedAdds) (this.#redis.isSeeding(add.subject) ? waiting : toAdd).push(add)
+    this.#unconfirmedAdds = waiting
+    for (const [key, counted] of this.#localCalls) {
+      if (this.#redis.isSeeding(counted.subject)) continue
+      this.#localCalls.delete(key)
+      toAdd.push({ ...counted, addId: randomUUID() })
+    }
+    await Promise.all(toAdd.map(async counted => {
       try {
         await this.#switch.availability.run(async () => await this.#redis.addQuota(counted.subject, counted.calls, counted.calls, counted.atMs, counted.addId))
       } catch {
         // down again, or no answer: sent again at the next reconciliation, under the same id
         this.#unconfirmedAdds.push(counted)
       }
-    })
-    this.#localSubjects.clear()
-    this.#lastQuota.clear()
-    const local = this.#local
-    this.#local = new MemoryRequestLimiter()
-    await local.close()
-    await Promise.all(added)
+    }))
+  }
+
+  /** A re-seed of the subject starts reading: the calls counted here until now are in what it reads. */
+  #countedByReseed (subject: string): () => void {
+    const counted = new Map<LocalCalls, number>()
+    for (const entry of this.#localCalls.values()) if (entry.subject === subject) counted.set(entry, entry.calls)
+    const unconfirmed = new Set(this.#unconfirmedAdds.filter(add => add.subject === subject))
+    // once the counters hold them, adding them would count them twice
+    return () => {
+      for (const [key, entry] of this.#localCalls) {
+        entry.calls -= counted.get(entry) ?? 0
+        if (entry.calls <= 0) this.#localCalls.delete(key)
+      }
+      this.#unconfirmedAdds = this.#unconfirmedAdds.filter(add => !unconfirmed.has(add))
+    }
   }
 
   async seedQuota (subject: string, dayUsed: number, monthUsed: number, nowMs?: number): Promise<void> {
@@ -129,7 +157,10 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   }
 
   async close (): Promise<void> {
-    if (this.#switch.availability.isUp) await this.#leased.release()
+    if (this.#switch.availability.isUp) {
+      await this.#addLocalCalls()
+      await this.#leased.release()
+    }
     await this.#local.close()
     await this.#leased.close()
   }

@@ -167,7 +167,7 @@ export class RedisRequestLimiter implements RequestLimiter {
   readonly #seedSource: QuotaSeedSource | undefined
   /** one database read per subject however many requests wait for it */
   readonly #seeding = new Map<string, Promise<void>>()
-  #onSeeded: (subject: string) => void = () => {}
+  #onReseed: (subject: string) => () => void = () => () => {}
 
   constructor (redis: RedisConnection, keyPrefix: string, options: { useCallerClock?: boolean, seedSource?: QuotaSeedSource } = {}) {
     if (typeof (redis as unknown as Partial<ScriptedRedis>).pgwConsumeLimits !== 'function') {
@@ -230,9 +230,18 @@ export class RedisRequestLimiter implements RequestLimiter {
     return { decision, granted, generation }
   }
 
-  /** Called when this node has re-seeded a subject's counters from its source, which counted every call this node served until then. */
-  onSeeded (listener: (subject: string) => void): void {
-    this.#onSeeded = listener
+  /**
+   * Told when this node re-seeds a subject's counters from its source, just before reading it
+   * (every call this node counted until then is in what it reads); the function it returns is
+   * called once the counters hold that count.
+   */
+  onReseed (listener: (subject: string) => () => void): void {
+    this.#onReseed = listener
+  }
+
+  /** Whether this node is re-seeding the subject's counters right now. */
+  isSeeding (subject: string): boolean {
+    return this.#seeding.has(subject)
   }
 
   async seedQuota (subject: string, dayUsed: number, monthUsed: number, nowMs = Date.now()): Promise<void> {
@@ -259,6 +268,7 @@ export class RedisRequestLimiter implements RequestLimiter {
     if (seeding === undefined) {
       seeding = (async () => {
         if (this.#seedSource === undefined) return await this.#seed(subject, 0, 0, nowMs, SEEDED_MARKER_TTL_MS)
+        const seeded = this.#onReseed(subject)
         let usage
         try {
           usage = await this.#seedSource(subject, nowMs)
@@ -267,7 +277,7 @@ export class RedisRequestLimiter implements RequestLimiter {
           return await this.#seed(subject, 0, 0, nowMs, PROVISIONAL_MARKER_TTL_MS)
         }
         await this.#seed(subject, usage.dayUsed, usage.monthUsed, nowMs, SEEDED_MARKER_TTL_MS)
-        this.#onSeeded(subject)
+        seeded()
       })().finally(() => { this.#seeding.delete(subject) })
       this.#seeding.set(subject, seeding)
     }

@@ -114,9 +114,12 @@ describe.each([
     // counted as down; with leases, the first batch reserved then (later ones ask for one request
     // until an answer comes) and the two single requests after it
     const most = limitLeaseMs === 0 ? (mode === 'refuse' ? 51 : 56) : 50 + LEASE_CAP + 2
-    // requests reserved in a batch and not spent go back when their lease expires (200 ms)
-    await waitFor(async () => await dayCounter(setup) <= most, 'unspent requests to be given back')
-    expect(await dayCounter(setup)).toBeGreaterThanOrEqual(50)
+    // requests reserved in a batch and not spent go back when their lease expires (200 ms); a loaded
+    // machine may miss a deadline and count a call locally for a moment: it is added when Redis is back
+    const counted = async (): Promise<number> => await dayCounter(setup)
+    await waitFor(async () => await redisUp(gateway) && await counted() >= 50 && await counted() <= most, 'the counter to settle').catch(() => {})
+    expect(await counted()).toBeGreaterThanOrEqual(50)
+    expect(await counted()).toBeLessThanOrEqual(most)
   })
 })
 
@@ -192,18 +195,24 @@ describe('Redis restarted without its data', () => {
     const setup = await start({}, { rateLimit: { perSecond: 1000, burst: 1000 }, quota: { perDay: 10_000 } })
     const gateway = setup.stack.gatewayUrls[0]
     const url = `${gateway}${setup.path}/x`
-    for (let index = 0; index < 15; index++) expect((await timedCall(url, setup.app.apiKey)).status).toBe(200)
-    // the node holds requests reserved in counters that are about to be lost
-    expect(await dayCounter(setup)).toBeGreaterThan(15)
+    let served = 0
+    const call = async (): Promise<void> => {
+      expect((await timedCall(url, setup.app.apiKey)).status).toBe(200)
+      served++
+    }
+    // until the node holds requests reserved in counters that are about to be lost
+    while (served < 15 || (await dayCounter(setup) <= served && served < 100)) await call()
+    expect(await dayCounter(setup)).toBeGreaterThan(served)
 
     await redis.kill()
     // from the lease, then locally
-    for (let index = 0; index < 10; index++) expect((await timedCall(url, setup.app.apiKey)).status).toBe(200)
+    for (let index = 0; index < 10; index++) await call()
     await redis.start()
     await waitFor(async () => await redisUp(gateway), 'the gateway to use Redis again')
-    for (let index = 0; index < 10; index++) expect((await timedCall(url, setup.app.apiKey)).status).toBe(200)
+    for (let index = 0; index < 10; index++) await call()
     // the new leases go back when they expire; the old one is not given back to the re-seeded counter
-    await waitFor(async () => await dayCounter(setup) <= 35, 'unspent requests to be given back')
-    expect(await dayCounter(setup)).toBe(35)
+    // (nor are calls a loaded machine may count locally for a moment lost: they are added when Redis is back)
+    await waitFor(async () => await redisUp(gateway) && await dayCounter(setup) === served, 'every call to be counted once').catch(() => {})
+    expect(await dayCounter(setup)).toBe(served)
   })
 })

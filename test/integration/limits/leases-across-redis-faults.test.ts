@@ -70,6 +70,7 @@ async function startNode (options: { probeIntervalMs?: number, reconnectAfterMs?
   const relay = await startTcpRelay(redis.port)
   const connection = createRedis(relay.url('redis'), { commandTimeoutMs: 50 })
   const availability = new RedisAvailability(connection, { log: pino({ level: 'silent' }), probeIntervalMs: options.probeIntervalMs ?? 50, reconnectAfterMs: options.reconnectAfterMs })
+  await availability.waitForConnection(2_000)
   const subject = `app-${Math.random().toString(36).slice(2)}:api`
   const node: Node = { subject, relay, connection, availability, served: new Map(), downs: 0, limits: undefined as unknown as LimitBackends }
   availability.on('down', () => { node.downs++ })
@@ -78,6 +79,7 @@ async function startNode (options: { probeIntervalMs?: number, reconnectAfterMs?
   node.limits = await createLimitBackends({ keyPrefix: 'lease-faults:', redis: { connection, availability, faultPolicy: 'local', leaseMs: LEASE_MS, seedSource } })
   nodes.push(node)
   await waitFor(() => availability.isUp, 'the first connection')
+  node.downs = 0
   return node
 }
 
@@ -180,6 +182,20 @@ describe('leased quota counts across Redis faults', () => {
     await loseRepliesThenCut(node)
     await settle(node)
     expect(unanswered(node.subject).want).toBeGreaterThan(0)
+    await expectCounted(node, { unansweredRan: true })
+  })
+
+  it('a call counted locally after one missed deadline, Redis still up, is added without waiting for an outage', async () => {
+    const node = await startNode()
+    await holdLease(node)
+    await sleep(LEASE_MS * 3)
+    // the next reservation gets no answer in time: this call is decided locally
+    node.relay.setMode('drop')
+    await serve(node, 1)
+    node.relay.setMode('pass')
+    expect(node.downs).toBe(0)
+    await settle(node)
+    expect(node.downs).toBe(0)
     await expectCounted(node, { unansweredRan: true })
   })
 
