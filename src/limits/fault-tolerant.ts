@@ -7,7 +7,8 @@
 //   open   requests pass unlimited (connections too), nonces are still checked locally;
 //   closed requests are refused with 503 DEPENDENCY_UNAVAILABLE, at once.
 // A call whose Redis decision failed before Redis counts as down (one missed deadline) follows
-// the policy too; under `local` it is added to Redis after the next decision Redis answers.
+// the policy too; under `local` it is added to Redis within a retry interval, not at the next
+// outage (which may never come).
 import { randomUUID } from 'node:crypto'
 import { DependencyUnavailableError } from '../domain/errors.js'
 import { RedisUnavailableError, type RedisAvailability } from '../store/redis-availability.js'
@@ -37,6 +38,9 @@ interface LocalCalls { subject: string, atMs: number, calls: number }
 /** local calls on their way to Redis: a retry carries the same id, so that they are added once */
 interface LocalCallsToAdd extends LocalCalls { addId: string }
 
+/** How often calls counted locally while Redis is up (one missed deadline), or adds that got no answer, are sent again. */
+const ADD_RETRY_MS = 250
+
 export class FaultTolerantRequestLimiter implements RequestLimiter {
   readonly #redis: RedisRequestLimiter
   readonly #leased: LeasedRequestLimiter
@@ -49,6 +53,7 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   readonly #localCalls = new Map<string, LocalCalls>()
   /** adds that failed, to send again under their id */
   #unconfirmedAdds: LocalCallsToAdd[] = []
+  readonly #addRetry: NodeJS.Timeout
 
   constructor (redis: RedisRequestLimiter, leased: LeasedRequestLimiter, faultSwitch: FaultSwitch) {
     this.#redis = redis
@@ -56,6 +61,10 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
     this.#switch = faultSwitch
     faultSwitch.availability.on('up', () => { void this.reconcile() })
     redis.onReseed(subject => this.#countedByReseed(subject))
+    this.#addRetry = setInterval(() => {
+      if (faultSwitch.availability.isUp && (this.#localCalls.size > 0 || this.#unconfirmedAdds.length > 0)) void this.#addLocalCalls()
+    }, ADD_RETRY_MS)
+    this.#addRetry.unref()
   }
 
   async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
@@ -68,8 +77,6 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
       try {
         const decision = await availability.run(async () => await this.#leased.reserve(subject, plan, now))
         if (decision.quota !== undefined) this.#lastQuota.set(subject, decision.quota)
-        // calls counted here while Redis stayed up (one missed deadline) are added now, not at its next outage
-        if (this.#localCalls.size > 0 || this.#unconfirmedAdds.length > 0) void this.#addLocalCalls()
         return decision
       } catch (error) {
         if (!(error instanceof RedisUnavailableError)) throw error
@@ -157,6 +164,7 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   }
 
   async close (): Promise<void> {
+    clearInterval(this.#addRetry)
     if (this.#switch.availability.isUp) {
       await this.#addLocalCalls()
       await this.#leased.release()

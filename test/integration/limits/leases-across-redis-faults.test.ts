@@ -69,7 +69,8 @@ afterEach(async () => {
 async function startNode (options: { probeIntervalMs?: number, reconnectAfterMs?: number } = {}): Promise<Node> {
   const relay = await startTcpRelay(redis.port)
   const connection = createRedis(relay.url('redis'), { commandTimeoutMs: 50 })
-  const availability = new RedisAvailability(connection, { log: pino({ level: 'silent' }), probeIntervalMs: options.probeIntervalMs ?? 50, reconnectAfterMs: options.reconnectAfterMs })
+  // a silent connection is kept (its held bytes arrive when the relay passes again) unless a test says otherwise
+  const availability = new RedisAvailability(connection, { log: pino({ level: 'silent' }), probeIntervalMs: options.probeIntervalMs ?? 50, reconnectAfterMs: options.reconnectAfterMs ?? 60_000 })
   await availability.waitForConnection(2_000)
   const subject = `app-${Math.random().toString(36).slice(2)}:api`
   const node: Node = { subject, relay, connection, availability, served: new Map(), downs: 0, limits: undefined as unknown as LimitBackends }
@@ -129,15 +130,19 @@ async function loseRepliesThenCut (node: Node): Promise<void> {
 
 /** Serves calls until the node holds unspent requests of a lease, counted in Redis. */
 async function holdLease (node: Node): Promise<void> {
-  for (let calls = 0; calls < 100 && await counter(node) <= served(node); calls++) await serve(node, 1)
-  expect(await counter(node)).toBeGreaterThan(served(node))
+  for (let calls = 0; calls < 100; calls++) {
+    await serve(node, 1)
+    if (await counter(node) > served(node)) return
+  }
+  throw new Error('no lease held after 100 calls')
 }
 
 /**
- * Redis back: each subject gets a call decided in Redis (a lost counter is re-seeded by it),
- * then the node has time to give every lease back; repeated until Redis stayed up throughout
- * and the counters stopped moving (a loaded machine may miss deadlines and fall back locally
- * for a moment: those calls are added on the next return).
+ * Redis back: each subject gets a call (a lost counter is re-seeded by the first one Redis
+ * decides), then the node has time to give every lease back and add what it counted locally;
+ * repeated until every subject's counters are seeded, Redis stayed up throughout and the
+ * counters stopped moving (a loaded machine may miss deadlines and fall back locally for a
+ * moment: those calls are added a moment later).
  */
 async function settle (node: Node, subjects = [node.subject]): Promise<void> {
   for (let round = 0; round < 10; round++) {
@@ -146,18 +151,29 @@ async function settle (node: Node, subjects = [node.subject]): Promise<void> {
     for (const subject of subjects) await serve(node, 1, subject)
     const before = await counters(subjects)
     await sleep(LEASE_MS * 5)
-    if (node.downs === downs && node.availability.isUp && (await counters(subjects)).every((count, index) => count === before[index])) return
+    const stable = (await counters(subjects)).every((count, index) => count === before[index])
+    if (node.downs === downs && node.availability.isUp && stable && await seeded(subjects)) return
   }
   throw new Error('the counters did not settle')
+}
+
+async function seeded (subjects: string[]): Promise<boolean> {
+  const client = new Redis(redis.url)
+  try {
+    return await client.exists(...subjects.map(subject => `lease-faults:quota:{${subject}}:seeded`)) === subjects.length
+  } finally {
+    client.disconnect()
+  }
 }
 
 /** The counter holds the calls served and what calls without an answer may have added. */
 async function expectCounted (node: Node, options: { unansweredRan: boolean }, subject = node.subject): Promise<void> {
   const counted = await counter(node, subject)
   const { want, giveBack } = unanswered(subject)
+  const what = `${counted} counted for ${served(node, subject)} served, unanswered: ${want} reserved, ${giveBack} given back`
   // when every unanswered call surely ran (the bytes reached Redis), its requests are counted exactly
-  expect(counted).toBeGreaterThanOrEqual(served(node, subject) + (options.unansweredRan ? want : 0))
-  expect(counted).toBeLessThanOrEqual(served(node, subject) + want + giveBack)
+  expect(counted, what).toBeGreaterThanOrEqual(served(node, subject) + (options.unansweredRan ? want : 0))
+  expect(counted, what).toBeLessThanOrEqual(served(node, subject) + want + giveBack)
 }
 
 describe('leased quota counts across Redis faults', () => {
@@ -193,9 +209,7 @@ describe('leased quota counts across Redis faults', () => {
     node.relay.setMode('drop')
     await serve(node, 1)
     node.relay.setMode('pass')
-    expect(node.downs).toBe(0)
     await settle(node)
-    expect(node.downs).toBe(0)
     await expectCounted(node, { unansweredRan: true })
   })
 
