@@ -49,7 +49,7 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   /** the last decision Redis gave for subjects with quotas: where the local share starts from */
   readonly #lastQuota = new Map<string, LimitDecision['quota']>()
   readonly #localSubjects = new Map<string, LocalSubject>()
-  /** calls allowed locally, per subject × day, to add to Redis when it is back */
+  /** calls allowed locally, per subject × day, not added to Redis yet */
   readonly #localCalls = new Map<string, LocalCalls>()
   /** adds that failed, to send again under their id */
   #unconfirmedAdds: LocalCallsToAdd[] = []
