@@ -6,6 +6,10 @@
 //          meanwhile are added to its quota counters, the nonces and connections written back;
 //   open   requests pass unlimited (connections too), nonces are still checked locally;
 //   closed requests are refused with 503 DEPENDENCY_UNAVAILABLE, at once.
+// A call whose Redis decision failed before Redis counts as down (one missed deadline) follows
+// the policy too; under `local` it is added to Redis within a retry interval, not at the next
+// outage (which may never come).
+import { randomUUID } from 'node:crypto'
 import { DependencyUnavailableError } from '../domain/errors.js'
 import { RedisUnavailableError, type RedisAvailability } from '../store/redis-availability.js'
 import { MemoryConnectionCounter, type ConnectionCounter, type RedisConnectionCounter } from './connection-counter.js'
@@ -31,6 +35,11 @@ function refuse (): never {
 
 interface LocalSubject { plan: LimitPlan, nodes: number, share: LimitPlan, dayUsed: number, monthUsed: number }
 interface LocalCalls { subject: string, atMs: number, calls: number }
+/** local calls on their way to Redis: a retry carries the same id, so that they are added once */
+interface LocalCallsToAdd extends LocalCalls { addId: string }
+
+/** How often calls counted locally while Redis is up (one missed deadline), or adds that got no answer, are sent again. */
+const ADD_RETRY_MS = 250
 
 export class FaultTolerantRequestLimiter implements RequestLimiter {
   readonly #redis: RedisRequestLimiter
@@ -40,14 +49,22 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   /** the last decision Redis gave for subjects with quotas: where the local share starts from */
   readonly #lastQuota = new Map<string, LimitDecision['quota']>()
   readonly #localSubjects = new Map<string, LocalSubject>()
-  /** calls allowed locally, per subject × day, to add to Redis when it is back */
-  #localCalls = new Map<string, LocalCalls>()
+  /** calls allowed locally, per subject × day, not added to Redis yet */
+  readonly #localCalls = new Map<string, LocalCalls>()
+  /** adds that failed, to send again under their id */
+  #unconfirmedAdds: LocalCallsToAdd[] = []
+  readonly #addRetry: NodeJS.Timeout
 
   constructor (redis: RedisRequestLimiter, leased: LeasedRequestLimiter, faultSwitch: FaultSwitch) {
     this.#redis = redis
     this.#leased = leased
     this.#switch = faultSwitch
     faultSwitch.availability.on('up', () => { void this.reconcile() })
+    redis.onReseed(subject => this.#countedByReseed(subject))
+    this.#addRetry = setInterval(() => {
+      if (faultSwitch.availability.isUp && (this.#localCalls.size > 0 || this.#unconfirmedAdds.length > 0)) void this.#addLocalCalls()
+    }, ADD_RETRY_MS)
+    this.#addRetry.unref()
   }
 
   async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
@@ -93,21 +110,52 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
 
   /** Adds the calls counted locally to Redis's counters and goes back to sharing them. */
   async reconcile (): Promise<void> {
-    const pending = this.#localCalls
-    this.#localCalls = new Map()
+    const added = this.#addLocalCalls()
     this.#localSubjects.clear()
     this.#lastQuota.clear()
-    await this.#local.close()
+    const local = this.#local
     this.#local = new MemoryRequestLimiter()
-    for (const [key, counted] of pending) {
+    await local.close()
+    await added
+  }
+
+  /**
+   * Sends every add at once, before this node's next call can find a lost counter and re-seed
+   * it (the re-seed counts these calls: an add after it would count them twice). A subject
+   * being re-seeded right now waits for the next round: what the re-seed counted is taken off.
+   */
+  async #addLocalCalls (): Promise<void> {
+    const toAdd: LocalCallsToAdd[] = []
+    const waiting: LocalCallsToAdd[] = []
+    for (const add of this.#unconfirmedAdds) (this.#redis.isSeeding(add.subject) ? waiting : toAdd).push(add)
+    this.#unconfirmedAdds = waiting
+    for (const [key, counted] of this.#localCalls) {
+      if (this.#redis.isSeeding(counted.subject)) continue
+      this.#localCalls.delete(key)
+      toAdd.push({ ...counted, addId: randomUUID() })
+    }
+    await Promise.all(toAdd.map(async counted => {
       try {
-        await this.#switch.availability.run(async () => await this.#redis.addQuota(counted.subject, counted.calls, counted.calls, counted.atMs))
+        await this.#switch.availability.run(async () => await this.#redis.addQuota(counted.subject, counted.calls, counted.calls, counted.atMs, counted.addId))
       } catch {
-        // down again: keep them for the next reconciliation
-        const again = this.#localCalls.get(key)
-        if (again === undefined) this.#localCalls.set(key, counted)
-        else again.calls += counted.calls
+        // down again, or no answer: sent again at the next reconciliation, under the same id
+        this.#unconfirmedAdds.push(counted)
       }
+    }))
+  }
+
+  /** A re-seed of the subject starts reading: the calls counted here until now are in what it reads. */
+  #countedByReseed (subject: string): () => void {
+    const counted = new Map<LocalCalls, number>()
+    for (const entry of this.#localCalls.values()) if (entry.subject === subject) counted.set(entry, entry.calls)
+    const unconfirmed = new Set(this.#unconfirmedAdds.filter(add => add.subject === subject))
+    // once the counters hold them, adding them would count them twice
+    return () => {
+      for (const [key, entry] of this.#localCalls) {
+        entry.calls -= counted.get(entry) ?? 0
+        if (entry.calls <= 0) this.#localCalls.delete(key)
+      }
+      this.#unconfirmedAdds = this.#unconfirmedAdds.filter(add => !unconfirmed.has(add))
     }
   }
 
@@ -116,7 +164,11 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   }
 
   async close (): Promise<void> {
-    if (this.#switch.availability.isUp) await this.#leased.release()
+    clearInterval(this.#addRetry)
+    if (this.#switch.availability.isUp) {
+      await this.#addLocalCalls()
+      await this.#leased.release()
+    }
     await this.#local.close()
     await this.#leased.close()
   }

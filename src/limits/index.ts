@@ -53,7 +53,7 @@ export async function createLimitBackends (options: { redis?: RedisLimitOptions,
   await membership.start()
   const faultSwitch = { availability, policy: faultPolicy, nodes: () => membership.nodes }
   const exact = new RedisRequestLimiter(connection, keyPrefix, { seedSource: redis.seedSource })
-  const leased = new LeasedRequestLimiter(exact, { ...DEFAULT_LEASE_SETTINGS, leaseMs: redis.leaseMs ?? DEFAULT_LEASE_SETTINGS.leaseMs })
+  const leased = new LeasedRequestLimiter(exact, { ...DEFAULT_LEASE_SETTINGS, leaseMs: redis.leaseMs ?? DEFAULT_LEASE_SETTINGS.leaseMs }, availability)
   const requestLimiter = new FaultTolerantRequestLimiter(exact, leased, faultSwitch)
   const nonceStore = new FaultTolerantNonceStore(new RedisNonceStore(connection, keyPrefix), availability)
   const connectionCounter = new FaultTolerantConnectionCounter(new RedisConnectionCounter(connection, keyPrefix), faultSwitch)

@@ -3,10 +3,23 @@
 // on this node) and spends it from memory; unspent requests are given back when the lease
 // expires, in the next reservation or by the sweeper. Requests that find the lease empty wait
 // for one shared reservation. Plans too small for a useful batch keep one exact call per request.
+//
+// Giving back runs at most once, and only to the counters the requests were reserved in. A
+// give-back sent without an answer (the connection went silent or closed) may have run, so it
+// is not sent again: at worst those requests stay counted, on the side of the plan. Only one
+// that was never sent (Redis away) is kept for later. Counters Redis lost are re-seeded from
+// the calls served, which never held the requests reserved before: the script ignores those
+// (the generation check in redis-request-limiter.ts).
+import { mayHaveRun } from '../store/redis-availability.js'
 import { dayWindow } from './limit-math.js'
 import { DEFAULT_LEASE_SETTINGS, maxBatch, nextBatchSize, type LeaseSettings } from './lease-math.js'
 import type { RedisRequestLimiter } from './redis-request-limiter.js'
 import type { LimitDecision, LimitPlan, RequestLimiter } from './request-limiter.js'
+
+/** Runs the calls the limiter makes on its own (the sweeper): the fault switch's availability, so nothing is sent while Redis counts as down. */
+export interface RedisCallGuard { run: <T>(call: () => Promise<T>) => Promise<T> }
+
+const UNGUARDED: RedisCallGuard = { run: async call => await call() }
 
 interface Lease {
   plan: LimitPlan
@@ -16,6 +29,8 @@ interface Lease {
   reservedAtMs: number
   expiresAtMs: number
   day: string
+  /** the generation of the quota counters the requests were reserved in */
+  generation: string
   /** the reservation's decision: the headers of local spends are derived from it */
   decision: LimitDecision
 }
@@ -27,14 +42,16 @@ const REFUSAL_MEMORY_MS = 50
 
 export class LeasedRequestLimiter implements RequestLimiter {
   readonly #redis: RedisRequestLimiter
+  readonly #guard: RedisCallGuard
   readonly #settings: LeaseSettings
   readonly #leases = new Map<string, Lease>()
   readonly #refusals = new Map<string, Refusal>()
   readonly #reserving = new Map<string, Promise<void>>()
   readonly #sweeper: NodeJS.Timeout | undefined
 
-  constructor (redis: RedisRequestLimiter, settings: LeaseSettings = DEFAULT_LEASE_SETTINGS) {
+  constructor (redis: RedisRequestLimiter, settings: LeaseSettings = DEFAULT_LEASE_SETTINGS, guard: RedisCallGuard = UNGUARDED) {
     this.#redis = redis
+    this.#guard = guard
     this.#settings = settings
     if (settings.leaseMs > 0) {
       this.#sweeper = setInterval(() => { void this.#giveBackExpired(Date.now()) }, settings.leaseMs)
@@ -84,7 +101,7 @@ export class LeasedRequestLimiter implements RequestLimiter {
     let settle: () => void = () => {}
     this.#reserving.set(subject, new Promise<void>(resolve => { settle = resolve }))
     try {
-      const { decision, granted } = await this.#redis.reserve(subject, plan, want, giveBack)
+      const { decision, granted, generation } = await this.#redis.reserve(subject, plan, want, previous === undefined ? undefined : { requests: giveBack, generation: previous.generation })
       const reservedAtMs = Date.now()
       if (granted === 0) {
         this.#leases.delete(subject)
@@ -92,11 +109,16 @@ export class LeasedRequestLimiter implements RequestLimiter {
         return decision
       }
       this.#refusals.delete(subject)
-      const lease = { plan, held: granted - 1, granted, reservedAtMs, expiresAtMs: reservedAtMs + this.#settings.leaseMs, day, decision }
+      const lease = { plan, held: granted - 1, granted, reservedAtMs, expiresAtMs: reservedAtMs + this.#settings.leaseMs, day, generation, decision }
       this.#leases.set(subject, lease)
       return localDecision(lease)
     } catch (error) {
-      if (giveBack > 0 && previous !== undefined) previous.held = giveBack
+      if (!mayHaveRun(error)) {
+        if (giveBack > 0 && previous !== undefined) previous.held = giveBack
+      } else if (previous !== undefined && this.#leases.get(subject) === previous) {
+        // it may have reserved a batch this node will never spend: the next reservation starts small again
+        this.#leases.delete(subject)
+      }
       throw error
     } finally {
       this.#reserving.delete(subject)
@@ -114,11 +136,13 @@ export class LeasedRequestLimiter implements RequestLimiter {
         const held = lease.held
         lease.held = 0
         try {
-          await this.#redis.reserve(subject, lease.plan, 0, held)
-        } catch {
-          // Redis away: the expired lease stays, unspendable, to be given back by a later sweep or reservation
-          lease.held += held
-          continue
+          await this.#guard.run(async () => await this.#redis.reserve(subject, lease.plan, 0, { requests: held, generation: lease.generation }))
+        } catch (error) {
+          if (!mayHaveRun(error)) {
+            // Redis away: the expired lease stays, unspendable, to be given back by a later sweep or reservation
+            lease.held += held
+            continue
+          }
         }
       }
       if (this.#leases.get(subject) === lease) this.#leases.delete(subject)

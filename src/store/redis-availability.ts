@@ -24,6 +24,21 @@ export function isAvailabilityFailure (error: unknown): boolean {
   return true
 }
 
+// ioredis refuses to write a command while it has no connection (no offline queue): it was never sent
+const NOT_SENT = /isn't (writeable|ready) and enableOfflineQueue options is false/
+
+/**
+ * Whether a failed call may have run in Redis all the same: a command sent before its connection
+ * went silent or closed may have been executed with its reply lost (or may arrive late), so a
+ * write that must not run twice is not sent again. Only a call refused before it was sent, or
+ * answered with an error by Redis, surely did not run.
+ */
+export function mayHaveRun (error: unknown): boolean {
+  if (error instanceof RedisUnavailableError) return error.cause !== undefined && mayHaveRun(error.cause)
+  if (error instanceof ReplyError) return false
+  return !(error instanceof Error && NOT_SENT.test(error.message))
+}
+
 /** A reply that did not come within the deadline (as opposed to a connection known to be gone). */
 function isTimeout (error: unknown): boolean {
   return (error as Error).message === 'Command timed out'

@@ -7,8 +7,10 @@ import { readQuotaUsage, type UsageRecorder } from './usage-recorder.js'
 export function quotaSeedSource (prisma: PrismaClient, usage: UsageRecorder): QuotaSeedSource {
   return async (subject, nowMs) => {
     const [appId, apiId] = subject.split(':')
-    const [stored] = await readQuotaUsage(prisma, nowMs, { appId, apiId })
-    const pending = usage.pendingCalls(appId, apiId, nowMs)
-    return { dayUsed: (stored?.day ?? 0) + pending.day, monthUsed: (stored?.month ?? 0) + pending.month }
+    const used = await usage.withPendingCalls(appId, apiId, nowMs, async () => {
+      const [stored] = await readQuotaUsage(prisma, nowMs, { appId, apiId })
+      return { day: stored?.day ?? 0, month: stored?.month ?? 0 }
+    })
+    return { dayUsed: used.day, monthUsed: used.month }
   }
 }

@@ -47,6 +47,8 @@ export class UsageRecorder {
   #journaled: UsageTotals = new Map()
   /** named in the journal and sent (or to be sent) under its id until the database confirms it */
   #batch: JournalBatch | undefined
+  /** per database read of the usage running now: the batches confirmed meanwhile, which the read may not have seen */
+  readonly #reads = new Set<UsageDelta[]>()
   /** the journal file misses lines (a write failed); rewritten whole before anything else */
   #journalStale = false
   #flushing: Promise<boolean> | undefined
@@ -82,19 +84,31 @@ export class UsageRecorder {
     addUsage(this.#counted, { appId, apiId, day, calls: outcome === 'call' ? 1 : 0, rejected: outcome === 'rejected' ? 1 : 0 })
   }
 
-  /** Calls counted here and not yet flushed, for an app × API today and this month. */
-  pendingCalls (appId: string, apiId: string, nowMs = Date.now()): { day: number, month: number } {
-    const day = dayWindow(nowMs).id
-    const month = day.slice(0, 7)
-    const pending = { day: 0, month: 0 }
-    for (const deltas of [this.#counted.values(), this.#journaled.values(), this.#batch?.deltas ?? []]) {
-      for (const delta of deltas) {
-        if (delta.appId !== appId || delta.apiId !== apiId || !delta.day.startsWith(month)) continue
-        pending.month += delta.calls
-        if (delta.day === day) pending.day += delta.calls
+  /**
+   * An app × API's calls today and this month: what `readStored` reads from the database, plus
+   * the calls counted here and not flushed yet, plus those of every batch confirmed while the
+   * read ran — its snapshot may predate their commit, and they have left this recorder's
+   * counts by the time it answers (at worst they count twice, never not at all).
+   */
+  async withPendingCalls (appId: string, apiId: string, nowMs: number, readStored: () => Promise<{ day: number, month: number }>): Promise<{ day: number, month: number }> {
+    const confirmedMeanwhile: UsageDelta[] = []
+    this.#reads.add(confirmedMeanwhile)
+    try {
+      const stored = await readStored()
+      const day = dayWindow(nowMs).id
+      const month = day.slice(0, 7)
+      const used = { ...stored }
+      for (const deltas of [this.#counted.values(), this.#journaled.values(), this.#batch?.deltas ?? [], confirmedMeanwhile]) {
+        for (const delta of deltas) {
+          if (delta.appId !== appId || delta.apiId !== apiId || !delta.day.startsWith(month)) continue
+          used.month += delta.calls
+          if (delta.day === day) used.day += delta.calls
+        }
       }
+      return used
+    } finally {
+      this.#reads.delete(confirmedMeanwhile)
     }
-    return pending
   }
 
   /** Sends what is counted so far; on failure the counts stay, journaled, for the next attempt. */
@@ -153,12 +167,17 @@ export class UsageRecorder {
         this.#log.error({ err: error, batch: this.#batch.id }, 'usage flush failed; the batch is kept and resent under the same id')
         return false
       }
+      this.#confirmed(this.#batch.deltas)
       this.#batch = undefined
       this.#rewriteJournal()
     }
     await this.#settleOrphans()
     await this.#pruneFlushRecords()
     return this.#batch === undefined
+  }
+
+  #confirmed (deltas: UsageDelta[]): void {
+    for (const read of this.#reads) read.push(...deltas)
   }
 
   #writeJournal (): void {
@@ -212,7 +231,10 @@ export class UsageRecorder {
           writeFileAtomically(file, formatSettledJournal(parsed, randomUUID()))
           parsed = parseJournal(readFileSync(file, 'utf8'))
         }
-        for (const batch of parsed.batches) await this.#withDeadline(writeUsageBatch(this.#prisma, batch.id, batch.deltas))
+        for (const batch of parsed.batches) {
+          await this.#withDeadline(writeUsageBatch(this.#prisma, batch.id, batch.deltas))
+          this.#confirmed(batch.deltas)
+        }
         unlinkSync(file)
         const calls = parsed.batches.reduce((sum, batch) => sum + batch.deltas.reduce((batchSum, delta) => batchSum + delta.calls, 0), 0)
         this.#log.info({ file, batches: parsed.batches.length, calls, skippedLines: parsed.skippedLines }, 'replayed the usage journal of a stopped process')

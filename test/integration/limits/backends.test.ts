@@ -81,6 +81,22 @@ describe.each(limiters)('%s request limiter', (_name, create) => {
   })
 })
 
+describe('redis quota counters', () => {
+  it('adds calls counted elsewhere once per add id, and not to counters Redis has lost', async () => {
+    const limiter = new RedisRequestLimiter(redis(), prefix, { useCallerClock: true })
+    const id = `app-${Math.random().toString(36).slice(2)}:api`
+    const plan = { ratePerSecond: null, burst: null, quotaPerDay: 100, quotaPerMonth: null }
+    const now = Date.UTC(2026, 5, 4, 12)
+    expect(await limiter.addQuota(id, 3, 3, now, 'lost')).toBe(false)
+    await limiter.seedQuota(id, 10, 10, now)
+    expect(await limiter.addQuota(id, 3, 3, now, 'first')).toBe(true)
+    // the same add again (its answer was lost), then another one
+    expect(await limiter.addQuota(id, 3, 3, now, 'first')).toBe(true)
+    expect(await limiter.addQuota(id, 2, 2, now, 'second')).toBe(true)
+    expect((await limiter.consume(id, plan, now)).quota?.day?.used).toBe(16)
+  })
+})
+
 describe('redis request limiter across nodes', () => {
   it('allows exactly the burst when two nodes race', async () => {
     const nodes = [new RedisRequestLimiter(redis(), prefix), new RedisRequestLimiter(redis(), prefix)]

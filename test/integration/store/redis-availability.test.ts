@@ -1,9 +1,10 @@
 // RedisAvailability against a private redis-server behind a relay: a cut costs one deadline,
-// later calls fail at once, each change of state is logged once, and it comes back by itself.
+// later calls fail at once, each change of state is logged once, and it comes back by itself;
+// a failed call is told apart as never sent or possibly run.
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisAvailability, RedisUnavailableError } from '../../../src/store/redis-availability.js'
+import { mayHaveRun, RedisAvailability, RedisUnavailableError } from '../../../src/store/redis-availability.js'
 import { createRedis } from '../../../src/store/redis.js'
 import { startPrivateRedis, type PrivateRedis } from '../../helpers/redis-server.js'
 import { startTcpRelay } from '../../helpers/tcp-relay.js'
@@ -59,6 +60,33 @@ describe.each(['drop', 'refuse'] as const)('RedisAvailability when Redis is cut 
       await relay.close()
     }
   })
+})
+
+it('tells calls that were never sent from calls that may have run without an answer', async () => {
+  const relay = await startTcpRelay(redis.port)
+  const connection = createRedis(relay.url('redis'), { commandTimeoutMs: 50 })
+  const { logger } = capturedLogger()
+  const availability = new RedisAvailability(connection, { log: logger, probeIntervalMs: 50 })
+  const failure = async (call: () => Promise<unknown>): Promise<unknown> => await call().then(() => { throw new Error('expected a failure') }, error => error)
+  try {
+    await availability.waitForConnection(2_000)
+    // sent, then silence: it may run when the bytes arrive
+    relay.setMode('drop')
+    expect(mayHaveRun(await failure(async () => await availability.run(async () => await connection.incr('sent'))))).toBe(true)
+    relay.setMode('refuse')
+    await new Promise(resolve => setTimeout(resolve, 50))
+    // no connection to write to, and Redis known down: never sent
+    expect(mayHaveRun(await failure(async () => await connection.incr('unsent')))).toBe(false)
+    expect(mayHaveRun(await failure(async () => await availability.run(async () => await connection.incr('unsent'))))).toBe(false)
+    relay.setMode('pass')
+    // an error Redis answered: the command did not run
+    await new Promise<void>(resolve => { availability.once('up', resolve) })
+    expect(mayHaveRun(await failure(async () => await connection.eval('return redis.error_reply("NOPE")', 0)))).toBe(false)
+  } finally {
+    availability.close()
+    connection.disconnect()
+    await relay.close()
+  }
 })
 
 it('passes errors Redis itself answered through without marking it down', async () => {
