@@ -159,7 +159,7 @@ describe.each(DATABASE_KINDS)('OAuth2 token endpoint on %s', kind => {
     expect(await token({ grant_type: 'client_credentials' }, basic(other.key, other.secret))).toMatchObject({ status: 401, body: { error: 'invalid_client' } })
   })
 
-  it('throttles a client_id after 10 failed authentications, even with the right secret', async () => {
+  it('throttles a client_id from one address after 10 failed authentications, even with the right secret', async () => {
     const target = await provisionApp(['orders'])
     const bystander = await provisionApp(['orders'])
     for (let attempt = 0; attempt < 10; attempt++) expect((await token({ grant_type: 'client_credentials' }, basic(target.key, `wrong-${attempt}`))).status).toBe(401)
