@@ -18,6 +18,8 @@ import { OtlpHttpExporter } from '../observability/otlp-exporter.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import { endSpan, SPAN_KIND, Tracer, type RequestSpans } from '../observability/tracing.js'
 import { TrustedProxies } from './client-address.js'
+import { capConnectionsPerClient } from './client-caps/connection-cap.js'
+import { FailedAuthentications } from './client-caps/failed-authentications.js'
 import { answerClientError, httpServerOptions } from './client-connection.js'
 import { authenticate, type AuthRequest } from './policies/authenticate.js'
 import { actualResponseHeaders, preflightHeaders, preflightMethod } from './policies/cors.js'
@@ -139,6 +141,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   const accessLog = options.accessLog ?? options.logger
   const logAccess = (accessLog as { isLevelEnabled?: (level: string) => boolean } | undefined)?.isLevelEnabled?.('info') ?? false
   const trustedProxies = new TrustedProxies(config.trustedProxies)
+  const failedAuthentications = new FailedAuthentications({ maxPerClient: config.failedAuthenticationsPerClient, windowMs: config.failedAuthenticationWindowSeconds * 1000, counter: limits.failureCounter, trustedProxies, log: fastify.log })
   const exporter = config.otelExporterEndpoint === undefined
     ? undefined
     : new OtlpHttpExporter({
@@ -169,6 +172,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   fastify.decorateRequest('exchange', null)
   const noRouteMetrics = metrics.forRoute('')
+  capConnectionsPerClient(fastify.server, { maxPerClient: config.maxConnectionsPerClient, trustedProxies, onRefused: code => { noRouteMetrics.api.countRejection(code) } })
   const startExchange = (request: FastifyRequest): Exchange => {
     const exchange: Exchange = { socket: request.raw.socket, peer: logAccess || tracer !== undefined ? request.raw.socket.remoteAddress : undefined, metrics: noRouteMetrics, outcome: 'proxied', spans: tracer?.startRequest(request.headers.traceparent) }
     request.exchange = exchange
@@ -188,6 +192,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     if (exchange !== null && exchange.outcome === 'proxied') exchange.outcome = 'rejected'
     if (error.code !== undefined && (error.statusCode ?? 500) < 500) (exchange?.metrics ?? noRouteMetrics).api.countRejection(error.code)
     if (exchange?.limitingPlan !== undefined && error.code !== undefined) exchange.metrics.api.countLimitDecision(exchange.limitingPlan, error.code)
+    failedAuthentications.chargeIfAuthenticationFailed(error, request.raw.socket?.remoteAddress, request.headers['x-forwarded-for'])
     // the rest of an unread body is not worth reading (a trickle could hold the connection): close instead
     if (!request.raw.complete) void reply.header('connection', 'close')
     const code = errorHandler(error, request, reply)
@@ -305,6 +310,8 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       const headers = actualResponseHeaders(api.corsPolicy, request.headers.origin)
       if (headers !== undefined) void reply.headers(headers)
     }
+    const refusal = failedAuthentications.refusesBeforeAuth(request.raw.socket.remoteAddress, request.headers['x-forwarded-for'])
+    if (refusal !== undefined) { void reply.headers(refusal.responseHeaders); throw refusal }
     const authSpan = spans?.startPhase('auth')
     let body: Buffer | undefined
     const { appId, credentialHeaders } = await authenticate(request.raw as AuthRequest, (name, value) => { void reply.header(name, value) }, snapshot, api.authModes, api.name, {
@@ -424,7 +431,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     }, 'request')
   }
 
-  const webSockets = new WebSocketProxy({ config, snapshots, limits, usage, pools, metrics, log: fastify.log, tokenIssuer: issuer, accessLog: logAccess ? accessLog : undefined, trustedProxies })
+  const webSockets = new WebSocketProxy({ config, snapshots, limits, usage, pools, metrics, log: fastify.log, tokenIssuer: issuer, accessLog: logAccess ? accessLog : undefined, trustedProxies, failedAuthentications })
   fastify.server.on('upgrade', (request, socket, head) => { webSockets.handleUpgrade(request, socket, head) })
   // upgraded sockets are not the HTTP server's any more: close them before it waits for its own
   fastify.addHook('preClose', async () => { await webSockets.close() })

@@ -6,9 +6,13 @@
 //          meanwhile are added to its quota counters, the nonces and connections written back;
 //   open   requests pass unlimited (connections too), nonces are still checked locally;
 //   closed requests are refused with 503 DEPENDENCY_UNAVAILABLE, at once.
+// Failed authentications per client are counted on each node while Redis is down, whatever
+// the policy: they protect the gateway rather than meter a partner, so they never switch off
+// (open) and never refuse requests for want of Redis (closed).
 import { DependencyUnavailableError } from '../domain/errors.js'
 import { RedisUnavailableError, type RedisAvailability } from '../store/redis-availability.js'
 import { MemoryConnectionCounter, type ConnectionCounter, type RedisConnectionCounter } from './connection-counter.js'
+import { MemoryFailureCounter, type FailureCount, type FailureCounter, type RedisFailureCounter } from './failure-counter.js'
 import type { LeasedRequestLimiter } from './leased-request-limiter.js'
 import { dayWindow, localShareOfPlan, type LimitPlan } from './limit-math.js'
 import { MemoryRequestLimiter } from './memory-request-limiter.js'
@@ -225,6 +229,34 @@ export class FaultTolerantConnectionCounter implements ConnectionCounter {
       this.#localIds.delete(connectionId)
       await this.#local.release(subject, connectionId)
     }
+  }
+
+  async close (): Promise<void> {
+    await this.#local.close()
+    await this.#redis.close()
+  }
+}
+
+export class FaultTolerantFailureCounter implements FailureCounter {
+  readonly #redis: RedisFailureCounter
+  readonly #availability: RedisAvailability
+  readonly #local = new MemoryFailureCounter()
+
+  constructor (redis: RedisFailureCounter, availability: RedisAvailability) {
+    this.#redis = redis
+    this.#availability = availability
+  }
+
+  /** Windows are short: counts kept locally meanwhile are not written back when Redis returns. */
+  async increment (client: string, windowMs: number, nowMs?: number): Promise<FailureCount> {
+    if (this.#availability.isUp) {
+      try {
+        return await this.#availability.run(async () => await this.#redis.increment(client, windowMs))
+      } catch (error) {
+        if (!(error instanceof RedisUnavailableError)) throw error
+      }
+    }
+    return await this.#local.increment(client, windowMs, nowMs)
   }
 
   async close (): Promise<void> {

@@ -16,6 +16,7 @@ import { REQUEST_ID_HEADER, requestIdFrom } from '../../domain/request-id.js'
 import type { LimitBackends } from '../../limits/index.js'
 import type { CounterChild, GatewayMetrics, Outcome, RouteMetrics } from '../../observability/gateway-metrics.js'
 import type { TrustedProxies } from '../client-address.js'
+import type { FailedAuthentications } from '../client-caps/failed-authentications.js'
 import { authenticate } from '../policies/authenticate.js'
 import { checkPermission } from '../policies/permission.js'
 import { applyRequestLimits } from '../policies/request-limits.js'
@@ -40,6 +41,7 @@ export interface WebSocketProxyOptions {
   /** where the upgrade's access-log line goes; none when undefined */
   accessLog?: FastifyBaseLogger
   trustedProxies: TrustedProxies
+  failedAuthentications: FailedAuthentications
 }
 
 /** What the access log and the metrics report about one upgrade, filled in as it goes. */
@@ -147,6 +149,7 @@ export class WebSocketProxy {
       upgrade.outcome = 'proxied'
       this.#answered(request, upgrade, 101, undefined)
     }, error => {
+      this.#options.failedAuthentications.chargeIfAuthenticationFailed(error as { code?: string }, upgrade.peer, request.headers['x-forwarded-for'])
       const headers = (error as { responseHeaders?: Record<string, string> }).responseHeaders
       const { statusCode, code } = refuse(socket, error as Error, upgrade.requestId, headers)
       const apiMetrics = upgrade.metrics?.api ?? this.#options.metrics.forRoute('').api
@@ -230,6 +233,8 @@ export class WebSocketProxy {
     upgrade.metrics = this.#options.metrics.forRoute(api.name, match.route)
     upgrade.route = upgrade.metrics.route
     upgrade.api = api.name
+    const refusal = this.#options.failedAuthentications.refusesBeforeAuth(upgrade.peer, request.headers['x-forwarded-for'])
+    if (refusal !== undefined) { Object.assign(responseHeaders, refusal.responseHeaders); return fail(refusal) }
     const authenticated = await authenticate(viaQuery ?? { method: 'GET', url, headers: request.headers }, (name, value) => { responseHeaders[name] = value }, snapshot, api.authModes, api.name, {
       nonceStore: limits.nonceStore,
       timestampWindowMs: config.timestampWindowSeconds * 1000,
