@@ -53,7 +53,7 @@ export interface ConnectionCapOptions {
   onRefused: (code: string) => void
 }
 
-/** Puts the cap in front of the HTTP server's handling of new connections; call it before `listen`. */
+/** Puts the cap in front of the HTTP server's handling of new connections; call it before `listen` and before anything else listens for connections. */
 export function capConnectionsPerClient (server: Server, options: ConnectionCapOptions): void {
   if (options.maxPerClient === 0) return
   const counts = new ConnectionsPerClient(options.maxPerClient)

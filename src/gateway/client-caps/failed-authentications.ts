@@ -51,7 +51,7 @@ export class FailedAuthentications {
   }
 
   /** Charges the request's client when `error` is a failed authentication; does not wait for the count. */
-  chargeIfAuthenticationFailed (error: { code?: string }, peer: string | undefined, forwardedFor: string | string[] | undefined): void {
+  chargeIfAuthenticationFailed (error: Error & { code?: string }, peer: string | undefined, forwardedFor: string | string[] | undefined): void {
     const { maxPerClient, windowMs, counter, trustedProxies, log } = this.#options
     if (maxPerClient === 0 || error.code === undefined || !AUTHENTICATION_FAILURES.has(error.code)) return
     const address = trustedProxies.clientAddress(peer, forwardedFor)

@@ -149,7 +149,7 @@ export class WebSocketProxy {
       upgrade.outcome = 'proxied'
       this.#answered(request, upgrade, 101, undefined)
     }, error => {
-      this.#options.failedAuthentications.chargeIfAuthenticationFailed(error as { code?: string }, upgrade.peer, request.headers['x-forwarded-for'])
+      this.#options.failedAuthentications.chargeIfAuthenticationFailed(error as Error, upgrade.peer, request.headers['x-forwarded-for'])
       const headers = (error as { responseHeaders?: Record<string, string> }).responseHeaders
       const { statusCode, code } = refuse(socket, error as Error, upgrade.requestId, headers)
       const apiMetrics = upgrade.metrics?.api ?? this.#options.metrics.forRoute('').api

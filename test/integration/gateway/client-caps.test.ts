@@ -108,7 +108,7 @@ async function get (url: string, headers: Record<string, string>): Promise<RawRe
 
 const MAX_CONNECTIONS = 3
 const MAX_FAILURES = 3
-const WINDOW_SECONDS = 3
+const WINDOW_SECONDS = 5
 
 describe('per-client caps on one gateway', () => {
   let stack: TestStack

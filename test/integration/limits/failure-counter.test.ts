@@ -30,6 +30,8 @@ const counters: Array<[string, () => FailureCounter]> = [
   ['redis', () => new RedisFailureCounter(redis(), prefix)]
 ]
 
+const COMMAND_TIMEOUT_MS = 300
+
 const client = (): string => `203.0.113.${Math.floor(Math.random() * 250)}-${Math.random().toString(36).slice(2)}`
 
 describe.each(counters)('%s failure counter', (_name, create) => {
@@ -37,14 +39,16 @@ describe.each(counters)('%s failure counter', (_name, create) => {
 
   it('counts a client\'s failures in a window its first failure starts, then from zero', async () => {
     const id = client()
-    const first = await counter.increment(id, 300)
+    const first = await counter.increment(id, 1000)
     expect(first.count).toBe(1)
     expect(first.resetInMs).toBeGreaterThan(0)
-    expect(first.resetInMs).toBeLessThanOrEqual(300)
-    expect((await counter.increment(id, 300)).count).toBe(2)
-    expect((await counter.increment(client(), 300)).count).toBe(1)
-    await new Promise(resolve => setTimeout(resolve, 350))
-    expect((await counter.increment(id, 300)).count).toBe(1)
+    expect(first.resetInMs).toBeLessThanOrEqual(1000)
+    const second = await counter.increment(id, 1000)
+    expect(second.count).toBe(2)
+    expect(second.resetInMs).toBeLessThanOrEqual(first.resetInMs)
+    expect((await counter.increment(client(), 1000)).count).toBe(1)
+    await new Promise(resolve => setTimeout(resolve, second.resetInMs + 50))
+    expect((await counter.increment(id, 1000)).count).toBe(1)
   })
 })
 
@@ -61,7 +65,8 @@ describe.each(['refuse', 'drop'] as const)('failure counter while Redis is cut (
   it('counts on the node within the deadline, and in Redis again once it is back', async () => {
     const privateRedis = await startPrivateRedis()
     const relay = await startTcpRelay(privateRedis.port)
-    const connection = createRedis(relay.url('redis'), { commandTimeoutMs: 50 })
+    // a deadline that event-loop stalls on a loaded machine do not miss by themselves
+    const connection = createRedis(relay.url('redis'), { commandTimeoutMs: COMMAND_TIMEOUT_MS })
     const availability = new RedisAvailability(connection, { log: pino({ level: 'silent' }), probeIntervalMs: 50, timeoutsToMarkDown: 1 })
     const counter = new FaultTolerantFailureCounter(new RedisFailureCounter(connection, prefix), availability)
     try {
@@ -74,7 +79,7 @@ describe.each(['refuse', 'drop'] as const)('failure counter while Redis is cut (
       const counts = []
       for (let attempt = 0; attempt < 3; attempt++) counts.push((await counter.increment(id, 60_000)).count)
       // the first call finds Redis gone (at most one deadline), then the node counts on its own, from zero
-      expect(performance.now() - started).toBeLessThan(1_000)
+      expect(performance.now() - started).toBeLessThan(COMMAND_TIMEOUT_MS * 3)
       expect(availability.isUp).toBe(false)
       expect(counts).toEqual([1, 2, 3])
 
