@@ -51,6 +51,8 @@ export const NotGrantedError = createError('NOT_GRANTED', 'The app has no approv
 export const RateLimitedError = createError('RATE_LIMITED', 'Rate limit exceeded, retry in %s s', 429)
 export const QuotaExceededError = createError('QUOTA_EXCEEDED', 'The %s quota is used up until %s', 429)
 export const TooManyConnectionsError = createError('TOO_MANY_CONNECTIONS', '%s', 429)
+export const TooManyConnectionsFromClientError = createError('TOO_MANY_CONNECTIONS_FROM_CLIENT', 'Your address already has %s connections open to the gateway; reuse them (keep-alive) or close one', 429)
+export const TooManyFailedAuthenticationsError = createError('TOO_MANY_FAILED_AUTHENTICATIONS', 'Too many requests from your address failed authentication; retry in %s s', 429)
 export const TooManyConcurrentRequestsError = createError('TOO_MANY_CONCURRENT_REQUESTS', 'This app already has %s requests in flight to the service behind %s, its share of that service; retry when some of them have finished', 429)
 
 // Gateway: upstream

@@ -18,6 +18,8 @@ import { OtlpHttpExporter } from '../observability/otlp-exporter.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import { endSpan, SPAN_KIND, Tracer } from '../observability/tracing.js'
 import { TrustedProxies } from './client-address.js'
+import { capConnectionsPerClient } from './client-caps/connection-cap.js'
+import { FailedAuthentications } from './client-caps/failed-authentications.js'
 import { answerClientError, httpServerOptions } from './client-connection.js'
 import { HttpExchange, type HttpExchangeSettings } from './http-exchange.js'
 import { policyChains } from './policies/build-chain.js'
@@ -118,6 +120,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   const accessLog = options.accessLog ?? options.logger
   const logAccess = (accessLog as { isLevelEnabled?: (level: string) => boolean } | undefined)?.isLevelEnabled?.('info') ?? false
   const trustedProxies = new TrustedProxies(config.trustedProxies)
+  const failedAuthentications = new FailedAuthentications({ maxPerClient: config.failedAuthenticationsPerClient, windowMs: config.failedAuthenticationWindowSeconds * 1000, counter: limits.failureCounter, trustedProxies, log: fastify.log })
   const exchangeSettings: HttpExchangeSettings = { trustedProxies, signedBodyLimitBytes: SIGNED_BODY_LIMIT_BYTES, bodyIdleTimeoutMs: config.requestBodyIdleTimeoutSeconds * 1000 }
   const exporter = config.otelExporterEndpoint === undefined
     ? undefined
@@ -129,7 +132,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     })
   const tracer = exporter === undefined ? undefined : new Tracer(exporter)
   const issuer = tokenIssuer(config)
-  const chains = policyChains({ config, limits, usage, pools, tokenIssuer: issuer })
+  const chains = policyChains({ config, limits, usage, pools, tokenIssuer: issuer, failedAuthentications })
   const syncPools = (): void => { pools.sync(snapshots.current.upstreams) }
   syncPools()
   snapshots.on('update', syncPools)
@@ -149,6 +152,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   fastify.decorateRequest('exchange', null)
   const noRouteMetrics = metrics.forRoute('')
+  capConnectionsPerClient(fastify.server, { maxPerClient: config.maxConnectionsPerClient, trustedProxies, onRefused: code => { noRouteMetrics.api.countRejection(code) } })
   const keepPeer = logAccess || tracer !== undefined
   const startExchange = (request: FastifyRequest, reply: FastifyReply): HttpExchange => {
     const exchange = new HttpExchange(request, reply, exchangeSettings, noRouteMetrics, tracer?.startRequest(request.headers.traceparent), keepPeer)

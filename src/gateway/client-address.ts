@@ -7,7 +7,7 @@ import { BlockList, isIP } from 'node:net'
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
 
 /** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) as `10.0.0.1`. */
-function plainAddress (address: string): string {
+export function plainAddress (address: string): string {
   const mapped = IPV4_MAPPED.exec(address)
   return mapped === null ? address : mapped[1]
 }

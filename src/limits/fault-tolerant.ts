@@ -9,10 +9,14 @@
 // A call whose Redis decision failed before Redis counts as down (one missed deadline) follows
 // the policy too; under `local` it is added to Redis within a retry interval, not at the next
 // outage (which may never come).
+// Failed authentications per client are counted on each node while Redis is down, whatever
+// the policy: they protect the gateway rather than meter a partner, so they never switch off
+// (open) and never refuse requests for want of Redis (closed).
 import { randomUUID } from 'node:crypto'
 import { DependencyUnavailableError } from '../domain/errors.js'
 import { RedisUnavailableError, type RedisAvailability } from '../store/redis-availability.js'
 import { MemoryConnectionCounter, type ConnectionCounter, type RedisConnectionCounter } from './connection-counter.js'
+import { MemoryFailureCounter, type FailureCount, type FailureCounter, type RedisFailureCounter } from './failure-counter.js'
 import type { LeasedRequestLimiter } from './leased-request-limiter.js'
 import { dayWindow, localShareOfPlan, type LimitPlan } from './limit-math.js'
 import { MemoryRequestLimiter } from './memory-request-limiter.js'
@@ -277,6 +281,34 @@ export class FaultTolerantConnectionCounter implements ConnectionCounter {
       this.#localIds.delete(connectionId)
       await this.#local.release(subject, connectionId)
     }
+  }
+
+  async close (): Promise<void> {
+    await this.#local.close()
+    await this.#redis.close()
+  }
+}
+
+export class FaultTolerantFailureCounter implements FailureCounter {
+  readonly #redis: RedisFailureCounter
+  readonly #availability: RedisAvailability
+  readonly #local = new MemoryFailureCounter()
+
+  constructor (redis: RedisFailureCounter, availability: RedisAvailability) {
+    this.#redis = redis
+    this.#availability = availability
+  }
+
+  /** Windows are short: counts kept locally meanwhile are not written back when Redis returns. */
+  async increment (client: string, windowMs: number, nowMs?: number): Promise<FailureCount> {
+    if (this.#availability.isUp) {
+      try {
+        return await this.#availability.run(async () => await this.#redis.increment(client, windowMs))
+      } catch (error) {
+        if (!(error instanceof RedisUnavailableError)) throw error
+      }
+    }
+    return await this.#local.increment(client, windowMs, nowMs)
   }
 
   async close (): Promise<void> {

@@ -3,7 +3,8 @@
 import type { RedisAvailability } from '../store/redis-availability.js'
 import type { RedisConnection } from '../store/redis.js'
 import { MemoryConnectionCounter, RedisConnectionCounter, type ConnectionCounter } from './connection-counter.js'
-import { FaultTolerantConnectionCounter, FaultTolerantNonceStore, FaultTolerantRequestLimiter, type RedisFaultPolicy } from './fault-tolerant.js'
+import { MemoryFailureCounter, RedisFailureCounter, type FailureCounter } from './failure-counter.js'
+import { FaultTolerantConnectionCounter, FaultTolerantFailureCounter, FaultTolerantNonceStore, FaultTolerantRequestLimiter, type RedisFaultPolicy } from './fault-tolerant.js'
 import { GatewayMembership } from './gateway-membership.js'
 import { LeasedRequestLimiter } from './leased-request-limiter.js'
 import { DEFAULT_LEASE_SETTINGS } from './lease-math.js'
@@ -16,6 +17,8 @@ export interface LimitBackends {
   requestLimiter: RequestLimiter
   nonceStore: NonceStore
   connectionCounter: ConnectionCounter
+  /** failed authentications per client address */
+  failureCounter: FailureCounter
   kind: 'redis' | 'memory'
   close: () => Promise<void>
 }
@@ -36,15 +39,18 @@ export async function createLimitBackends (options: { redis?: RedisLimitOptions,
     const requestLimiter = new MemoryRequestLimiter()
     const nonceStore = new MemoryNonceStore()
     const connectionCounter = new MemoryConnectionCounter()
+    const failureCounter = new MemoryFailureCounter()
     return {
       requestLimiter,
       nonceStore,
       connectionCounter,
+      failureCounter,
       kind: 'memory',
       async close () {
         await requestLimiter.close()
         await nonceStore.close()
         await connectionCounter.close()
+        await failureCounter.close()
       }
     }
   }
@@ -57,16 +63,19 @@ export async function createLimitBackends (options: { redis?: RedisLimitOptions,
   const requestLimiter = new FaultTolerantRequestLimiter(exact, leased, faultSwitch)
   const nonceStore = new FaultTolerantNonceStore(new RedisNonceStore(connection, keyPrefix), availability)
   const connectionCounter = new FaultTolerantConnectionCounter(new RedisConnectionCounter(connection, keyPrefix), faultSwitch)
+  const failureCounter = new FaultTolerantFailureCounter(new RedisFailureCounter(connection, keyPrefix), availability)
   return {
     requestLimiter,
     nonceStore,
     connectionCounter,
+    failureCounter,
     kind: 'redis',
     async close () {
       await membership.stop()
       await requestLimiter.close()
       await nonceStore.close()
       await connectionCounter.close()
+      await failureCounter.close()
     }
   }
 }

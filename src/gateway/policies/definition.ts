@@ -3,6 +3,7 @@
 // The registry (registry.ts) lists them; the chain builder (build-chain.ts) places them.
 import type { TSchema } from 'typebox'
 import type { Config } from '../../config/schema.js'
+import type { FailedAuthentications } from '../client-caps/failed-authentications.js'
 import type { LimitBackends } from '../../limits/index.js'
 import type { UpstreamPools } from '../proxy/upstream-pool.js'
 import type { CompiledApi, GatewaySnapshot } from '../snapshot/compile.js'
@@ -17,6 +18,8 @@ export interface ChainServices {
   pools: UpstreamPools
   /** the `iss` access tokens must carry */
   tokenIssuer: string
+  /** clients whose authentications keep failing, refused before authentication runs */
+  failedAuthentications: FailedAuthentications
 }
 
 /**

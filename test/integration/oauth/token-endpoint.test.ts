@@ -4,6 +4,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JS
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { DATABASE_KINDS } from '../../helpers/database.js'
 import { startControlServer, type TestControlServer } from '../../helpers/control-server.js'
+import { fetchFrom } from '../../helpers/from-address.js'
 
 const ISSUER = 'https://api.partner-gateway.test'
 const TTL = 120
@@ -53,6 +54,16 @@ describe.each(DATABASE_KINDS)('OAuth2 token endpoint on %s', kind => {
       body: typeof form === 'string' ? form : new URLSearchParams(form).toString()
     })
     return { status: response.status, body: await response.json(), headers: response.headers }
+  }
+
+  /** A token request with HTTP Basic from another client address. */
+  async function tokenFrom (localAddress: string, authorization: string): Promise<TokenResponse> {
+    const { response, text } = await fetchFrom(localAddress, `${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization },
+      body: 'grant_type=client_credentials'
+    })
+    return { status: response.status, body: JSON.parse(text), headers: response.headers as unknown as Headers }
   }
 
   async function jwks (): Promise<JSONWebKeySet> {
@@ -148,7 +159,7 @@ describe.each(DATABASE_KINDS)('OAuth2 token endpoint on %s', kind => {
     expect(await token({ grant_type: 'client_credentials' }, basic(other.key, other.secret))).toMatchObject({ status: 401, body: { error: 'invalid_client' } })
   })
 
-  it('throttles a client_id after 10 failed authentications, even with the right secret', async () => {
+  it('throttles a client_id from one address after 10 failed authentications, even with the right secret', async () => {
     const target = await provisionApp(['orders'])
     const bystander = await provisionApp(['orders'])
     for (let attempt = 0; attempt < 10; attempt++) expect((await token({ grant_type: 'client_credentials' }, basic(target.key, `wrong-${attempt}`))).status).toBe(401)
@@ -156,6 +167,25 @@ describe.each(DATABASE_KINDS)('OAuth2 token endpoint on %s', kind => {
     expect(throttled).toMatchObject({ status: 429, body: { error: 'invalid_client' } })
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(200)
     expect((await token({ grant_type: 'client_credentials' }, basic(bystander.key, bystander.secret))).status).toBe(200)
+  })
+
+  it('does not lock an app out of tokens when another address fails its secret over and over', async () => {
+    const target = await provisionApp(['orders'])
+    const attacker = '127.0.0.2'
+    const statuses = []
+    for (let attempt = 0; attempt < 15; attempt++) statuses.push((await tokenFrom(attacker, basic(target.key, `guess-${attempt}`))).status)
+    expect(statuses).toEqual([...Array(10).fill(401), ...Array(5).fill(429)])
+    expect((await tokenFrom(attacker, basic(target.key, target.secret))).status).toBe(429)
+    // the app itself, from its own address, still gets its token
+    expect((await token({ grant_type: 'client_credentials' }, basic(target.key, target.secret))).status).toBe(200)
+    expect((await tokenFrom('127.0.0.3', basic(target.key, target.secret))).status).toBe(200)
+  })
+
+  it('bounds one address\'s failed authentications across client_ids, leaving other addresses alone', async () => {
+    const attacker = '127.0.0.4'
+    for (let attempt = 0; attempt < 100; attempt++) expect((await tokenFrom(attacker, basic(`made-up-${attempt}`, 'x'))).status).toBe(401)
+    expect((await tokenFrom(attacker, basic(app.key, app.secret))).status).toBe(429)
+    expect((await tokenFrom('127.0.0.5', basic(app.key, app.secret))).status).toBe(200)
   })
 
   it('answers a server failure with server_error and keeps the details in the log', async () => {

@@ -25,6 +25,8 @@ const EXPECTED: Record<string, [string, number]> = {
   QuotaExceededError: ['QUOTA_EXCEEDED', 429],
   TooManyConnectionsError: ['TOO_MANY_CONNECTIONS', 429],
   TooManyConcurrentRequestsError: ['TOO_MANY_CONCURRENT_REQUESTS', 429],
+  TooManyConnectionsFromClientError: ['TOO_MANY_CONNECTIONS_FROM_CLIENT', 429],
+  TooManyFailedAuthenticationsError: ['TOO_MANY_FAILED_AUTHENTICATIONS', 429],
   UpstreamUnavailableError: ['UPSTREAM_UNAVAILABLE', 502],
   UpstreamTimeoutError: ['UPSTREAM_TIMEOUT', 504],
   DependencyUnavailableError: ['DEPENDENCY_UNAVAILABLE', 503],

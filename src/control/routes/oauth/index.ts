@@ -22,8 +22,12 @@ class OAuthFailure extends Error {
 
 const FORM_BODY_LIMIT = 8192
 const REALM = 'partner-gateway'
-/** Failed client authentications tolerated per client_id (and, more loosely, per IP) in the window. */
-const THROTTLE = { windowMs: 5 * 60_000, maxPerClient: 10, maxPerIp: 100 }
+/**
+ * Failed client authentications tolerated per client_id from one address, and per address across
+ * client_ids, in the window. Not per client_id alone: app keys are public (they travel in clear
+ * in X-Ca-Key), so that would let anyone lock an app out of its tokens.
+ */
+const THROTTLE = { windowMs: 5 * 60_000, maxPerClientAndIp: 10, maxPerIp: 100 }
 
 const TOKEN_ENDPOINT_DESCRIPTION = `OAuth2 client credentials grant (RFC 6749 §4.4). Body \`application/x-www-form-urlencoded\` with \`grant_type=client_credentials\` and an optional \`scope\`: space-separated API names the app holds an approved grant for (default: all of them).
 
@@ -31,7 +35,7 @@ The client authenticates with its app key and secret, either with HTTP Basic (\`
 
 Unlike the rest of this server, errors use the OAuth shape of RFC 6749 §5.2: \`{"error": "invalid_client", "error_description": "…"}\` — \`invalid_client\` (401, with \`WWW-Authenticate: Basic\`), \`invalid_request\`, \`unsupported_grant_type\`, \`invalid_scope\`, \`unauthorized_client\` (suspended app or partner), all 400.
 
-After ${THROTTLE.maxPerClient} failed client authentications for one client_id within ${THROTTLE.windowMs / 60_000} minutes (or ${THROTTLE.maxPerIp} from one IP), further attempts for it get 429 with \`Retry-After\` and error \`invalid_client\` until the oldest failure ages out — even with the right secret, so that the answer says nothing about guesses. The counts are kept in each control process.`
+After ${THROTTLE.maxPerClientAndIp} failed client authentications for one client_id from one IP address within ${THROTTLE.windowMs / 60_000} minutes (or ${THROTTLE.maxPerIp} from one IP address for any client_ids), further attempts for it from that address get 429 with \`Retry-After\` and error \`invalid_client\` until the oldest failure ages out — even with the right secret, so that the answer says nothing about guesses. Other addresses are not affected: knowing an app's key does not let anyone lock the app out. The counts are kept in each control process.`
 
 function parseForm (body: string): Record<string, string> {
   const form: Record<string, string> = {}
@@ -84,7 +88,9 @@ export function oauthRoutes (signingKeys: SigningKeys) {
   return async function routes (fastify: FastifyInstance): Promise<void> {
     // the form parser and the OAuth error shape apply to the token endpoint only
     await fastify.register(async token => {
-      const throttle = new LoginThrottle({ windowMs: THROTTLE.windowMs, maxPerEmail: THROTTLE.maxPerClient, maxPerIp: THROTTLE.maxPerIp })
+      // the throttle's account is the client_id as seen from one address (see THROTTLE)
+      const throttle = new LoginThrottle({ windowMs: THROTTLE.windowMs, maxPerEmail: THROTTLE.maxPerClientAndIp, maxPerIp: THROTTLE.maxPerIp })
+      const account = (clientId: string, ip: string): string => `${ip} ${clientId}`
 
       // a dozen lines rather than @fastify/formbody: it also refuses repeated parameters (RFC 6749 §3.2)
       token.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT }, (_request, body, done) => {
@@ -120,7 +126,7 @@ export function oauthRoutes (signingKeys: SigningKeys) {
         }
         const form = (request.body ?? {}) as Record<string, string>
         const client = clientCredentials(request.headers.authorization, form)
-        const wait = throttle.retryAfterSeconds(client.clientId, request.ip)
+        const wait = throttle.retryAfterSeconds(account(client.clientId, request.ip), request.ip)
         if (wait > 0) throw new OAuthFailure('invalid_client', 'Too many failed client authentications; retry later', 429, wait)
         if (form.grant_type === undefined) throw new OAuthFailure('invalid_request', 'grant_type is required')
         if (form.grant_type !== 'client_credentials') throw new OAuthFailure('unsupported_grant_type', 'Only grant_type=client_credentials is supported')
@@ -129,10 +135,10 @@ export function oauthRoutes (signingKeys: SigningKeys) {
         const credential = await fastify.prisma.credential.findUnique({ where: { key: client.clientId }, include: { app: { include: { partner: true } } } })
         const live = credential !== null && credential.revokedAt === null && (credential.expiresAt === null || credential.expiresAt > now)
         if (!live || !secretMatches(credential.secretCiphertext, client.clientSecret)) {
-          throttle.recordFailure(client.clientId, request.ip)
+          throttle.recordFailure(account(client.clientId, request.ip), request.ip)
           throw new OAuthFailure('invalid_client', 'Unknown client or wrong secret')
         }
-        throttle.recordSuccess(client.clientId)
+        throttle.recordSuccess(account(client.clientId, request.ip))
         if (credential.app.status !== 'active' || credential.app.partner.status !== 'active') throw new OAuthFailure('unauthorized_client', 'The app or its partner is suspended')
 
         const grants = await fastify.prisma.grant.findMany({ where: { appId: credential.appId, status: 'approved' }, include: { api: { select: { name: true } } } })

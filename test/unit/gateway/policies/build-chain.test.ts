@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { describe, expect, it } from 'vitest'
 import type { Config } from '../../../../src/config/schema.js'
+import type { FailedAuthentications } from '../../../../src/gateway/client-caps/failed-authentications.js'
 import type { LimitBackends } from '../../../../src/limits/index.js'
 import { policyChains } from '../../../../src/gateway/policies/build-chain.js'
 import { runPolicies, type PolicyContext, type PolicyUnit } from '../../../../src/gateway/policies/chain.js'
@@ -14,7 +15,8 @@ const services: ChainServices = {
   limits: { nonceStore: {}, requestLimiter: {} } as unknown as LimitBackends,
   usage: {} as UsageRecorder,
   pools: {} as UpstreamPools,
-  tokenIssuer: 'https://issuer.example'
+  tokenIssuer: 'https://issuer.example',
+  failedAuthentications: {} as FailedAuthentications
 }
 const snapshot = { routing: {} } as unknown as GatewaySnapshot
 
