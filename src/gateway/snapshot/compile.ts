@@ -1,10 +1,12 @@
 // Compiles the snapshot data into the lookup structures the request path reads: every
 // per-request question (which route, which credential, which grant, which plan) is one
-// Map lookup. Secrets are decrypted once here, never per request.
+// Map lookup. Secrets (credential secrets, upstream client keys) are decrypted once here,
+// never per request.
 import type { SecretBox } from '../../domain/crypto.js'
 import type { ConfigDelta, ConfigSnapshotData, SnapshotApi, SnapshotApp, SnapshotCredential, SnapshotGrant, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
 import { compileTokenKeySet, type TokenKeySet } from '../auth/jwt.js'
 import { compileCorsPolicy, type CorsPolicy } from '../policies/cors.js'
+import { compileUpstreamTls, type UpstreamTls } from '../proxy/upstream-tls.js'
 import { compileRouteTable } from '../routing/route-table.js'
 
 export interface CompiledCredential {
@@ -26,12 +28,17 @@ export type CompiledApi = SnapshotApi & {
   corsPolicy: CorsPolicy | undefined
 }
 
+export type CompiledUpstream = SnapshotUpstream & {
+  /** undefined: Node's defaults for https:// targets */
+  tlsOptions?: UpstreamTls
+}
+
 export interface GatewaySnapshot {
   version: bigint
   loadedAt: number
   routes: ReturnType<typeof compileRouteTable>
   apis: Map<string, CompiledApi>
-  upstreams: Map<string, SnapshotUpstream>
+  upstreams: Map<string, CompiledUpstream>
   apps: Map<string, SnapshotApp>
   credentialsByKey: Map<string, CompiledCredential>
   credentialsByApiKeyHash: Map<string, CompiledCredential>
@@ -73,7 +80,11 @@ function compileGrants (grants: SnapshotGrant[], plans: SnapshotPlan[]): Map<str
 
 type RoutingPart = Pick<GatewaySnapshot, 'routes' | 'apis' | 'upstreams' | 'tokenKeys'>
 
-function compileRouting (data: ConfigSnapshotData): RoutingPart {
+function compileUpstream (upstream: SnapshotUpstream, secretBox: SecretBox): CompiledUpstream {
+  return upstream.tls == null ? upstream : { ...upstream, tlsOptions: compileUpstreamTls(upstream.tls, secretBox) }
+}
+
+function compileRouting (data: ConfigSnapshotData, secretBox: SecretBox): RoutingPart {
   return {
     routes: compileRouteTable(data.routes),
     apis: new Map(data.apis.map(api => [api.id, {
@@ -81,7 +92,7 @@ function compileRouting (data: ConfigSnapshotData): RoutingPart {
       authModes: new Set(api.auth),
       corsPolicy: api.cors != null ? compileCorsPolicy(api.cors, data.portalOrigin ?? null) : undefined
     }])),
-    upstreams: new Map(data.upstreams.map(upstream => [upstream.id, upstream])),
+    upstreams: new Map(data.upstreams.map(upstream => [upstream.id, compileUpstream(upstream, secretBox)])),
     tokenKeys: compileTokenKeySet(data.signingKeys)
   }
 }
@@ -93,7 +104,7 @@ export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox)
   return {
     version: BigInt(data.version),
     loadedAt: data.loadedAt,
-    ...compileRouting(data),
+    ...compileRouting(data, secretBox),
     apps: new Map(data.apps.map(app => [app.id, app])),
     credentialsByKey,
     credentialsByApiKeyHash,
@@ -138,7 +149,7 @@ export function applyConfigDelta (previous: GatewaySnapshot, delta: ConfigDelta,
   return {
     version: BigInt(delta.version),
     loadedAt: data.loadedAt,
-    ...(delta.routing !== undefined ? compileRouting(data) : { routes: previous.routes, apis: previous.apis, upstreams: previous.upstreams, tokenKeys: previous.tokenKeys }),
+    ...(delta.routing !== undefined ? compileRouting(data, secretBox) : { routes: previous.routes, apis: previous.apis, upstreams: previous.upstreams, tokenKeys: previous.tokenKeys }),
     apps: replacedApps.size === 0 ? previous.apps : new Map(data.apps.map(app => [app.id, app])),
     credentialsByKey,
     credentialsByApiKeyHash,

@@ -11,7 +11,8 @@ import { WebSocket, WebSocketServer } from 'ws'
 import { provision, startStack, waitForPropagation, type Provisioned, type TestStack } from '../../helpers/stack.js'
 import { createTestPki, type TestPki } from '../../helpers/tls-certificates.js'
 
-interface SeenRequest { path: string, servername: string | false, clientName: string | undefined }
+/** servername: the SNI name the gateway sent, false for none; clientName: the CN of its client certificate */
+interface SeenRequest { path: string, servername: string | false | null, clientName: string | string[] | undefined }
 
 interface HttpsUpstream {
   url: string
@@ -65,7 +66,7 @@ describe('upstreams over HTTPS', () => {
     mtls = await startHttpsUpstream({ cert: pki.serverCertificate, key: pki.serverKey, ca: pki.caCertificate, requireClientCertificate: true })
     named = await startHttpsUpstream({ cert: pki.namedOnlyServerCertificate, key: pki.namedOnlyServerKey, requireClientCertificate: false })
     const sink = new Writable({ write (chunk, _encoding, done) { logLines.push(JSON.parse(String(chunk))); done() } })
-    stack = await startStack({ database: 'pglite', redis: false, logger: pino({ level: 'info' }, sink) })
+    stack = await startStack({ database: 'postgresql', redis: false, logger: pino({ level: 'info' }, sink) })
   })
   afterAll(async () => {
     await stack?.close()
@@ -73,15 +74,21 @@ describe('upstreams over HTTPS', () => {
     await named?.close()
   })
 
+  async function provisioned (options: Parameters<typeof provision>[1]): Promise<Provisioned> {
+    const api = await provision(stack, options)
+    await waitForPropagation(stack)
+    return api
+  }
+
   async function setTls (upstreamId: string, tls: unknown): Promise<void> {
     const response = await stack.admin('PATCH', `/admin/v1/upstreams/${upstreamId}`, { tls })
     expect(response.status, JSON.stringify(response.body)).toBe(200)
     await waitForPropagation(stack)
   }
 
-  async function call (provisioned: Provisioned, path: string, requestId: string): Promise<{ status: number, body: any }> {
-    const route = (await stack.admin('GET', `/admin/v1/apis/${provisioned.apiId}`)).body.routes[0].path as string
-    const response = await fetch(`${stack.gatewayUrls[0]}${route}${path}`, { headers: { 'x-api-key': provisioned.apiKey, 'x-request-id': requestId } })
+  async function call (api: Provisioned, path: string, requestId: string): Promise<{ status: number, body: any }> {
+    const route = (await stack.admin('GET', `/admin/v1/apis/${api.apiId}`)).body.routes[0].path as string
+    const response = await fetch(`${stack.gatewayUrls[0]}${route}${path}`, { headers: { 'x-api-key': api.apiKey, 'x-request-id': requestId } })
     return { status: response.status, body: await response.json() }
   }
 
@@ -90,7 +97,7 @@ describe('upstreams over HTTPS', () => {
   }
 
   it('follows an https upstream through its TLS settings: untrusted, then refused without a client certificate, then served with one', async () => {
-    const api = await provision(stack, { upstreamUrls: [mtls.url] })
+    const api = await provisioned({ upstreamUrls: [mtls.url] })
 
     // Node's own CAs do not know the private CA: the gateway refuses to talk to the upstream
     const untrusted = await call(api, '/orders', 'tls-untrusted')
@@ -115,7 +122,7 @@ describe('upstreams over HTTPS', () => {
   })
 
   it('proxies WebSockets to a wss:// upstream with the same settings, and refuses the upgrade with 502 without them', async () => {
-    const api = await provision(stack, { upstreamUrls: [mtls.url], routes: [{ path: `/wss-${Date.now()}`, websocket: true, stripPrefix: true }] })
+    const api = await provisioned({ upstreamUrls: [mtls.url], routes: [{ path: `/wss-${Date.now()}`, websocket: true, stripPrefix: true }] })
     const route = (await stack.admin('GET', `/admin/v1/apis/${api.apiId}`)).body.routes[0].path as string
     const url = `${stack.gatewayUrls[0].replace('http', 'ws')}${route}/live`
 
@@ -139,7 +146,7 @@ describe('upstreams over HTTPS', () => {
   })
 
   it('checks the certificate against the servername when one is set, sends it as SNI, and skips verification only when told to', async () => {
-    const api = await provision(stack, { upstreamUrls: [named.url], upstream: { tls: { caBundle: pki.caCertificate } } })
+    const api = await provisioned({ upstreamUrls: [named.url], upstream: { tls: { caBundle: pki.caCertificate } } })
     // the certificate names upstream.test only, and the target is an address
     const mismatch = await call(api, '/a', 'tls-name-mismatch')
     expect(mismatch.status).toBe(502)
@@ -156,8 +163,7 @@ describe('upstreams over HTTPS', () => {
   })
 
   it('probes health checks with the client certificate', async () => {
-    const api = await provision(stack, { upstreamUrls: [mtls.url], upstream: { tls: { caBundle: pki.caCertificate, clientCertificate: pki.clientCertificate, clientKey: pki.clientKey } } })
-    await waitForPropagation(stack)
+    const api = await provisioned({ upstreamUrls: [mtls.url], upstream: { tls: { caBundle: pki.caCertificate, clientCertificate: pki.clientCertificate, clientKey: pki.clientKey } } })
     const pool = stack.control.gateway?.pools.get(api.upstreamId)
     if (pool === undefined) throw new Error('no pool')
     const probesBefore = mtls.seen.filter(request => request.path === '/health').length
