@@ -38,16 +38,30 @@ export interface UpstreamTlsView {
 
 interface PemBlock { label: string, text: string }
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g
 const PRIVATE_KEY_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'])
 
-/** The PEM blocks of a text; text around them (bundles often carry comments) is ignored. */
-function pemBlocks (text: string): PemBlock[] {
-  return [...text.matchAll(PEM_BLOCK)].map(match => ({ label: match[1], text: match[0] }))
+/**
+ * The PEM blocks of a text; text around them (bundles often carry comments) is ignored. One
+ * pass with indexOf: a backtracking pattern would take quadratic time on a text of many
+ * unterminated blocks.
+ */
+function pemBlocks (text: string, field: string): PemBlock[] {
+  const blocks: PemBlock[] = []
+  for (let start = text.indexOf('-----BEGIN '); start !== -1; start = text.indexOf('-----BEGIN ', start)) {
+    const labelEnd = text.indexOf('-----', start + 11)
+    const label = labelEnd === -1 ? '' : text.slice(start + 11, labelEnd)
+    if (!/^[A-Z0-9 ]{1,64}$/.test(label)) throw new ValidationError(`${field} has a malformed -----BEGIN line`)
+    const footer = `-----END ${label}-----`
+    const end = text.indexOf(footer, labelEnd)
+    if (end === -1) throw new ValidationError(`${field} has a ${label} block without its ${footer} line`)
+    blocks.push({ label, text: text.slice(start, end + footer.length) })
+    start = end + footer.length
+  }
+  return blocks
 }
 
 function parseCertificates (text: string, field: string): X509Certificate[] {
-  const blocks = pemBlocks(text)
+  const blocks = pemBlocks(text, field)
   if (blocks.length === 0) throw new ValidationError(`${field} must be PEM text with at least one -----BEGIN CERTIFICATE----- block`)
   return blocks.map((block, index) => {
     if (block.label !== 'CERTIFICATE') throw new ValidationError(`${field} holds a ${block.label} block (number ${index + 1}): it takes certificates only`)
@@ -60,7 +74,7 @@ function parseCertificates (text: string, field: string): X509Certificate[] {
 }
 
 function parsePrivateKey (text: string): KeyObject {
-  const blocks = pemBlocks(text)
+  const blocks = pemBlocks(text, 'tls.clientKey')
   if (blocks.length !== 1) throw new ValidationError('tls.clientKey must be exactly one PEM private key block')
   const { label } = blocks[0]
   if (label === 'ENCRYPTED PRIVATE KEY') throw new ValidationError('tls.clientKey is encrypted with a passphrase: give it unencrypted (it is stored sealed with the master key)')

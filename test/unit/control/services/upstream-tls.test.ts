@@ -25,6 +25,12 @@ describe('upstream TLS settings', () => {
     expect(upstreamTlsChange({ caBundle: bundle }, box)).toEqual({ tlsCaBundle: bundle })
   })
 
+  it('names a block without its END line, or a malformed BEGIN line, at once however long the text', () => {
+    expect(() => upstreamTlsChange({ caBundle: '-----BEGIN CERTIFICATE-----'.repeat(20_000) }, box)).toThrow(/tls\.caBundle has a CERTIFICATE block without its -----END CERTIFICATE----- line/)
+    expect(() => upstreamTlsChange({ caBundle: `${pki.caCertificate}-----BEGIN cert-----\n` }, box)).toThrow(/tls\.caBundle has a malformed -----BEGIN line/)
+    expect(() => upstreamTlsChange({ clientCertificate: pki.clientCertificate, clientKey: pki.clientKey.replace('-----END PRIVATE KEY-----', '') }, box)).toThrow(/tls\.clientKey has a PRIVATE KEY block without/)
+  })
+
   it('refuses a client certificate that has expired', () => {
     const validTo = new Date(new X509Certificate(pki.clientCertificate).validTo)
     const later = new Date(validTo.getTime() + 1000)
