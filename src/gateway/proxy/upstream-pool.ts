@@ -10,7 +10,7 @@ import { Balancer } from './balancer.js'
 import { ConcurrencyLimit, type ConcurrencyLimits } from './concurrency-limit.js'
 import { TargetHealth, type ActiveHealthCheck, type HealthChange, type PassiveHealthOptions } from './health.js'
 import { selectTargets } from './target-selection.js'
-import { httpsConnector, webSocketTlsOptions } from './upstream-tls.js'
+import { httpsConnector, tlsConnectionOptions } from './upstream-tls.js'
 
 export interface UpstreamTarget {
   url: string
@@ -32,12 +32,12 @@ export interface UpstreamPoolOptions {
   onEjection?: (upstream: string, cause: 'failures' | 'health-check') => void
 }
 
-function createPool (url: URL, definition: CompiledUpstream, options: UpstreamPoolOptions): Pool {
+function createPool (url: URL, definition: CompiledUpstream, tls: ConnectionOptions | undefined, options: UpstreamPoolOptions): Pool {
   return new Pool(url.origin, {
     // as many connections as the upstream admits requests: an admitted request never queues in undici
     connections: options.concurrency.maxInFlight,
     pipelining: 1,
-    connect: url.protocol === 'https:' ? httpsConnector(definition.connectTimeoutMs, definition.tlsOptions) : { timeout: definition.connectTimeoutMs },
+    connect: url.protocol === 'https:' ? httpsConnector(definition.connectTimeoutMs, tls) : { timeout: definition.connectTimeoutMs },
     headersTimeout: definition.responseTimeoutMs,
     bodyTimeout: definition.responseTimeoutMs,
     keepAliveTimeout: 4_000
@@ -50,11 +50,14 @@ function targetKey (url: string, definition: CompiledUpstream): string {
   return `${url}|${definition.connectTimeoutMs}|${definition.responseTimeoutMs}|${tls}`
 }
 
+const NO_TLS_OPTIONS: ConnectionOptions = {}
+
 export class UpstreamPool {
   readonly concurrency: ConcurrencyLimit
   readonly #options: UpstreamPoolOptions
   #definition: CompiledUpstream
-  #webSocketTls: ConnectionOptions = {}
+  /** built once per TLS setting (the fingerprint) and shared by every connection */
+  #tlsConnection: ConnectionOptions | undefined
   #tlsFingerprint: string | undefined
   #targets: UpstreamTarget[] = []
   /** scratch space for pick(): which targets the balancer may choose, reused to allocate nothing per request */
@@ -78,7 +81,7 @@ export class UpstreamPool {
 
   /** TLS options of a WebSocket connection to a wss:// target, the pools' settings */
   get webSocketTls (): ConnectionOptions {
-    return this.#webSocketTls
+    return this.#tlsConnection ?? NO_TLS_OPTIONS
   }
 
   get targets (): readonly UpstreamTarget[] {
@@ -109,14 +112,8 @@ export class UpstreamPool {
   update (definition: CompiledUpstream): void {
     const previous = new Map(this.#targets.map(target => [targetKey(target.url, this.#definition), target]))
     if (definition.loadBalancing !== this.#definition.loadBalancing) this.#balancer = new Balancer(definition.loadBalancing)
-    const tls = definition.tlsOptions
-    // logged once per setting, not at every configuration change
-    if (tls?.clientKeyUnreadable === true && tls.fingerprint !== this.#tlsFingerprint) {
-      this.#options.log.error({ upstream: definition.name }, 'the upstream\'s TLS client key was sealed with another master key: connecting without the client certificate')
-    }
-    this.#tlsFingerprint = tls?.fingerprint
+    if (definition.tlsOptions?.fingerprint !== this.#tlsFingerprint) this.#applyTls(definition)
     this.#definition = definition
-    this.#webSocketTls = webSocketTlsOptions(tls)
     this.#targets = definition.targets.map(({ url, weight }) => {
       const kept = previous.get(targetKey(url, definition))
       if (kept !== undefined) {
@@ -126,12 +123,27 @@ export class UpstreamPool {
       }
       const parsed = new URL(url)
       const health = new TargetHealth(this.#options.passiveHealth, change => { this.#healthChanged(url, change) })
-      return { url, origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, ''), host: parsed.host, weight, activeRequests: 0, pool: createPool(parsed, definition, this.#options), health }
+      return { url, origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, ''), host: parsed.host, weight, activeRequests: 0, pool: createPool(parsed, definition, this.#tlsConnection, this.#options), health }
     })
     this.#selectable = this.#targets.map(() => true)
     // in-flight requests on removed targets finish; the pools close afterwards
     for (const removed of previous.values()) void removed.pool.close().catch(() => {})
     this.#scheduleProbes(definition.healthCheck)
+  }
+
+  /** Problems are logged here, once per setting, not at every configuration change. */
+  #applyTls (definition: CompiledUpstream): void {
+    const tls = definition.tlsOptions
+    this.#tlsFingerprint = tls?.fingerprint
+    this.#tlsConnection = undefined
+    if (tls === undefined) return
+    if (tls.clientKeyUnreadable) this.#options.log.error({ upstream: definition.name }, 'the upstream\'s TLS client key was sealed with another master key: connecting without the client certificate')
+    try {
+      this.#tlsConnection = tlsConnectionOptions(tls)
+    } catch (error) {
+      // the control API checks the PEM it stores; whatever slips through must not stop the snapshot update
+      this.#options.log.error({ upstream: definition.name, err: error }, 'the upstream\'s TLS settings are not usable: connecting with Node\'s defaults')
+    }
   }
 
   async close (): Promise<void> {

@@ -4,16 +4,20 @@
 // opt-out of verification.
 import { createHash } from 'node:crypto'
 import type { Socket } from 'node:net'
-import type { ConnectionOptions } from 'node:tls'
+import { createSecureContext, type ConnectionOptions } from 'node:tls'
 import { buildConnector } from 'undici'
 import type { SecretBox } from '../../domain/crypto.js'
 import type { SnapshotUpstreamTls } from '../../store/config-snapshot.js'
 
 export interface UpstreamTls {
-  /** ca, cert, key and rejectUnauthorized: what every connection to a target passes to tls.connect */
-  connection: ConnectionOptions
+  /** PEM; undefined: Node's own CAs */
+  ca: string | undefined
+  /** the client certificate and its opened key, or neither */
+  cert: string | undefined
+  key: string | undefined
   /** SNI name and the name the certificate must carry; undefined: the target's host */
   servername: string | undefined
+  rejectUnauthorized: boolean
   /** the client key is sealed with another master key: connections go without the client certificate */
   clientKeyUnreadable: boolean
   /** differs whenever any setting does, so that a change rebuilds the targets' pools */
@@ -31,18 +35,27 @@ export function compileUpstreamTls (tls: SnapshotUpstreamTls, secretBox: SecretB
       clientKeyUnreadable = true
     }
   }
-  const connection: ConnectionOptions = { rejectUnauthorized: !tls.insecureSkipVerify }
-  if (tls.caBundle !== null) connection.ca = tls.caBundle
-  if (key !== undefined && tls.clientCertificate !== null) {
-    connection.cert = tls.clientCertificate
-    connection.key = key
-  }
+  const withClient = key !== undefined && tls.clientCertificate !== null
   return {
-    connection,
+    ca: tls.caBundle ?? undefined,
+    cert: withClient ? tls.clientCertificate ?? undefined : undefined,
+    key: withClient ? key : undefined,
     servername: tls.servername ?? undefined,
+    rejectUnauthorized: !tls.insecureSkipVerify,
     clientKeyUnreadable,
     fingerprint: createHash('sha256').update(JSON.stringify(tls)).digest('base64url')
   }
+}
+
+/**
+ * What tls.connect gets for each connection to a target, the same for undici and ws. One
+ * secure context per setting: tls.connect would otherwise build one from the PEM text for
+ * every connection, milliseconds of CPU for a large CA bundle. Throws on PEM OpenSSL refuses.
+ */
+export function tlsConnectionOptions (tls: UpstreamTls): ConnectionOptions {
+  const options: ConnectionOptions = { secureContext: createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key }), rejectUnauthorized: tls.rejectUnauthorized }
+  if (tls.servername !== undefined) options.servername = tls.servername
+  return options
 }
 
 /**
@@ -54,10 +67,10 @@ function endWithTlsAlert (this: Socket, error: NodeJS.ErrnoException): void {
   if (error.code?.startsWith('ERR_SSL_') === true && !this.destroyed) this.destroy(error)
 }
 
-/** The connector of an https target's pool. */
-export function httpsConnector (connectTimeoutMs: number, tls: UpstreamTls | undefined): buildConnector.connector {
-  const connect = buildConnector({ timeout: connectTimeoutMs, ...tls?.connection })
-  const servername = tls?.servername
+/** The connector of an https target's pool; `connection` from tlsConnectionOptions, undefined for Node's defaults. */
+export function httpsConnector (connectTimeoutMs: number, connection: ConnectionOptions | undefined): buildConnector.connector {
+  const connect = buildConnector({ timeout: connectTimeoutMs, ...connection })
+  const servername = connection?.servername
   return (options, callback) => {
     // undici names the server after the request's Host header; an operator's servername wins over it
     connect(servername === undefined ? options : { ...options, servername }, (...result) => {
@@ -65,10 +78,4 @@ export function httpsConnector (connectTimeoutMs: number, tls: UpstreamTls | und
       callback(...result)
     })
   }
-}
-
-/** Options of a WebSocket to a target (ws passes them to tls.connect for wss:// URLs). */
-export function webSocketTlsOptions (tls: UpstreamTls | undefined): ConnectionOptions {
-  if (tls === undefined) return {}
-  return tls.servername === undefined ? tls.connection : { ...tls.connection, servername: tls.servername }
 }

@@ -16,8 +16,9 @@ function definition (urls: string[], tlsOptions?: UpstreamTls): CompiledUpstream
   return { id: 'u1', name: 'orders', targets: urls.map(url => ({ url, weight: 1 })), loadBalancing: 'round-robin', healthCheck: null, connectTimeoutMs: 1000, responseTimeoutMs: 1000, tlsOptions }
 }
 
+/** Node's own CAs, no client certificate: settings OpenSSL takes without any PEM */
 function tls (fingerprint: string, change: Partial<UpstreamTls> = {}): UpstreamTls {
-  return { connection: { ca: 'CA PEM', rejectUnauthorized: true }, servername: undefined, clientKeyUnreadable: false, fingerprint, ...change }
+  return { ca: undefined, cert: undefined, key: undefined, servername: undefined, rejectUnauthorized: true, clientKeyUnreadable: false, fingerprint, ...change }
 }
 
 describe('UpstreamPool', () => {
@@ -107,13 +108,26 @@ describe('UpstreamPool', () => {
     expect(pool.targets[1].pool).toBe(plain)
   })
 
-  it('gives WebSocket connections the same TLS settings, the servername included', () => {
+  it('gives WebSocket connections the same TLS settings, one secure context per setting', () => {
     const pool = poolOf(['https://a.test'])
     expect(pool.webSocketTls).toEqual({})
     pool.update(definition(['https://a.test'], tls('one', { servername: 'orders.internal' })))
-    expect(pool.webSocketTls).toEqual({ ca: 'CA PEM', rejectUnauthorized: true, servername: 'orders.internal' })
-    pool.update(definition(['https://a.test'], tls('two', { connection: { rejectUnauthorized: false } })))
-    expect(pool.webSocketTls).toEqual({ rejectUnauthorized: false })
+    const first = pool.webSocketTls
+    expect(first).toEqual({ secureContext: expect.any(Object), rejectUnauthorized: true, servername: 'orders.internal' })
+    pool.update(definition(['https://a.test', 'https://b.test'], tls('one', { servername: 'orders.internal' })))
+    expect(pool.webSocketTls.secureContext).toBe(first.secureContext)
+    pool.update(definition(['https://a.test'], tls('two', { rejectUnauthorized: false })))
+    expect(pool.webSocketTls).toEqual({ secureContext: expect.any(Object), rejectUnauthorized: false })
+    expect(pool.webSocketTls.secureContext).not.toBe(first.secureContext)
+  })
+
+  it('logs settings OpenSSL refuses and connects with Node\'s defaults instead of failing the configuration change', () => {
+    const lines: LogLine[] = []
+    const pool = poolOf(['https://a.test'], lines)
+    pool.update(definition(['https://a.test'], tls('one', { cert: 'not PEM', key: 'not PEM' })))
+    expect(pool.webSocketTls).toEqual({})
+    expect(pool.targets).toHaveLength(1)
+    expect(lines.filter(line => line.level === 'error').map(line => line.message)).toEqual([expect.stringMatching(/TLS settings are not usable/)])
   })
 
   it('logs a client key it cannot open once per setting, not at every configuration change', () => {
