@@ -58,6 +58,9 @@ export const TooManyConcurrentRequestsError = createError('TOO_MANY_CONCURRENT_R
 // Gateway: upstream
 export const UpstreamUnavailableError = createError('UPSTREAM_UNAVAILABLE', 'The upstream service is unavailable', 502)
 export const UpstreamTimeoutError = createError('UPSTREAM_TIMEOUT', 'The upstream service did not answer in time', 504)
+// what went wrong stays in the gateway's log (the error's cause): partners learn only which side to ask
+export const UpstreamCertificateUntrustedError = createError('UPSTREAM_CERTIFICATE_UNTRUSTED', 'The upstream service\'s TLS certificate is not trusted by the gateway', 502)
+export const UpstreamTlsHandshakeError = createError('UPSTREAM_TLS_HANDSHAKE_FAILED', 'The upstream service refused the gateway\'s TLS connection', 502)
 export const ServiceUnavailableError = createError('SERVICE_UNAVAILABLE', '%s', 503)
 export const UpstreamBusyError = createError('UPSTREAM_BUSY', 'The service behind %s has %s requests in flight, as many as it takes; retry shortly', 503)
 export const DependencyUnavailableError = createError('DEPENDENCY_UNAVAILABLE', '%s', 503)

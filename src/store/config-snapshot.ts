@@ -11,6 +11,19 @@ export interface SnapshotUpstream {
   healthCheck: null | { path: string, intervalMs?: number, timeoutMs?: number, healthyThreshold?: number, unhealthyThreshold?: number }
   connectTimeoutMs: number
   responseTimeoutMs: number
+  /** TLS to its https:// targets; null: Node's defaults (absent in snapshots cached before this field) */
+  tls?: SnapshotUpstreamTls | null
+}
+
+export interface SnapshotUpstreamTls {
+  /** PEM; null: Node's own CAs */
+  caBundle: string | null
+  /** PEM, with clientKeyCiphertext or neither */
+  clientCertificate: string | null
+  /** the client certificate's key, still sealed with the master key (decrypted when compiled) */
+  clientKeyCiphertext: string | null
+  servername: string | null
+  insecureSkipVerify: boolean
 }
 
 export interface SnapshotRoute {
@@ -119,7 +132,8 @@ async function readRouting (tx: Transaction, now: Date): Promise<RoutingData> {
       loadBalancing: upstream.loadBalancing === 'least-connections' ? 'least-connections' : 'round-robin',
       healthCheck: (upstream.healthCheck ?? null) as SnapshotUpstream['healthCheck'],
       connectTimeoutMs: upstream.connectTimeoutMs,
-      responseTimeoutMs: upstream.responseTimeoutMs
+      responseTimeoutMs: upstream.responseTimeoutMs,
+      tls: toSnapshotTls(upstream)
     })),
     apis: apis.map(api => ({ id: api.id, name: api.name, upstreamId: api.upstreamId, auth: api.auth as SnapshotApi['auth'], policies: api.policies as Record<string, unknown> })),
     routes: routes.map(route => ({ id: route.id, apiId: route.apiId, methods: route.methods, host: route.host, path: route.path, stripPrefix: route.stripPrefix, websocket: route.websocket })),
@@ -127,6 +141,18 @@ async function readRouting (tx: Transaction, now: Date): Promise<RoutingData> {
     signingKeys: signingKeys.map(key => ({ kid: key.kid, algorithm: key.algorithm, publicJwk: key.publicJwk as Record<string, unknown>, retiredAt: key.retiredAt?.getTime() ?? null })),
     portalOrigin: typeof portalOrigin?.value === 'string' ? portalOrigin.value : null
   }
+}
+
+function toSnapshotTls (upstream: { tlsCaBundle: string | null, tlsClientCertificate: string | null, tlsClientKeyCiphertext: string | null, tlsServername: string | null, tlsInsecureSkipVerify: boolean }): SnapshotUpstreamTls | null {
+  const tls = {
+    caBundle: upstream.tlsCaBundle,
+    clientCertificate: upstream.tlsClientCertificate,
+    clientKeyCiphertext: upstream.tlsClientKeyCiphertext,
+    servername: upstream.tlsServername,
+    insecureSkipVerify: upstream.tlsInsecureSkipVerify
+  }
+  const unset = tls.caBundle === null && tls.clientCertificate === null && tls.clientKeyCiphertext === null && tls.servername === null && !tls.insecureSkipVerify
+  return unset ? null : tls
 }
 
 /** Apps, their usable credentials and approved grants; all of them, or those of some apps. */

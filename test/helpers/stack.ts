@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import pino from 'pino'
+import pino, { type Logger } from 'pino'
 import { loadConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/schema.js'
 import { startProduct, type RunningProduct } from '../../src/server.js'
@@ -18,6 +18,8 @@ export interface StackOptions {
   /** gateways besides the one running with the control server (postgresql only) */
   extraGateways?: number
   config?: Partial<Config>
+  /** where every process logs; default silent (or TEST_LOG_LEVEL) */
+  logger?: Logger
 }
 
 export interface JsonResponse { status: number, body: any, headers: Headers }
@@ -61,7 +63,7 @@ export async function startStack (options: StackOptions): Promise<TestStack> {
     redisCommandTimeoutMs: 500,
     ...options.config
   }
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
+  const logger = options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })
   const control = await startProduct(loadConfig({}, base), { logger })
   const gateways = [control]
   for (let index = 0; index < (options.extraGateways ?? 0); index++) {

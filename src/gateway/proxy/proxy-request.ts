@@ -10,6 +10,7 @@ import { RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, Ups
 import { REQUEST_ID_HEADER } from '../../domain/request-id.js'
 import { limitBodyIdle, releaseBody } from '../request-body.js'
 import { isRetryableFailure, isTargetFailure, isTargetFailureStatus } from './target-failure.js'
+import { upstreamTlsError } from './tls-failure.js'
 import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
 
 export interface ProxyOptions {
@@ -70,10 +71,11 @@ function upstreamRequestHeaders (request: FastifyRequest, target: UpstreamTarget
   return headers
 }
 
-function toGatewayError (error: unknown): Error {
+/** The catalogue error for a failed exchange with a target; the failure is its cause, for the log line. */
+function toGatewayError (error: unknown, target: UpstreamTarget): Error {
   const code = (error as { code?: string }).code
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamTimeoutError()
-  return new UpstreamUnavailableError()
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return new UpstreamTimeoutError({ cause: error })
+  return upstreamTlsError(error, target.url) ?? new UpstreamUnavailableError({ cause: error })
 }
 
 export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyReply, options: ProxyOptions): Promise<ProxyOutcome> {
@@ -139,7 +141,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
       if (clientGone) throw new UpstreamUnavailableError()
       if (isTargetFailure(error)) attempted.health.recordFailure(Date.now())
       const next: UpstreamTarget | undefined = attempt === 1 && isRetryableFailure(error) && replayable && IDEMPOTENT.has(method) ? options.pool.pick(attempted) : undefined
-      if (next === undefined) throw toGatewayError(error)
+      if (next === undefined) throw toGatewayError(error, attempted)
       target = next
     }
   }

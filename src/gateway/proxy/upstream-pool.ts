@@ -1,14 +1,16 @@
 // One upstream's targets: a keep-alive undici Pool per target, the balancer, each
 // target's health and the upstream's limit on requests in flight. Rebuilt in place when the
 // configuration changes, keeping the pools (and their warm connections) and health of
-// targets that did not change.
+// targets that did not change: a changed timeout or TLS setting is a new pool.
+import type { ConnectionOptions } from 'node:tls'
 import type { FastifyBaseLogger } from 'fastify'
 import { Pool, request as undiciRequest } from 'undici'
-import type { SnapshotUpstream } from '../../store/config-snapshot.js'
+import type { CompiledUpstream } from '../snapshot/compile.js'
 import { Balancer } from './balancer.js'
 import { ConcurrencyLimit, type ConcurrencyLimits } from './concurrency-limit.js'
 import { TargetHealth, type ActiveHealthCheck, type HealthChange, type PassiveHealthOptions } from './health.js'
 import { selectTargets } from './target-selection.js'
+import { httpsConnector, tlsConnectionOptions } from './upstream-tls.js'
 
 export interface UpstreamTarget {
   url: string
@@ -30,26 +32,33 @@ export interface UpstreamPoolOptions {
   onEjection?: (upstream: string, cause: 'failures' | 'health-check') => void
 }
 
-function createPool (origin: string, definition: SnapshotUpstream, options: UpstreamPoolOptions): Pool {
-  return new Pool(origin, {
+function createPool (url: URL, definition: CompiledUpstream, tls: ConnectionOptions | undefined, options: UpstreamPoolOptions): Pool {
+  return new Pool(url.origin, {
     // as many connections as the upstream admits requests: an admitted request never queues in undici
     connections: options.concurrency.maxInFlight,
     pipelining: 1,
-    connect: { timeout: definition.connectTimeoutMs },
+    connect: url.protocol === 'https:' ? httpsConnector(definition.connectTimeoutMs, tls) : { timeout: definition.connectTimeoutMs },
     headersTimeout: definition.responseTimeoutMs,
     bodyTimeout: definition.responseTimeoutMs,
     keepAliveTimeout: 4_000
   })
 }
 
-function targetKey (url: string, definition: SnapshotUpstream): string {
-  return `${url}|${definition.connectTimeoutMs}|${definition.responseTimeoutMs}`
+/** What a target's pool is built from: a change makes a new pool (TLS settings only matter to https targets). */
+function targetKey (url: string, definition: CompiledUpstream): string {
+  const tls = /^https:/i.test(url) ? definition.tlsOptions?.fingerprint ?? '' : ''
+  return `${url}|${definition.connectTimeoutMs}|${definition.responseTimeoutMs}|${tls}`
 }
+
+const NO_TLS_OPTIONS: ConnectionOptions = {}
 
 export class UpstreamPool {
   readonly concurrency: ConcurrencyLimit
   readonly #options: UpstreamPoolOptions
-  #definition: SnapshotUpstream
+  #definition: CompiledUpstream
+  /** built once per TLS setting (the fingerprint) and shared by every connection */
+  #tlsConnection: ConnectionOptions | undefined
+  #tlsFingerprint: string | undefined
   #targets: UpstreamTarget[] = []
   /** scratch space for pick(): which targets the balancer may choose, reused to allocate nothing per request */
   #selectable: boolean[] = []
@@ -58,7 +67,7 @@ export class UpstreamPool {
   #balancer: Balancer
   #probeTimer: NodeJS.Timeout | undefined
 
-  constructor (definition: SnapshotUpstream, options: UpstreamPoolOptions) {
+  constructor (definition: CompiledUpstream, options: UpstreamPoolOptions) {
     this.#options = options
     this.concurrency = new ConcurrencyLimit(options.concurrency)
     this.#definition = definition
@@ -66,8 +75,13 @@ export class UpstreamPool {
     this.update(definition)
   }
 
-  get definition (): SnapshotUpstream {
+  get definition (): CompiledUpstream {
     return this.#definition
+  }
+
+  /** TLS options of a WebSocket connection to a wss:// target, the pools' settings */
+  get webSocketTls (): ConnectionOptions {
+    return this.#tlsConnection ?? NO_TLS_OPTIONS
   }
 
   get targets (): readonly UpstreamTarget[] {
@@ -95,9 +109,10 @@ export class UpstreamPool {
     return this.#targets.map(target => ({ target: target.url, healthy: target.health.isAvailable(now), connections: target.pool.stats.connected }))
   }
 
-  update (definition: SnapshotUpstream): void {
+  update (definition: CompiledUpstream): void {
     const previous = new Map(this.#targets.map(target => [targetKey(target.url, this.#definition), target]))
     if (definition.loadBalancing !== this.#definition.loadBalancing) this.#balancer = new Balancer(definition.loadBalancing)
+    if (definition.tlsOptions?.fingerprint !== this.#tlsFingerprint) this.#applyTls(definition)
     this.#definition = definition
     this.#targets = definition.targets.map(({ url, weight }) => {
       const kept = previous.get(targetKey(url, definition))
@@ -108,12 +123,27 @@ export class UpstreamPool {
       }
       const parsed = new URL(url)
       const health = new TargetHealth(this.#options.passiveHealth, change => { this.#healthChanged(url, change) })
-      return { url, origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, ''), host: parsed.host, weight, activeRequests: 0, pool: createPool(parsed.origin, definition, this.#options), health }
+      return { url, origin: parsed.origin, basePath: parsed.pathname.replace(/\/+$/, ''), host: parsed.host, weight, activeRequests: 0, pool: createPool(parsed, definition, this.#tlsConnection, this.#options), health }
     })
     this.#selectable = this.#targets.map(() => true)
     // in-flight requests on removed targets finish; the pools close afterwards
     for (const removed of previous.values()) void removed.pool.close().catch(() => {})
     this.#scheduleProbes(definition.healthCheck)
+  }
+
+  /** Problems are logged here, once per setting, not at every configuration change. */
+  #applyTls (definition: CompiledUpstream): void {
+    const tls = definition.tlsOptions
+    this.#tlsFingerprint = tls?.fingerprint
+    this.#tlsConnection = undefined
+    if (tls === undefined) return
+    if (tls.clientKeyUnreadable) this.#options.log.error({ upstream: definition.name }, 'the upstream\'s TLS client key was sealed with another master key: connecting without the client certificate')
+    try {
+      this.#tlsConnection = tlsConnectionOptions(tls)
+    } catch (error) {
+      // the control API checks the PEM it stores; whatever slips through must not stop the snapshot update
+      this.#options.log.error({ upstream: definition.name, err: error }, 'the upstream\'s TLS settings are not usable: connecting with Node\'s defaults')
+    }
   }
 
   async close (): Promise<void> {
@@ -183,7 +213,7 @@ export class UpstreamPools {
     return this.#pools.get(upstreamId)
   }
 
-  sync (upstreams: ReadonlyMap<string, SnapshotUpstream>): void {
+  sync (upstreams: ReadonlyMap<string, CompiledUpstream>): void {
     for (const [id, definition] of upstreams) {
       const existing = this.#pools.get(id)
       if (existing === undefined) this.#pools.set(id, new UpstreamPool(definition, this.#options))

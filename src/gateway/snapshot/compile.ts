@@ -1,11 +1,13 @@
 // Compiles the snapshot data into the lookup structures the request path reads: every
 // per-request question (which route, which credential, which grant, which plan) is one
-// map lookup. Secrets are decrypted once here, never per request. A delta derives the next
-// snapshot from the previous one and shares every entry it does not change
-// (layered-map.ts), so its cost follows the size of the change, not of the configuration.
+// map lookup. Secrets (credential secrets, upstream client keys) are decrypted once here,
+// never per request. A delta derives the next snapshot from the previous one and shares
+// every entry it does not change (layered-map.ts), so its cost follows the size of the
+// change, not of the configuration.
 import type { SecretBox } from '../../domain/crypto.js'
 import type { ConfigDelta, ConfigSnapshotData, RoutingData, SnapshotApi, SnapshotApp, SnapshotCredential, SnapshotGrant, SnapshotPlan, SnapshotUpstream } from '../../store/config-snapshot.js'
 import { compileTokenKeySet, type TokenKeySet } from '../auth/jwt.js'
+import { compileUpstreamTls, type UpstreamTls } from '../proxy/upstream-tls.js'
 import { compileRouteTable } from '../routing/route-table.js'
 import { LayeredMap, type MapEdit } from './layered-map.js'
 
@@ -34,12 +36,17 @@ export interface AppRows {
   grants: readonly SnapshotGrant[]
 }
 
+export type CompiledUpstream = SnapshotUpstream & {
+  /** undefined: Node's defaults for https:// targets */
+  tlsOptions?: UpstreamTls
+}
+
 export interface GatewaySnapshot {
   version: bigint
   loadedAt: number
   routes: ReturnType<typeof compileRouteTable>
   apis: Map<string, CompiledApi>
-  upstreams: Map<string, SnapshotUpstream>
+  upstreams: Map<string, CompiledUpstream>
   apps: LayeredMap<string, SnapshotApp>
   credentialsByKey: LayeredMap<string, CompiledCredential>
   credentialsByApiKeyHash: LayeredMap<string, CompiledCredential>
@@ -110,7 +117,11 @@ function samePlans (left: SnapshotPlan[], right: SnapshotPlan[]): boolean {
 
 type CompiledRouting = Pick<GatewaySnapshot, 'routes' | 'apis' | 'upstreams' | 'tokenKeys'>
 
-function compileRouting (routing: RoutingData): CompiledRouting {
+function compileUpstream (upstream: SnapshotUpstream, secretBox: SecretBox): CompiledUpstream {
+  return upstream.tls == null ? upstream : { ...upstream, tlsOptions: compileUpstreamTls(upstream.tls, secretBox) }
+}
+
+function compileRouting (routing: RoutingData, secretBox: SecretBox): CompiledRouting {
   return {
     routes: compileRouteTable(routing.routes),
     apis: new Map(routing.apis.map(api => [api.id, {
@@ -118,7 +129,7 @@ function compileRouting (routing: RoutingData): CompiledRouting {
       authModes: new Set(api.auth),
       policies: api.policies ?? {}
     }])),
-    upstreams: new Map(routing.upstreams.map(upstream => [upstream.id, upstream])),
+    upstreams: new Map(routing.upstreams.map(upstream => [upstream.id, compileUpstream(upstream, secretBox)])),
     tokenKeys: compileTokenKeySet(routing.signingKeys)
   }
 }
@@ -149,7 +160,7 @@ export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox)
   return {
     version: BigInt(data.version),
     loadedAt: data.loadedAt,
-    ...compileRouting(routing),
+    ...compileRouting(routing, secretBox),
     apps: LayeredMap.from(new Map(data.apps.map(app => [app.id, app]))),
     credentialsByKey: LayeredMap.from(credentialsByKey),
     credentialsByApiKeyHash: LayeredMap.from(credentialsByApiKeyHash),
@@ -255,7 +266,7 @@ export function applyConfigDelta (previous: GatewaySnapshot, delta: ConfigDelta,
   return {
     version: BigInt(delta.version),
     loadedAt: Date.now(),
-    ...(delta.routing !== undefined ? compileRouting(routing) : { routes: previous.routes, apis: previous.apis, upstreams: previous.upstreams, tokenKeys: previous.tokenKeys }),
+    ...(delta.routing !== undefined ? compileRouting(routing, secretBox) : { routes: previous.routes, apis: previous.apis, upstreams: previous.upstreams, tokenKeys: previous.tokenKeys }),
     apps: edit.apps.commit(),
     credentialsByKey: edit.credentialsByKey.commit(),
     credentialsByApiKeyHash: edit.credentialsByApiKeyHash.commit(),

@@ -19,6 +19,7 @@ import type { SnapshotApp } from '../../store/config-snapshot.js'
 import type { TrustedProxies } from '../client-address.js'
 import type { PolicyChains } from '../policies/build-chain.js'
 import { runPolicies } from '../policies/chain.js'
+import { upstreamTlsError } from '../proxy/tls-failure.js'
 import type { UpstreamPool, UpstreamPools, UpstreamTarget } from '../proxy/upstream-pool.js'
 import { normalizePath } from '../routing/normalize-path.js'
 import { grantKey, type CompiledGrant, type GatewaySnapshot } from '../snapshot/compile.js'
@@ -272,7 +273,7 @@ export class WebSocketProxy {
     headers['x-forwarded-host'] = request.headers.host ?? ''
     Object.assign(headers, setHeaders)
     const url = `${target.origin.replace(/^http/, 'ws')}${target.basePath}${path}`
-    const upstream = new WebSocket(url, protocols, { headers, maxPayload: this.#options.config.webSocketMaxMessageBytes, handshakeTimeout: pool.definition.connectTimeoutMs, perMessageDeflate: false })
+    const upstream = new WebSocket(url, protocols, { ...pool.webSocketTls, headers, maxPayload: this.#options.config.webSocketMaxMessageBytes, handshakeTimeout: pool.definition.connectTimeoutMs, perMessageDeflate: false })
     return await new Promise((resolve, reject) => {
       const failed = (error: Error): void => {
         upstream.removeAllListeners()
@@ -281,7 +282,7 @@ export class WebSocketProxy {
         if (/timed out/i.test(error.message)) reject(new UpstreamTimeoutError())
         else {
           target.health.recordFailure(Date.now())
-          reject(new UpstreamUnavailableError())
+          reject(upstreamTlsError(error, target.url) ?? new UpstreamUnavailableError())
         }
       }
       upstream.once('open', () => {

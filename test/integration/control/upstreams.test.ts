@@ -26,6 +26,7 @@ describe.each(DATABASE_KINDS)('operator upstreams API on %s', kind => {
       loadBalancing: 'least-connections',
       healthCheck: { path: '/health', intervalMs: 10_000, timeoutMs: 2000, healthyThreshold: 2, unhealthyThreshold: 3 },
       timeouts: { connectMs: 1000, responseMs: 2000 },
+      tls: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String)
     })

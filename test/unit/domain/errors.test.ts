@@ -29,6 +29,8 @@ const EXPECTED: Record<string, [string, number]> = {
   TooManyFailedAuthenticationsError: ['TOO_MANY_FAILED_AUTHENTICATIONS', 429],
   UpstreamUnavailableError: ['UPSTREAM_UNAVAILABLE', 502],
   UpstreamTimeoutError: ['UPSTREAM_TIMEOUT', 504],
+  UpstreamCertificateUntrustedError: ['UPSTREAM_CERTIFICATE_UNTRUSTED', 502],
+  UpstreamTlsHandshakeError: ['UPSTREAM_TLS_HANDSHAKE_FAILED', 502],
   DependencyUnavailableError: ['DEPENDENCY_UNAVAILABLE', 503],
   DatabaseUnavailableError: ['DATABASE_UNAVAILABLE', 503],
   UpstreamBusyError: ['UPSTREAM_BUSY', 503],

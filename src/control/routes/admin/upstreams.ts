@@ -1,5 +1,5 @@
 // /admin/v1/upstreams — where APIs send their traffic: targets with weights, balancing,
-// health checks and timeouts. Only operators set upstream targets.
+// health checks, timeouts and TLS to https:// targets. Only operators set upstream targets.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { ConflictError, NotFoundError, ValidationError } from '../../../domain/errors.js'
@@ -7,6 +7,7 @@ import type { Transaction } from '../../../store/config-writer.js'
 import { DbNull, type Prisma } from '../../../store/db.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
 import { ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
+import { auditedTls, hasTls, NO_TLS, upstreamTlsChange, upstreamTlsView, type UpstreamTlsColumns } from '../../services/upstream-tls.js'
 
 const Target = Type.Object({
   url: Type.String({ format: 'uri', maxLength: 2000, description: 'http(s)://host[:port][/base-path]' }),
@@ -43,12 +44,32 @@ const Timeouts = Type.Object({
 
 const LoadBalancing = Type.Union([Type.Literal('round-robin'), Type.Literal('least-connections')])
 
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
+const DNS_NAME = '^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$'
+
+const TlsInput = Type.Object({
+  caBundle: Type.Optional(Nullable(Type.String({ maxLength: 524_288, description: 'PEM certificates that verify the https:// targets, in place of Node\'s own CAs; null: Node\'s CAs' }))),
+  clientCertificate: Type.Optional(Nullable(Type.String({ maxLength: 65_536, description: 'PEM: the certificate (then its chain) the gateway presents to targets that require one; given and cleared with clientKey' }))),
+  clientKey: Type.Optional(Nullable(Type.String({ maxLength: 65_536, writeOnly: true, description: 'PEM private key of clientCertificate, unencrypted; stored sealed with the master key and never returned' }))),
+  servername: Type.Optional(Nullable(Type.String({ pattern: DNS_NAME, description: 'SNI name, and the name the targets\' certificates must carry; null: each target\'s host' }))),
+  insecureSkipVerify: Type.Optional(Type.Boolean({ description: 'accept whatever certificate the targets present (no CA or name check); default false' }))
+}, { additionalProperties: false, description: 'fields left out keep their value; null clears one, tls: null clears all' })
+
+const Tls = Type.Object({
+  caBundle: Type.Union([Type.String(), Type.Null()]),
+  clientCertificate: Type.Union([Type.String(), Type.Null()]),
+  clientKeySet: Type.Boolean(),
+  servername: Type.Union([Type.String(), Type.Null()]),
+  insecureSkipVerify: Type.Boolean()
+}, { description: 'null: Node\'s defaults' })
+
 const UpstreamBody = {
   name: Name,
   targets: Type.Array(Target, { minItems: 1, maxItems: 64 }),
   loadBalancing: Type.Optional(LoadBalancing),
   healthCheck: Type.Optional(Type.Union([HealthCheckInput, Type.Null()])),
-  timeouts: Type.Optional(Timeouts)
+  timeouts: Type.Optional(Timeouts),
+  tls: Type.Optional(Type.Union([TlsInput, Type.Null()]))
 }
 
 const Upstream = Type.Object({
@@ -58,11 +79,12 @@ const Upstream = Type.Object({
   loadBalancing: LoadBalancing,
   healthCheck: Type.Union([HealthCheck, Type.Null()]),
   timeouts: Type.Object({ connectMs: Type.Integer(), responseMs: Type.Integer() }),
+  tls: Type.Union([Tls, Type.Null()]),
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
 
-interface UpstreamRow {
+interface UpstreamRow extends UpstreamTlsColumns {
   id: string
   name: string
   loadBalancing: string
@@ -82,6 +104,7 @@ function toUpstream (row: UpstreamRow) {
     loadBalancing: row.loadBalancing,
     healthCheck: row.healthCheck ?? null,
     timeouts: { connectMs: row.connectTimeoutMs, responseMs: row.responseTimeoutMs },
+    tls: upstreamTlsView(row),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt
   } as never
@@ -104,6 +127,13 @@ export function checkTargetUrl (url: string): void {
   if (parsed.search !== '' || parsed.hash !== '') throw new ValidationError(`Target URL ${url} must not have a query or fragment`)
 }
 
+/** TLS settings with no https:// target to use them are a mistake worth a 400, not silence. */
+function checkTlsTargets (tls: UpstreamTlsColumns, targets: Array<{ url: string }>): void {
+  if (hasTls(tls) && !targets.some(target => /^https:/i.test(target.url))) {
+    throw new ValidationError('tls settings apply to https:// targets and this upstream has none: use https targets, or set tls to null')
+  }
+}
+
 /** A clear 409 before the unique index would give a generic one (which still guards races). */
 async function assertNameFree (tx: Transaction, name: string | undefined, upstreamId?: string): Promise<void> {
   if (name === undefined) return
@@ -124,6 +154,8 @@ export const upstreamRoutes: FastifyPluginAsyncTypebox = async fastify => {
     const body = request.body
     for (const target of body.targets) checkTargetUrl(target.url)
     const healthCheck = withHealthCheckDefaults(body.healthCheck)
+    const tls = { ...NO_TLS, ...upstreamTlsChange(body.tls, fastify.secretBox) }
+    checkTlsTargets(tls, body.targets)
     const upstream = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       await assertNameFree(tx, body.name)
       const created = await tx.upstream.create({
@@ -133,10 +165,11 @@ export const upstreamRoutes: FastifyPluginAsyncTypebox = async fastify => {
           healthCheck: healthCheck ?? undefined,
           connectTimeoutMs: body.timeouts?.connectMs,
           responseTimeoutMs: body.timeouts?.responseMs,
+          ...tls,
           targets: { create: body.targets.map(target => ({ url: target.url, weight: target.weight })) }
         }
       })
-      audit({ action: 'upstream.create', targetType: 'upstream', targetId: created.id, details: body })
+      audit({ action: 'upstream.create', targetType: 'upstream', targetId: created.id, details: { ...body, tls: auditedTls(body.tls) } })
       return await findUpstream(tx, created.id)
     })
     return await reply.code(201).send(toUpstream(upstream))
@@ -157,9 +190,11 @@ export const upstreamRoutes: FastifyPluginAsyncTypebox = async fastify => {
     const body = request.body
     for (const target of body.targets ?? []) checkTargetUrl(target.url)
     const healthCheck = withHealthCheckDefaults(body.healthCheck)
+    const tlsChange = upstreamTlsChange(body.tls, fastify.secretBox)
     const upstream = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
-      await findUpstream(tx, request.params.id)
+      const current = await findUpstream(tx, request.params.id)
       await assertNameFree(tx, body.name, request.params.id)
+      if (body.tls !== undefined || body.targets !== undefined) checkTlsTargets({ ...current, ...tlsChange }, body.targets ?? current.targets)
       await tx.upstream.update({
         where: { id: request.params.id },
         data: {
@@ -168,10 +203,11 @@ export const upstreamRoutes: FastifyPluginAsyncTypebox = async fastify => {
           healthCheck: healthCheck === null ? DbNull : healthCheck,
           connectTimeoutMs: body.timeouts?.connectMs,
           responseTimeoutMs: body.timeouts?.responseMs,
+          ...tlsChange,
           ...(body.targets !== undefined ? { targets: { deleteMany: {}, create: body.targets.map(target => ({ url: target.url, weight: target.weight })) } } : {})
         }
       })
-      audit({ action: 'upstream.update', targetType: 'upstream', targetId: request.params.id, details: body })
+      audit({ action: 'upstream.update', targetType: 'upstream', targetId: request.params.id, details: { ...body, tls: auditedTls(body.tls) } })
       return await findUpstream(tx, request.params.id)
     })
     return toUpstream(upstream)

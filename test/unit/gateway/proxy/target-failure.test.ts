@@ -11,6 +11,11 @@ describe('target failures', () => {
     expect(isRetryableFailure(failure(code))).toBe(true)
   })
 
+  it.each(['SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', 'ERR_SSL_WRONG_VERSION_NUMBER'])('counts the TLS failure %s against the target and replays the request elsewhere', code => {
+    expect(isTargetFailure(failure(code))).toBe(true)
+    expect(isRetryableFailure(failure(code))).toBe(true)
+  })
+
   it.each(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_ABORTED', 'UND_ERR_CLOSED'])('does not count %s against the target', code => {
     expect(isTargetFailure(failure(code))).toBe(false)
   })

@@ -75,6 +75,29 @@ describe('applyConfigDelta', () => {
     expect(after.credentialsByKey).toBe(before.credentialsByKey)
   })
 
+  it('carries an upstream\'s new TLS settings in a routing delta, with the client key opened and a new fingerprint', () => {
+    const before = compileSnapshot(data(), box)
+    expect(before.upstreams.get('up-1')?.tlsOptions).toBeUndefined()
+    const tls = { caBundle: 'CA PEM', clientCertificate: 'CERT PEM', clientKeyCiphertext: box.encrypt('KEY PEM'), servername: 'orders.internal', insecureSkipVerify: false }
+    const withTls = (changed: typeof tls) => delta({ routing: { ...data(), upstreams: [{ ...data().upstreams[0], tls: changed }] } })
+    const after = applyConfigDelta(before, withTls(tls), box)
+    const options = after.upstreams.get('up-1')?.tlsOptions
+    expect(options).toMatchObject({ ca: 'CA PEM', cert: 'CERT PEM', key: 'KEY PEM', rejectUnauthorized: true, servername: 'orders.internal', clientKeyUnreadable: false })
+    const again = applyConfigDelta(after, { ...withTls(tls), version: '12' }, box)
+    expect(again.upstreams.get('up-1')?.tlsOptions?.fingerprint).toBe(options?.fingerprint)
+    const skipping = applyConfigDelta(after, { ...withTls({ ...tls, insecureSkipVerify: true }), version: '12' }, box)
+    expect(skipping.upstreams.get('up-1')?.tlsOptions?.fingerprint).not.toBe(options?.fingerprint)
+    expect(skipping.upstreams.get('up-1')?.tlsOptions?.rejectUnauthorized).toBe(false)
+  })
+
+  it('connects without the client certificate, flagged, when its key was sealed with another master key', () => {
+    const otherBox = new SecretBox(randomBytes(32))
+    const changed = data()
+    changed.upstreams = [{ ...changed.upstreams[0], tls: { caBundle: null, clientCertificate: 'CERT PEM', clientKeyCiphertext: otherBox.encrypt('KEY PEM'), servername: null, insecureSkipVerify: false } }]
+    const options = compileSnapshot(changed, box).upstreams.get('up-1')?.tlsOptions
+    expect(options).toMatchObject({ cert: undefined, key: undefined, rejectUnauthorized: true, clientKeyUnreadable: true })
+  })
+
   it('matches a snapshot compiled from the changed data', () => {
     const before = compileSnapshot(data(), box)
     const after = applyConfigDelta(before, delta({ appIds: ['a2', 'a3'], identities: { apps: [app('a3')], credentials: [credential('a3')], grants: [grant('a3')] } }), box)
