@@ -35,6 +35,7 @@ export const CorsOriginNotAllowedError = createError('CORS_ORIGIN_NOT_ALLOWED', 
 export const RequestTimeoutError = createError('REQUEST_TIMEOUT', '%s', 408)
 export const ExpectationFailedError = createError('EXPECTATION_FAILED', 'The only expectation supported is Expect: 100-continue', 417)
 export const HeadersTooLargeError = createError('HEADERS_TOO_LARGE', 'The request headers are larger than the gateway accepts', 431)
+export const UriTooLongError = createError('URI_TOO_LONG', 'The request target is longer than %s bytes', 414)
 
 // Gateway: authentication
 export const MissingCredentialsError = createError('MISSING_CREDENTIALS', '%s', 401)

@@ -288,6 +288,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
         path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
         body: bodyRead !== undefined ? await bodyRead : request.body as IncomingMessage | undefined,
         bodyIdleTimeoutMs: exchangeSettings.bodyIdleTimeoutMs,
+        bodyLimitBytes: exchange.bodyLimitBytes,
         setHeaders,
         removeHeaders: exchange.credentialHeaders,
         onAttempt: target => {

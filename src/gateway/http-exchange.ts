@@ -40,6 +40,8 @@ export class HttpExchange extends PolicyContextState implements PolicyContext {
   readonly spans: RequestSpans | undefined
 
   answered = false
+  /** the cap the units set on the body (limitBody); undefined = none but the signed-body limit when it is read */
+  bodyLimitBytes: number | undefined = undefined
   #body: Promise<Buffer> | undefined = undefined
   #clientAddress: string | undefined = undefined
 
@@ -70,6 +72,14 @@ export class HttpExchange extends PolicyContextState implements PolicyContext {
     return this.request.headers
   }
 
+  get rawUrl (): string {
+    return this.request.raw.url ?? '/'
+  }
+
+  get rawHeaders (): readonly string[] {
+    return this.request.raw.rawHeaders
+  }
+
   routed (snapshot: GatewaySnapshot, api: CompiledApi, match: RouteMatch, path: string, metrics: RouteMetrics): void {
     this.route(snapshot, api, match, path, metrics)
   }
@@ -88,8 +98,13 @@ export class HttpExchange extends PolicyContextState implements PolicyContext {
   }
 
   readBody (): Promise<Buffer> {
-    this.#body ??= readBoundedBody(this.request.raw, this.reply.raw, this.#settings.signedBodyLimitBytes, this.#settings.bodyIdleTimeoutMs)
+    const limitBytes = this.bodyLimitBytes === undefined ? this.#settings.signedBodyLimitBytes : Math.min(this.bodyLimitBytes, this.#settings.signedBodyLimitBytes)
+    this.#body ??= readBoundedBody(this.request.raw, this.reply.raw, limitBytes, this.#settings.bodyIdleTimeoutMs)
     return this.#body
+  }
+
+  limitBody (maxBytes: number): void {
+    if (this.bodyLimitBytes === undefined || maxBytes < this.bodyLimitBytes) this.bodyLimitBytes = maxBytes
   }
 
   /** The body a unit read (a signature covered it), or undefined: then it streams to the upstream. */

@@ -2,6 +2,7 @@
 // policy (a client that sends Expect: 100-continue holds the body back until then), and
 // only while it keeps moving.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { Transform, type Readable } from 'node:stream'
 import { BadRequestError, PayloadTooLargeError, RequestTimeoutError } from '../domain/errors.js'
 
 /** Requests whose client holds the body back until it reads 100 Continue. */
@@ -47,6 +48,29 @@ export function limitBodyIdle (request: IncomingMessage, response: ServerRespons
     if (!response.writableFinished) socket.setTimeout(0)
   })
   socket.setTimeout(idleMs)
+}
+
+/**
+ * The body as the upstream gets it, at most limitBytes: the chunk that would pass the limit
+ * is held back, the client's request paused and onOverflow called instead. The pipe carries
+ * a slow upstream's backpressure back to the request, where limitBodyIdle sees it waiting.
+ */
+export function limitBodySize (request: IncomingMessage, limitBytes: number, onOverflow: () => void): Readable {
+  let size = 0
+  const limited = new Transform({
+    transform (chunk: Buffer, _encoding, callback) {
+      size += chunk.length
+      if (size <= limitBytes) {
+        callback(null, chunk)
+        return
+      }
+      request.unpipe(limited)
+      request.pause()
+      callback()
+      onOverflow()
+    }
+  })
+  return request.pipe(limited)
 }
 
 /**

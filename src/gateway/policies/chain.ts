@@ -22,6 +22,9 @@ export interface PolicyContext {
   /** the request target as authentication reads it (for a WebSocket signed in its query: the URL it signed) */
   readonly url: string
   readonly headers: IncomingHttpHeaders
+  /** the request target and header lines (names and values alternating) as the client sent them, before a signed query is read out of them */
+  readonly rawUrl: string
+  readonly rawHeaders: readonly string[]
   /** the normalised path the route matched */
   readonly path: string
   readonly snapshot: GatewaySnapshot
@@ -47,6 +50,12 @@ export interface PolicyContext {
   setResponseHeaders: (headers: Readonly<Record<string, string>>) => void
   /** the request body, read once and bounded (HTTP; a WebSocket upgrade has none) */
   readBody: () => Promise<Buffer>
+  /**
+   * caps the body while it streams to the upstream (HTTP): past maxBytes the upstream request
+   * is aborted and the client gets 413, or a cut connection once the answer has started. The
+   * lowest cap holds. A body that announces a larger length is the unit's to refuse up front.
+   */
+  limitBody: (maxBytes: number) => void
   /** answers the request in the upstream's place (HTTP only); `outcome` is what the metrics and the access log call it */
   answer: (statusCode: number, headers: Readonly<Record<string, string>>, body: string | Buffer | undefined, outcome: AnsweredOutcome) => void
   /** runs when the request ended, however it ended: for units that hold something (a slot) while it runs */

@@ -3,7 +3,10 @@
 // takes its configuration (validated with its schema) and the chain builder places its unit.
 import { corsPolicy } from './cors/index.js'
 import type { ApiPolicyDefinition } from './definition.js'
+import { requestLimitsPolicy } from './request-limits/index.js'
 
 export const API_POLICIES: readonly ApiPolicyDefinition[] = [
-  corsPolicy
+  // CORS first: a page on an allowed origin can then read why request-limits refused its call
+  corsPolicy,
+  requestLimitsPolicy
 ]

@@ -4,11 +4,12 @@
 // one retry on another target after a connection-level failure.
 import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
-import { RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import { PayloadTooLargeError, RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
 import { REQUEST_ID_HEADER } from '../../domain/request-id.js'
-import { limitBodyIdle, releaseBody } from '../request-body.js'
+import { limitBodyIdle, limitBodySize, releaseBody } from '../request-body.js'
 import { isRetryableFailure, isTargetFailure, isTargetFailureStatus } from './target-failure.js'
 import { upstreamTlsError } from './tls-failure.js'
 import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
@@ -21,6 +22,8 @@ export interface ProxyOptions {
   body: IncomingMessage | Buffer | undefined
   /** a streamed body that sends nothing for this long ends the exchange: 408, or a cut connection */
   bodyIdleTimeoutMs: number
+  /** a streamed body that grows past this many bytes ends the exchange: 413, or a cut connection; undefined = no cap */
+  bodyLimitBytes: number | undefined
   /** set on the upstream request, replacing anything the client sent under these names */
   setHeaders: Record<string, string>
   /** request headers never forwarded, e.g. the credentials */
@@ -96,6 +99,8 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
   let target: UpstreamTarget = first
   let outcome: ProxyOutcome | undefined
   let bodyStalled = false
+  let bodyTooLarge = false
+  let body: Readable | Buffer | undefined = options.body
   if (options.body !== undefined && !Buffer.isBuffer(options.body)) {
     limitBodyIdle(options.body, reply.raw, options.bodyIdleTimeoutMs, () => {
       // with the answer started, a cut connection is the only signal left; its 'close' aborts the upstream
@@ -106,6 +111,16 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
       bodyStalled = true
       abort.emit('abort')
     })
+    if (options.bodyLimitBytes !== undefined) {
+      body = limitBodySize(options.body, options.bodyLimitBytes, () => {
+        if (outcome !== undefined) {
+          reply.raw.destroy()
+          return
+        }
+        bodyTooLarge = true
+        abort.emit('abort')
+      })
+    }
     // only now, with every policy passed and a target to take it, is the body asked for
     releaseBody(options.body, reply.raw)
   }
@@ -119,7 +134,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         method: method as Dispatcher.HttpMethod,
         path: attempted.basePath + options.path,
         headers: upstreamRequestHeaders(request, attempted, options),
-        body: options.body,
+        body,
         signal: abort
       }, ({ statusCode, headers }) => {
         if (isTargetFailureStatus(statusCode)) attempted.health.recordFailure(Date.now())
@@ -138,6 +153,7 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         return outcome
       }
       if (bodyStalled) throw new RequestTimeoutError(`The request body sent nothing for ${options.bodyIdleTimeoutMs / 1000} s`)
+      if (bodyTooLarge) throw new PayloadTooLargeError(String(options.bodyLimitBytes))
       if (clientGone) throw new UpstreamUnavailableError()
       if (isTargetFailure(error)) attempted.health.recordFailure(Date.now())
       const next: UpstreamTarget | undefined = attempt === 1 && isRetryableFailure(error) && replayable && IDEMPOTENT.has(method) ? options.pool.pick(attempted) : undefined

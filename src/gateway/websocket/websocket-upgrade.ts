@@ -51,6 +51,14 @@ export class WebSocketUpgrade extends PolicyContextState implements PolicyContex
     return false
   }
 
+  get rawUrl (): string {
+    return this.request.url ?? '/'
+  }
+
+  get rawHeaders (): readonly string[] {
+    return this.request.rawHeaders
+  }
+
   /** `url` and `headers`: what authentication reads (a URL signed in its query becomes the request it signed). */
   routed (snapshot: GatewaySnapshot, api: CompiledApi, match: RouteMatch, path: string, metrics: RouteMetrics, signed: { url: string, headers: IncomingHttpHeaders }): void {
     this.route(snapshot, api, match, path, metrics)
@@ -73,6 +81,9 @@ export class WebSocketUpgrade extends PolicyContextState implements PolicyContex
   async readBody (): Promise<Buffer> {
     return NO_BODY
   }
+
+  /** An upgrade has no body: once it succeeds, the WebSocket's own message limit applies. */
+  limitBody (): void {}
 
   answer (): void {
     throw new Error('a WebSocket upgrade is answered by its upstream, never by a policy')
