@@ -34,7 +34,7 @@ import type { GatewaySnapshot } from './snapshot/compile.js'
 import type { SnapshotManager } from './snapshot/snapshot-manager.js'
 import type { UsageRecorder } from './usage/usage-recorder.js'
 import { WebSocketProxy } from './websocket/websocket-proxy.js'
-import { clientSocket } from './tls/client-socket.js'
+import { clientSocket } from './tls/http2-requests.js'
 
 export interface GatewayServerOptions {
   config: Config

@@ -15,7 +15,7 @@ import type { Config } from '../../config/schema.js'
 import type { GatewayServer } from '../app.js'
 import { httpServerOptions } from '../client-connection.js'
 import { CertificateStore, type LoadedCertificate } from './certificate-store.js'
-import { rememberSessionSockets } from './client-socket.js'
+import { adaptHttp2Requests } from './http2-requests.js'
 import { watchFiles } from './file-watch.js'
 import { createRedirectServer } from './redirect-server.js'
 
@@ -109,7 +109,7 @@ export async function attachGatewayTls (gateway: GatewayServer, config: Config, 
   if (changedDuringStart) onFilesChanged()
   // HTTP/1.1 over TLS keeps the plain port's limits: header deadline, no request deadline, keep-alive
   Object.assign(tlsServer, httpServerOptions(config.headersTimeoutSeconds), { keepAliveTimeout: gateway.server.keepAliveTimeout })
-  rememberSessionSockets(tlsServer)
+  adaptHttp2Requests(tlsServer)
   const connections = new Set<Socket>()
   const sessions = new Set<Http2Session>()
   tlsServer.on('secureConnection', (socket: Socket) => {

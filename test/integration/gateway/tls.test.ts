@@ -121,7 +121,8 @@ describe('the gateway\'s TLS port', () => {
         gatewayTlsPort: 0,
         gatewayTlsCertificates: [{ certFile: files.defaultCert, keyFile: files.defaultKey }, { certFile: files.partnerCert, keyFile: files.partnerKey }],
         gatewayTlsCheckMs: 100,
-        gatewayHttpRedirect: true
+        gatewayHttpRedirect: true,
+        requestBodyIdleTimeoutSeconds: 1
       }
     })
     app = await provision(stack, { upstreamUrls: [upstream.url], auth: ['apikey'], routes: [{ path: '/tls', stripPrefix: true, websocket: true }], plan: { rateLimit: { perSecond: 1000 } } })
@@ -189,11 +190,22 @@ describe('the gateway\'s TLS port', () => {
     expect(Object.keys(forwardedH2.headers).filter(name => name.startsWith(':') || name === 'x-api-key')).toEqual([])
   })
 
-  it('streams HTTP/2 request bodies to the upstream and refuses over HTTP/2 as over HTTP/1.1', async () => {
+  it('streams HTTP/2 request bodies to the upstream, times out a stalled one alone, and refuses over HTTP/2 as over HTTP/1.1', async () => {
     const session = await h2Session(origin, ca.ca)
     const posted = await h2Request(session, { ':method': 'POST', ':path': '/tls/orders', 'x-api-key': app.apiKey, 'content-type': 'application/json' }, '{"order":42}')
     expect(posted.status).toBe(200)
     expect(upstream.received[upstream.received.length - 1]).toMatchObject({ method: 'POST', url: '/orders', body: '{"order":42}' })
+    // HTTP/2 frames a body without announcing it in a header: it is streamed all the same
+    expect((await h2Request(session, { ':method': 'PUT', ':path': '/tls/raw', 'x-api-key': app.apiKey }, 'unannounced body')).status).toBe(200)
+    expect(upstream.received[upstream.received.length - 1]).toMatchObject({ method: 'PUT', url: '/raw', body: 'unannounced body' })
+    expect(upstream.received[upstream.received.length - 1].headers['transfer-encoding']).toBe('chunked')
+    // a body that stops moving gets 408 on its own stream; the connection's other streams carry on
+    const stalled = session.request({ ':method': 'POST', ':path': '/tls/orders', 'x-api-key': app.apiKey }, { endStream: false })
+    stalled.write('{"order":')
+    const [stalledHeaders] = await once(stalled, 'response') as [Http2Headers]
+    expect(stalledHeaders[':status']).toBe(408)
+    stalled.close()
+    expect((await h2Request(session, { ':path': '/tls/after-stall', 'x-api-key': app.apiKey })).status).toBe(200)
     const refused = await h2Request(session, { ':path': '/tls/echo' })
     expect(refused.status).toBe(401)
     expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'MISSING_CREDENTIALS', requestId: refused.headers['x-request-id'] } })
@@ -202,18 +214,21 @@ describe('the gateway\'s TLS port', () => {
     session.close()
   })
 
-  it('counts HTTP/2 requests and the bytes of their connection in the metrics', async () => {
+  it('counts HTTP/2 requests, answered and refused, and the bytes of their connection in the metrics', async () => {
     const api = (await stack.admin('GET', `/admin/v1/apis/${app.apiId}`)).body.name as string
-    const served = { api, method: 'GET', status: '200', outcome: 'proxied' }
-    const requestsBefore = await metric('gateway_requests_total', served) ?? 0
+    const counted = async (status: string): Promise<number> => await metric('gateway_requests_total', { api, method: 'GET', status }) ?? 0
+    const [servedBefore, refusedBefore] = [await counted('200'), await counted('401')]
     const bytesInBefore = await metric('gateway_request_bytes_total', { api }) ?? 0
     const bytesOutBefore = await metric('gateway_response_bytes_total', { api }) ?? 0
     const session = await h2Session(origin, ca.ca)
-    expect((await h2Request(session, { ':path': '/tls/counted', 'x-api-key': app.apiKey })).status).toBe(200)
+    const served = await h2Request(session, { ':path': '/tls/counted', 'x-api-key': app.apiKey })
+    expect(served.status).toBe(200)
+    expect((await h2Request(session, { ':path': '/tls/counted' })).status).toBe(401)
     session.close()
-    await eventually(async () => await metric('gateway_requests_total', served) ?? 0, count => count === requestsBefore + 1, 'request counted')
-    expect(await metric('gateway_request_bytes_total', { api })).toBeGreaterThan(bytesInBefore)
-    expect(await metric('gateway_response_bytes_total', { api })).toBeGreaterThan(bytesOutBefore)
+    await eventually(async () => [await counted('200'), await counted('401')], ([servedCount, refusedCount]) => servedCount === servedBefore + 1 && refusedCount === refusedBefore + 1, 'requests counted')
+    // the connection's bytes: at least the API key sent and the body received
+    expect(await metric('gateway_request_bytes_total', { api }) ?? 0).toBeGreaterThanOrEqual(bytesInBefore + app.apiKey.length)
+    expect(await metric('gateway_response_bytes_total', { api }) ?? 0).toBeGreaterThanOrEqual(bytesOutBefore + served.body.length)
   })
 
   it('proxies WebSockets over TLS (wss) and tells the upstream the client used https', async () => {
