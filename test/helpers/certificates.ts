@@ -18,7 +18,7 @@ export interface TestCa {
   ca: string
   /** where the certificates and keys of the test can live */
   dir: string
-  /** a certificate for `names` (the first also as CN), signed by this CA, with a fresh EC key */
+  /** a certificate for `names` (subjectAltName; the first also as CN), signed by this CA, with a fresh EC key */
   issue: (names: string[], options?: { commonName?: string }) => Promise<IssuedCertificate>
   close: () => void
 }
@@ -44,7 +44,7 @@ export async function createTestCa (): Promise<TestCa> {
     async issue (names, options = {}) {
       const base = path.join(dir, `issued-${++issued}`)
       const extensions = `${base}.ext`
-      writeFileSync(extensions, `subjectAltName=${names.map(name => `DNS:${name}`).join(',')}\nextendedKeyUsage=serverAuth\n`)
+      writeFileSync(extensions, `${names.length > 0 ? `subjectAltName=${names.map(name => `DNS:${name}`).join(',')}\n` : ''}extendedKeyUsage=serverAuth\n`)
       await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${options.commonName ?? names[0]}`])
       await run('openssl', ['x509', '-req', '-in', `${base}.csr`, '-CA', caCert, '-CAkey', caKey, '-set_serial', String(1000 + issued), '-days', '2', '-extfile', extensions, '-out', `${base}.crt`])
       return { cert: readFileSync(`${base}.crt`, 'utf8'), key: readFileSync(`${base}.key`, 'utf8') }

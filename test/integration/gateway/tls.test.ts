@@ -122,7 +122,8 @@ describe('the gateway\'s TLS port', () => {
         gatewayTlsCertificates: [{ certFile: files.defaultCert, keyFile: files.defaultKey }, { certFile: files.partnerCert, keyFile: files.partnerKey }],
         gatewayTlsCheckMs: 100,
         gatewayHttpRedirect: true,
-        requestBodyIdleTimeoutSeconds: 1
+        requestBodyIdleTimeoutSeconds: 1,
+        headersTimeoutSeconds: 2
       }
     })
     app = await provision(stack, { upstreamUrls: [upstream.url], auth: ['apikey'], routes: [{ path: '/tls', stripPrefix: true, websocket: true }], plan: { rateLimit: { perSecond: 1000 } } })
@@ -212,6 +213,21 @@ describe('the gateway\'s TLS port', () => {
     const unknown = await h2Request(session, { ':path': '/nowhere', 'x-api-key': app.apiKey })
     expect(unknown.status).toBe(404)
     session.close()
+  })
+
+  it('gives HTTP/1.1 over TLS the plain port\'s edge: 408 for headers too slow, 431 for headers too large', async () => {
+    const exchange = async (send: (socket: TLSSocket) => void): Promise<{ status: number, body: any }> => {
+      const socket = tls.connect({ host: '127.0.0.1', port: tlsPort, ca: ca.ca, servername: PARTNER_HOST, ALPNProtocols: ['http/1.1'] })
+      await once(socket, 'secureConnect')
+      send(socket)
+      const chunks: Buffer[] = []
+      for await (const chunk of socket) chunks.push(chunk as Buffer)
+      const [head, body] = Buffer.concat(chunks).toString().split('\r\n\r\n', 2)
+      return { status: Number(head.split(' ')[1]), body: JSON.parse(body) }
+    }
+    // headers that never end: only the headers timeout can answer them
+    expect(await exchange(socket => { socket.write(`GET /tls/x HTTP/1.1\r\nHost: ${PARTNER_HOST}\r\nX-Api-Key: ${app.apiKey}\r\n`) })).toMatchObject({ status: 408, body: { error: { code: 'REQUEST_TIMEOUT' } } })
+    expect(await exchange(socket => { socket.write(`GET /tls/x HTTP/1.1\r\nHost: ${PARTNER_HOST}\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`) })).toMatchObject({ status: 431, body: { error: { code: 'HEADERS_TOO_LARGE' } } })
   })
 
   it('counts HTTP/2 requests, answered and refused, and the bytes of their connection in the metrics', async () => {
