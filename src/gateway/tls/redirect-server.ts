@@ -54,8 +54,9 @@ export function createRedirectServer (options: RedirectServerOptions): Server {
       return
     }
     const { status, headers, body } = redirectAnswer(request, options.tlsPort())
-    // an unread body could not be told apart from a next request on the connection
-    if (!request.complete) headers.connection = 'close'
+    // the body is not read: rather than receive it for nothing, the connection ends with the answer
+    const contentLength = request.headers['content-length']
+    if (request.headers['transfer-encoding'] !== undefined || (contentLength !== undefined && contentLength !== '0')) headers.connection = 'close'
     response.writeHead(status, headers)
     response.end(body)
   })

@@ -261,9 +261,9 @@ describe('the gateway\'s TLS port', () => {
   })
 
   it('redirects the plain port to the same host and path on the TLS port, except the gateway\'s own endpoints', async () => {
-    const plain = async (method: string, target: string, headers: Record<string, string> = {}): Promise<{ status: number, headers: IncomingHttpHeaders, body: string }> => {
-      const request = http.request({ host: '127.0.0.1', port: plainPort, method, path: target, headers })
-      request.end()
+    const plain = async (method: string, target: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number, headers: IncomingHttpHeaders, body: string }> => {
+      const request = http.request({ host: '127.0.0.1', port: plainPort, method, path: target, headers, agent: new http.Agent({ keepAlive: true }) })
+      request.end(body)
       const [response] = await once(request, 'response') as [IncomingMessage]
       const chunks: Buffer[] = []
       for await (const chunk of response) chunks.push(chunk as Buffer)
@@ -273,7 +273,11 @@ describe('the gateway\'s TLS port', () => {
     expect(redirected.status).toBe(308)
     expect(redirected.headers.location).toBe(`https://${PARTNER_HOST}:${tlsPort}/tls/echo?x=1`)
     expect(redirected.headers['x-request-id']).toMatch(UUID)
-    expect((await plain('POST', '/tls/orders', { host: PARTNER_HOST })).headers.location).toBe(`https://${PARTNER_HOST}:${tlsPort}/tls/orders`)
+    expect(redirected.headers.connection).toBe('keep-alive')
+    // a body is not read for a redirect: its connection ends with the answer
+    const posted = await plain('POST', '/tls/orders', { host: PARTNER_HOST }, '{"order":42}')
+    expect(posted.status).toBe(308)
+    expect(posted.headers).toMatchObject({ location: `https://${PARTNER_HOST}:${tlsPort}/tls/orders`, connection: 'close' })
     const badHost = await plain('GET', '/tls/echo', { host: 'evil.test/phish' })
     expect(badHost.status).toBe(400)
     expect(JSON.parse(badHost.body)).toMatchObject({ error: { code: 'BAD_REQUEST' } })
