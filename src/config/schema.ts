@@ -10,7 +10,7 @@ export const ConfigSchema = Type.Object({
     keyFile: Type.String({ minLength: 1, description: 'PEM private key (unencrypted)' })
   }, { additionalProperties: false }), { default: [], description: 'Certificates of the TLS port: the first is the default; a client\'s SNI server name picks the one whose subjectAltName DNS names (or CN) cover it, wildcards included. Reloaded on SIGHUP and when the files change' }),
   gatewayTlsMinVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2', description: 'Oldest TLS version the TLS port accepts; 1.0 and 1.1 never are' }),
-  gatewayTlsCheckMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000, description: 'How often the certificate files are checked for a change (renewal); a change is loaded once the files have been quiet for a moment' }),
+  gatewayTlsCheckMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000, description: 'How often the certificate files are checked for a change (renewal); changed files are read once a check finds them unchanged since the previous one' }),
   gatewayHttpRedirect: Type.Boolean({ default: false, description: 'The plain gateway port answers 308 to the same host and path on the TLS port (WebSocket upgrades included), except /healthz, /readyz and /metrics' }),
   controlPort: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
   roles: Type.Array(Type.Union([Type.Literal('gateway'), Type.Literal('control')]), { minItems: 1, uniqueItems: true, default: ['gateway', 'control'] }),

@@ -1,7 +1,8 @@
 // Notices that files were replaced: a poll of their identity (inode, size, mtime) rather than
 // fs.watch, because renewals replace files by rename or by swapping a symlink (certbot's live/
 // directory, Kubernetes secret volumes), which inotify watches on the old file never report.
-// Changes seen in a burst (certificate, then key) are reported once, after a quiet period.
+// A change is reported once the files have stopped changing for a whole interval, so that a
+// certificate and its key written one after the other are read together.
 import { stat } from 'node:fs/promises'
 
 export interface FileWatch {
@@ -18,19 +19,20 @@ async function identity (file: string): Promise<string> {
 }
 
 /** Resolves once the files' current state is recorded: a change from then on is reported. */
-export async function watchFiles (files: readonly string[], options: { intervalMs: number, quietMs: number }, onChange: () => void): Promise<FileWatch> {
+export async function watchFiles (files: readonly string[], intervalMs: number, onChange: () => void): Promise<FileWatch> {
   let last: string | undefined
+  let changed = false
   let checking = false
-  let quiet: NodeJS.Timeout | undefined
   const check = async (): Promise<void> => {
     if (checking) return
     checking = true
     try {
       const current = (await Promise.all(files.map(identity))).join('|')
       if (last !== undefined && current !== last) {
-        clearTimeout(quiet)
-        quiet = setTimeout(onChange, options.quietMs)
-        quiet.unref()
+        changed = true
+      } else if (changed) {
+        changed = false
+        onChange()
       }
       last = current
     } finally {
@@ -38,12 +40,11 @@ export async function watchFiles (files: readonly string[], options: { intervalM
     }
   }
   await check()
-  const timer = setInterval(() => { void check() }, options.intervalMs)
+  const timer = setInterval(() => { void check() }, intervalMs)
   timer.unref()
   return {
     stop () {
       clearInterval(timer)
-      clearTimeout(quiet)
     }
   }
 }

@@ -21,8 +21,6 @@ import { createRedirectServer } from './redirect-server.js'
 
 /** Streams one HTTP/2 connection may have open at once (Node's default is unbounded); nginx allows 128. */
 const MAX_CONCURRENT_STREAMS = 128
-/** A renewal writes the certificate and the key one after the other: they are read once both are quiet. */
-const FILES_QUIET_MS = 500
 
 export interface GatewayTls {
   /** listens on gatewayTlsPort, and on gatewayPort with the redirect when configured */
@@ -64,7 +62,7 @@ export async function attachGatewayTls (gateway: GatewayServer, config: Config, 
   // watched before the first read, so that a renewal landing during the start is not missed
   let changedDuringStart = false
   let onFilesChanged = (): void => { changedDuringStart = true }
-  const watch = await watchFiles(files.flatMap(pair => [pair.certFile, pair.keyFile]), { intervalMs: config.gatewayTlsCheckMs, quietMs: FILES_QUIET_MS }, () => { onFilesChanged() })
+  const watch = await watchFiles(files.flatMap(pair => [pair.certFile, pair.keyFile]), config.gatewayTlsCheckMs, () => { onFilesChanged() })
   const recordExpiry = (certificate: LoadedCertificate): void => {
     gateway.metrics.tlsCertificateExpiry.set({ certificate: certificate.files.certFile }, Math.floor(certificate.notAfter.getTime() / 1000))
   }

@@ -20,6 +20,8 @@ import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const PARTNER_HOST = 'api.partner.test'
+/** far more than HTTP/2's initial flow-control windows (64 KiB) */
+const BIG_BODY = Buffer.alloc(8 * 1024 * 1024, 'x')
 
 /** Every test name resolves to the loopback gateway, so that clients send real SNI and Host headers. */
 function toLoopback (_hostname: string, options: { all?: boolean }, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void): void {
@@ -111,7 +113,14 @@ describe('the gateway\'s TLS port', () => {
     writeFileSync(files.defaultKey, defaultCertificate.key)
     writeFileSync(files.partnerCert, partnerCertificate.cert)
     writeFileSync(files.partnerKey, partnerCertificate.key)
-    upstream = await startUpstream('tls')
+    upstream = await startUpstream('tls', (request, response, body) => {
+      if (request.url === '/big') {
+        response.end(BIG_BODY)
+        return
+      }
+      response.setHeader('content-type', 'application/json')
+      response.end(JSON.stringify({ method: request.method, url: request.url, headers: request.headers, body }))
+    })
     upstreamSockets = new WebSocketServer({ server: upstream.server })
     upstreamSockets.on('connection', socket => { socket.on('message', (data, isBinary) => { socket.send(data, { binary: isBinary }) }) })
     stack = await startStack({
@@ -210,6 +219,9 @@ describe('the gateway\'s TLS port', () => {
     const refused = await h2Request(session, { ':path': '/tls/echo' })
     expect(refused.status).toBe(401)
     expect(JSON.parse(refused.body)).toMatchObject({ error: { code: 'MISSING_CREDENTIALS', requestId: refused.headers['x-request-id'] } })
+    const big = await h2Request(session, { ':path': '/tls/big', 'x-api-key': app.apiKey })
+    expect(big.status).toBe(200)
+    expect(big.body.length).toBe(BIG_BODY.length)
     const unknown = await h2Request(session, { ':path': '/nowhere', 'x-api-key': app.apiKey })
     expect(unknown.status).toBe(404)
     session.close()
