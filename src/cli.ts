@@ -85,14 +85,15 @@ async function start (config: Config): Promise<void> {
   if (config.workers > 0 && cluster.isPrimary) {
     const { logger } = createProcessLogs({ level: config.logLevel })
     const primary = await startPrimary(config, logger)
-    console.log(`partner-gateway started: ${config.workers} gateway workers on port ${config.gatewayPort}${primary.product?.controlUrl !== undefined ? `, control API on port ${config.controlPort}` : ''}`)
-    stopOnSignals(primary.close, primary.reopenLogs)
+    console.log(`partner-gateway started: ${config.workers} gateway workers on port ${config.gatewayPort}${config.gatewayTlsPort !== undefined ? ` and TLS port ${config.gatewayTlsPort}` : ''}${primary.product?.controlUrl !== undefined ? `, control API on port ${config.controlPort}` : ''}`)
+    stopOnSignals(primary.close, primary.hangup)
     return
   }
   const product = await startProduct(config)
   const gatewayUrl = product.gatewayUrl
   console.log(`partner-gateway started (${product.database.kind === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL'}, ${config.redisUrl !== undefined ? 'Redis counters' : 'in-memory counters'})`)
-  if (gatewayUrl !== undefined) console.log(`  gateway:      ${gatewayUrl}  (metrics at /metrics)`)
+  if (gatewayUrl !== undefined) console.log(`  gateway:      ${gatewayUrl}  (metrics at /metrics)${config.gatewayHttpRedirect ? ', redirects to HTTPS' : ''}`)
+  if (product.gatewayTlsUrl !== undefined) console.log(`  gateway TLS:  ${product.gatewayTlsUrl}  (HTTP/2 and HTTP/1.1; SIGHUP reloads the certificates)`)
   if (product.controlUrl !== undefined) {
     console.log(`  control API:  ${product.controlUrl}/admin/v1  (docs at /docs)`)
     console.log(`  console:      ${product.controlUrl}/console  (create an operator with \`partner-gateway operator create --email you@example.com\`)`)
@@ -102,10 +103,14 @@ async function start (config: Config): Promise<void> {
     console.log(`  this process owns ${config.dataDir} (pid ${process.pid}): CLI commands on it (admin-token, keys, seed, migrate, backup) run through it`)
   }
   if (product.demo !== undefined && gatewayUrl !== undefined) printDemo(product.demo, gatewayUrl)
-  stopOnSignals(product.close, product.reopenLogs)
+  stopOnSignals(product.close, () => {
+    product.reopenLogs()
+    void product.reloadCertificates()
+  })
 }
 
-function stopOnSignals (close: () => Promise<void>, reopenLogs: () => void): void {
+/** `onHangup` on SIGHUP: log rotation and certificate renewal tools send it. */
+function stopOnSignals (close: () => Promise<void>, onHangup: () => void): void {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -115,8 +120,7 @@ function stopOnSignals (close: () => Promise<void>, reopenLogs: () => void): voi
   }
   process.on('SIGINT', () => { stop('SIGINT') })
   process.on('SIGTERM', () => { stop('SIGTERM') })
-  // log rotation: the rotating tool renamed the access-log file; new lines go to a new one
-  process.on('SIGHUP', () => { reopenLogs() })
+  process.on('SIGHUP', () => { onHangup() })
 }
 
 async function withDatabase<T> (config: Config, command: string, work: (database: Database) => Promise<T>): Promise<T> {

@@ -18,7 +18,7 @@ export function assertClusterable (config: Config): void {
 }
 
 /** In the primary: starts the control role (if configured) and keeps `workers` gateway workers running. */
-export async function startPrimary (config: Config, logger: Logger): Promise<{ product?: RunningProduct, close: () => Promise<void>, reopenLogs: () => void }> {
+export async function startPrimary (config: Config, logger: Logger): Promise<{ product?: RunningProduct, close: () => Promise<void>, hangup: () => void }> {
   assertClusterable(config)
   let stopping = false
   const product = config.roles.includes('control') ? await startProduct({ ...config, roles: ['control'] }, { logger }) : undefined
@@ -29,14 +29,16 @@ export async function startPrimary (config: Config, logger: Logger): Promise<{ p
     setTimeout(fork, RESTART_DELAY_MS).unref()
   })
   for (let index = 0; index < config.workers; index++) fork()
+  // each worker listens on the gateway port and, with TLS, on the TLS port too
+  const listenersPerWorker = config.gatewayTlsPort === undefined ? 1 : 2
   await new Promise<void>(resolve => {
     let listening = 0
-    cluster.on('listening', () => { if (++listening === config.workers) resolve() })
+    cluster.on('listening', () => { if (++listening === config.workers * listenersPerWorker) resolve() })
   })
   return {
     product,
-    // every worker has its own access-log file descriptor
-    reopenLogs () {
+    // every worker has its own access-log file descriptor and TLS certificates
+    hangup () {
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP')
     },
     async close () {

@@ -13,6 +13,7 @@ import { demoUpstreamRoutes, seedDemo, type DemoCredentials } from './control/de
 import { SecretBox } from './domain/crypto.js'
 import { buildGatewayServer } from './gateway/app.js'
 import { NodeReporter } from './gateway/node-report.js'
+import { attachGatewayTls } from './gateway/tls/gateway-tls.js'
 import { SnapshotManager } from './gateway/snapshot/snapshot-manager.js'
 import { quotaSeedSource } from './gateway/usage/quota-seed.js'
 import { readQuotaUsage, UsageRecorder } from './gateway/usage/usage-recorder.js'
@@ -41,10 +42,14 @@ export interface RunningProduct {
   gateway?: Awaited<ReturnType<typeof buildGatewayServer>>
   controlUrl?: string
   gatewayUrl?: string
+  /** the gateway's TLS port, when configured */
+  gatewayTlsUrl?: string
   demo?: DemoCredentials
   close: () => Promise<void>
   /** reopens the access-log file (SIGHUP, after a rotation) */
   reopenLogs: () => void
+  /** reads the gateway's TLS certificates again (SIGHUP, after a renewal); resolves when they are in use */
+  reloadCertificates: () => Promise<void>
 }
 
 /** Closes a server: no new connections, in-flight requests get until the deadline, then their connections are cut. */
@@ -136,7 +141,7 @@ export async function startProduct (config: Config, options: ProductLoggers = {}
     }
     const bus: ChangeBus = redis !== undefined ? new RedisChangeBus(redis, config.redisKeyPrefix) : new MemoryChangeBus()
     closers.push(async () => { await bus.close() })
-    const product: RunningProduct = { config, database, close, reopenLogs: () => { logs?.reopen() } }
+    const product: RunningProduct = { config, database, close, reopenLogs: () => { logs?.reopen() }, reloadCertificates: async () => {} }
     const nodeRegistry = redis !== undefined ? new RedisNodeRegistry(redis, config.redisKeyPrefix) : new DatabaseNodeRegistry(database.prisma)
 
     if (config.roles.includes('control')) {
@@ -207,12 +212,18 @@ export async function startProduct (config: Config, options: ProductLoggers = {}
         log: gatewayLog
       })
       closers.push(async () => { await reporter.stop() })
-      await gateway.listen({ port: config.gatewayPort, host: config.host })
-      reporter.start()
+      const tls = config.gatewayTlsPort === undefined ? undefined : await attachGatewayTls(gateway, config, gatewayLog)
+      // with the redirect, the plain port is the redirecting server's and the gateway only serves the TLS port
+      if (config.gatewayHttpRedirect) await gateway.ready()
+      else await gateway.listen({ port: config.gatewayPort, host: config.host })
       // servers are drained before the closers run, so usage is flushed after the last request
       servers.push(gateway)
+      await tls?.listen()
+      reporter.start()
       product.gateway = gateway
-      product.gatewayUrl = listeningUrl(gateway)
+      product.gatewayUrl = tls?.redirectUrl() ?? listeningUrl(gateway)
+      product.gatewayTlsUrl = tls?.url()
+      if (tls !== undefined) product.reloadCertificates = tls.reloadCertificates
     }
 
     if (database.kind === 'pglite') {

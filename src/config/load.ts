@@ -9,7 +9,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-function parseEnvironmentValue (name: string, raw: string, parse: 'string' | 'integer' | 'boolean' | 'list'): unknown {
+function parseEnvironmentValue (name: string, raw: string, parse: 'string' | 'integer' | 'boolean' | 'list' | 'certificates'): unknown {
   switch (parse) {
     case 'integer': {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer, got "${raw}"`)
@@ -21,6 +21,12 @@ function parseEnvironmentValue (name: string, raw: string, parse: 'string' | 'in
       throw new ConfigError(`${name} must be true or false, got "${raw}"`)
     }
     case 'list': return raw.split(',').map(item => item.trim()).filter(item => item !== '')
+    // certFile:keyFile pairs, comma-separated; the key file's path is what follows the last colon
+    case 'certificates': return (parseEnvironmentValue(name, raw, 'list') as string[]).map(pair => {
+      const colon = pair.lastIndexOf(':')
+      if (colon <= 0 || colon === pair.length - 1) throw new ConfigError(`${name} must list certFile:keyFile pairs separated by commas, got "${pair}"`)
+      return { certFile: pair.slice(0, colon), keyFile: pair.slice(colon + 1) }
+    })
     default: return raw
   }
 }
@@ -57,5 +63,17 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env, overri
   if (config.operatorWebhookUrl !== undefined && config.operatorWebhookSecret === undefined) {
     throw new ConfigError('Invalid configuration key "operatorWebhookSecret": required when operatorWebhookUrl is set (OPERATOR_WEBHOOK_SECRET, at least 16 characters)')
   }
+  checkGatewayTls(config)
   return config
+}
+
+/** The TLS settings only make sense together. */
+function checkGatewayTls (config: Config): void {
+  if (config.gatewayTlsPort === undefined) {
+    if (config.gatewayTlsCertificates.length > 0) throw new ConfigError('Invalid configuration key "gatewayTlsPort": required when gatewayTlsCertificates is set (GATEWAY_TLS_PORT)')
+    if (config.gatewayHttpRedirect) throw new ConfigError('Invalid configuration key "gatewayHttpRedirect": redirects to HTTPS need gatewayTlsPort (GATEWAY_TLS_PORT)')
+    return
+  }
+  if (config.gatewayTlsCertificates.length === 0) throw new ConfigError('Invalid configuration key "gatewayTlsCertificates": at least one certFile/keyFile pair is required with gatewayTlsPort (GATEWAY_TLS_CERTIFICATES=cert.pem:key.pem)')
+  if (config.gatewayTlsPort !== 0 && config.gatewayTlsPort === config.gatewayPort) throw new ConfigError('Invalid configuration key "gatewayTlsPort": must differ from gatewayPort')
 }

@@ -4,6 +4,14 @@ import { Type, type Static } from 'typebox'
 export const ConfigSchema = Type.Object({
   host: Type.String({ default: '0.0.0.0', description: 'Interface the servers listen on' }),
   gatewayPort: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  gatewayTlsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'HTTPS port of the gateway: HTTP/2 (ALPN h2) and HTTP/1.1, WebSockets (wss) included; unset = no TLS' })),
+  gatewayTlsCertificates: Type.Array(Type.Object({
+    certFile: Type.String({ minLength: 1, description: 'PEM certificate, followed by its chain' }),
+    keyFile: Type.String({ minLength: 1, description: 'PEM private key (unencrypted)' })
+  }, { additionalProperties: false }), { default: [], description: 'Certificates of the TLS port: the first is the default; a client\'s SNI server name picks the one whose subjectAltName DNS names (or CN) cover it, wildcards included. Reloaded on SIGHUP and when the files change' }),
+  gatewayTlsMinVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2', description: 'Oldest TLS version the TLS port accepts; 1.0 and 1.1 never are' }),
+  gatewayTlsCheckMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000, description: 'How often the certificate files are checked for a change (renewal); changed files are read once a check finds them unchanged since the previous one' }),
+  gatewayHttpRedirect: Type.Boolean({ default: false, description: 'The plain gateway port answers 308 to the same host and path on the TLS port (WebSocket upgrades included), except /healthz, /readyz and /metrics' }),
   controlPort: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
   roles: Type.Array(Type.Union([Type.Literal('gateway'), Type.Literal('control')]), { minItems: 1, uniqueItems: true, default: ['gateway', 'control'] }),
   dataDir: Type.String({ minLength: 1, default: './data', description: 'Embedded database, generated master key, snapshot cache, usage journal' }),
@@ -65,9 +73,14 @@ export const ConfigSchema = Type.Object({
 export type Config = Static<typeof ConfigSchema>
 
 /** Environment variable → config key, with how to parse the string. */
-export const ENVIRONMENT_VARIABLES: Record<string, { key: keyof Config, parse: 'string' | 'integer' | 'boolean' | 'list' }> = {
+export const ENVIRONMENT_VARIABLES: Record<string, { key: keyof Config, parse: 'string' | 'integer' | 'boolean' | 'list' | 'certificates' }> = {
   HOST: { key: 'host', parse: 'string' },
   GATEWAY_PORT: { key: 'gatewayPort', parse: 'integer' },
+  GATEWAY_TLS_PORT: { key: 'gatewayTlsPort', parse: 'integer' },
+  GATEWAY_TLS_CERTIFICATES: { key: 'gatewayTlsCertificates', parse: 'certificates' },
+  GATEWAY_TLS_MIN_VERSION: { key: 'gatewayTlsMinVersion', parse: 'string' },
+  GATEWAY_TLS_CHECK_MS: { key: 'gatewayTlsCheckMs', parse: 'integer' },
+  GATEWAY_HTTP_REDIRECT: { key: 'gatewayHttpRedirect', parse: 'boolean' },
   CONTROL_PORT: { key: 'controlPort', parse: 'integer' },
   GATEWAY_ROLES: { key: 'roles', parse: 'list' },
   DATA_DIR: { key: 'dataDir', parse: 'string' },

@@ -3,7 +3,8 @@
 // configured policies around them) and proxies it, reading only the in-memory snapshot. Request bodies are never parsed; they stream to the upstream unless
 // a signature covers them (form parameters, Content-MD5), then they are read once, bounded.
 // Either way the body is asked for only after every policy passed (Expect: 100-continue).
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2SecureServer } from 'node:http2'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/schema.js'
@@ -60,6 +61,8 @@ export interface GatewayServerExtras {
   metrics: GatewayMetrics
   snapshotVersion: () => bigint
   snapshot: () => GatewaySnapshot
+  /** serves another listener (the TLS port) as the gateway's own: same routes, 100-continue, WebSocket upgrades, client errors */
+  serve: (server: Http2SecureServer) => void
 }
 
 export type GatewayServer = FastifyInstance & GatewayServerExtras
@@ -174,7 +177,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     if (error.code !== undefined && (error.statusCode ?? 500) < 500) (exchange?.metrics ?? noRouteMetrics).api.countRejection(error.code)
     if (exchange?.limitingPlan !== undefined && error.code !== undefined) exchange.metrics.api.countLimitDecision(exchange.limitingPlan, error.code)
     // the rest of an unread body is not worth reading (a trickle could hold the connection): close instead
-    if (!request.raw.complete) void reply.header('connection', 'close')
+    if (!request.raw.complete && request.raw.httpVersionMajor !== 2) void reply.header('connection', 'close')
     const code = errorHandler(error, request, reply)
     if (exchange !== null) exchange.errorCode = code
   })
@@ -211,14 +214,16 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   fastify.route({ method: [...PROXIED_METHODS], url: '*', handler: handle })
 
-  deferContinue(fastify.server, (request, response) => {
+  const refuseExpectation = (request: IncomingMessage, response: ServerResponse): void => {
     const error = new ExpectationFailedError()
     const requestId = requestIdFrom(request.headers[REQUEST_ID_HEADER])
     noRouteMetrics.api.countRejection(error.code)
     const body = JSON.stringify(errorBody(error.code, error.message, requestId))
-    response.writeHead(error.statusCode as number, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', [REQUEST_ID_HEADER]: requestId })
+    // HTTP/2 has no Connection header: the stream ends, the connection stays
+    response.writeHead(error.statusCode as number, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...(request.httpVersionMajor === 2 ? {} : { connection: 'close' }), [REQUEST_ID_HEADER]: requestId })
     response.end(body)
-  })
+  }
+  deferContinue(fastify.server, refuseExpectation)
 
   /** 405 with Allow when routes cover the path for other methods (RFC 9110 §15.5.6), else 404. */
   function noRouteError (reply: FastifyReply, method: string, host: string, path: string): Error {
@@ -342,7 +347,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       tracer?.finish(exchange.spans, exchange.routeLabel === undefined ? request.method : `${request.method} ${exchange.routeLabel}`, {
         'http.request.method': request.method,
         'url.path': path,
-        'url.scheme': 'http',
+        'url.scheme': (exchange.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
         'http.route': exchange.routeLabel,
         'http.response.status_code': status,
         'server.address': request.hostname,
@@ -377,7 +382,8 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   }
 
   const webSockets = new WebSocketProxy({ config, snapshots, limits, pools, metrics, log: fastify.log, chains, accessLog: logAccess ? accessLog : undefined, trustedProxies })
-  fastify.server.on('upgrade', (request, socket, head) => { webSockets.handleUpgrade(request, socket, head) })
+  const upgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => { webSockets.handleUpgrade(request, socket, head) }
+  fastify.server.on('upgrade', upgrade)
   // upgraded sockets are not the HTTP server's any more: close them before it waits for its own
   fastify.addHook('preClose', async () => { await webSockets.close() })
 
@@ -396,6 +402,13 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     void reply.send(path === undefined ? new RouteNotFoundError(request.method, rawPath) : noRouteError(reply, request.method, request.hostname, path))
   })
 
-  const extras: GatewayServerExtras = { pools, metrics, webSockets, snapshotVersion: () => snapshots.current.version, snapshot: () => snapshots.current }
+  const serve = (server: Http2SecureServer): void => {
+    server.on('request', fastify.routing)
+    deferContinue(server, refuseExpectation)
+    server.on('upgrade', upgrade)
+    server.on('clientError', answerClientError)
+  }
+
+  const extras: GatewayServerExtras = { pools, metrics, webSockets, snapshotVersion: () => snapshots.current.version, snapshot: () => snapshots.current, serve }
   return Object.assign(fastify, extras) as GatewayServer
 }

@@ -11,6 +11,7 @@ import type { TrustedProxies } from './client-address.js'
 import type { AnsweredOutcome, PolicyContext } from './policies/chain.js'
 import { PolicyContextState } from './policies/context-state.js'
 import { readBoundedBody } from './request-body.js'
+import { clientSocket } from './tls/http2-requests.js'
 import type { RouteMatch } from './routing/route-table.js'
 import type { CompiledApi, GatewaySnapshot } from './snapshot/compile.js'
 
@@ -50,7 +51,7 @@ export class HttpExchange extends PolicyContextState implements PolicyContext {
     this.request = request
     this.reply = reply
     this.#settings = settings
-    this.socket = request.raw.socket
+    this.socket = clientSocket(request.raw)
     this.peer = keepPeer ? this.socket.remoteAddress : undefined
     this.metrics = metrics
     this.spans = spans

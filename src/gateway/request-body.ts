@@ -1,7 +1,8 @@
 // How the gateway takes a client's request body: not before the request passed every
 // policy (a client that sends Expect: 100-continue holds the body back until then), and
 // only while it keeps moving.
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { EventEmitter } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Transform, type Readable } from 'node:stream'
 import { BadRequestError, PayloadTooLargeError, RequestTimeoutError } from '../domain/errors.js'
 
@@ -15,7 +16,7 @@ const awaitingContinue = new WeakSet<IncomingMessage>()
  * connection itself: the unsent body could not be told apart from a next request).
  * Any other expectation goes to `refuseExpectation`, which must answer 417.
  */
-export function deferContinue (server: Server, refuseExpectation: (request: IncomingMessage, response: ServerResponse) => void): void {
+export function deferContinue (server: EventEmitter, refuseExpectation: (request: IncomingMessage, response: ServerResponse) => void): void {
   server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
     awaitingContinue.add(request)
     server.emit('request', request, response)
@@ -29,25 +30,25 @@ export function releaseBody (request: IncomingMessage, response: ServerResponse)
 }
 
 /**
- * Calls onIdle when the body sends nothing for idleMs, until it ends. The socket's own idle
- * timer watches (Node refreshes it on every byte, so no timer is made per request); on it,
- * the server emits 'timeout' on the unfinished request instead of destroying the socket.
+ * Calls onIdle when the body sends nothing for idleMs, until it ends. The connection's own idle
+ * timer watches (Node refreshes it on every byte, so no timer is made per request): the
+ * socket's over HTTP/1.x, the stream's over HTTP/2 (the session's would cover every stream on
+ * the connection); on it, 'timeout' is emitted on the unfinished request instead of closing.
  */
 export function limitBodyIdle (request: IncomingMessage, response: ServerResponse, idleMs: number, onIdle: () => void): void {
   if (request.complete) return
-  const socket = request.socket
   const onTimeout = (): void => {
     // bytes wait in the buffer: the reader (a slow upstream) holds the body back, not the client
-    if (request.readableLength > 0) socket.setTimeout(idleMs)
+    if (request.readableLength > 0) request.setTimeout(idleMs)
     else onIdle()
   }
   request.on('timeout', onTimeout)
   request.once('end', () => {
     request.off('timeout', onTimeout)
     // once the response has finished, the socket's timer is Node's keep-alive timer
-    if (!response.writableFinished) socket.setTimeout(0)
+    if (!response.writableFinished) request.setTimeout(0)
   })
-  socket.setTimeout(idleMs)
+  request.setTimeout(idleMs)
 }
 
 /**

@@ -29,6 +29,8 @@ export interface TestStack {
   gateways: RunningProduct[]
   controlUrl: string
   gatewayUrls: string[]
+  /** each gateway's TLS port, when `config` gives one (`gatewayTlsPort: 0` and certificates) */
+  gatewayTlsUrls: Array<string | undefined>
   adminToken: string
   redisKeyPrefix: string
   dataDir: string
@@ -75,6 +77,7 @@ export async function startStack (options: StackOptions): Promise<TestStack> {
     gateways,
     controlUrl,
     gatewayUrls: gateways.map(gateway => gateway.gatewayUrl as string),
+    gatewayTlsUrls: gateways.map(gateway => gateway.gatewayTlsUrl),
     adminToken,
     redisKeyPrefix,
     dataDir,

@@ -46,6 +46,7 @@ export interface ProxyOutcome {
 // `expect` is not hop-by-hop, but the gateway answers it itself (RFC 9110 §10.1.1) and undici refuses it
 const HOP_BY_HOP = new Set(['expect', 'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
+const COLON = 0x3a
 
 /** Header names the Connection header lists are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionListed (headers: IncomingHttpHeaders): Set<string> | undefined {
@@ -60,7 +61,8 @@ function upstreamRequestHeaders (request: FastifyRequest, target: UpstreamTarget
   const headers: Record<string, string | string[]> = {}
   for (const name in incoming) {
     const value = incoming[name]
-    if (value === undefined || HOP_BY_HOP.has(name) || name === 'host' || listed?.has(name) === true || options.removeHeaders.includes(name)) continue
+    // HTTP/2 pseudo-headers (:method, :path, :scheme, :authority) are the request line, not headers
+    if (value === undefined || name.charCodeAt(0) === COLON || HOP_BY_HOP.has(name) || name === 'host' || listed?.has(name) === true || options.removeHeaders.includes(name)) continue
     headers[name] = value
   }
   const remoteAddress = request.raw.socket.remoteAddress ?? ''
@@ -68,7 +70,7 @@ function upstreamRequestHeaders (request: FastifyRequest, target: UpstreamTarget
   // the gateway is the edge: it trusts no X-Forwarded-* from clients except to append to the chain
   headers['x-forwarded-for'] = forwardedFor !== undefined ? `${String(forwardedFor)}, ${remoteAddress}` : remoteAddress
   headers['x-forwarded-proto'] = (request.raw.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
-  headers['x-forwarded-host'] = incoming.host ?? ''
+  headers['x-forwarded-host'] = incoming.host ?? (incoming[':authority'] as string | undefined) ?? ''
   headers.host = target.host
   for (const name in options.setHeaders) headers[name] = options.setHeaders[name]
   return headers

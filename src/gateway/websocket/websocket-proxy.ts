@@ -269,7 +269,7 @@ export class WebSocketProxy {
     }
     const forwardedFor = request.headers['x-forwarded-for']
     headers['x-forwarded-for'] = forwardedFor !== undefined ? `${String(forwardedFor)}, ${request.socket.remoteAddress ?? ''}` : request.socket.remoteAddress ?? ''
-    headers['x-forwarded-proto'] = 'http'
+    headers['x-forwarded-proto'] = (request.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http'
     headers['x-forwarded-host'] = request.headers.host ?? ''
     Object.assign(headers, setHeaders)
     const url = `${target.origin.replace(/^http/, 'ws')}${target.basePath}${path}`

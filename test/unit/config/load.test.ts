@@ -18,3 +18,33 @@ describe('configuration of mail and operator notifications', () => {
     expect(() => loadConfig({ SMTP_URL: 'http://mail.example.com' })).toThrow(/smtpUrl/)
   })
 })
+
+describe('configuration of the gateway\'s TLS port', () => {
+  it('reads the port, certificate pairs, minimum version, check interval and redirect from their environment variables', () => {
+    const config = loadConfig({ GATEWAY_TLS_PORT: '8443', GATEWAY_TLS_CERTIFICATES: '/etc/tls/api/fullchain.pem:/etc/tls/api/privkey.pem, /etc/tls/shop.crt:/etc/tls/shop.key', GATEWAY_TLS_MIN_VERSION: 'TLSv1.3', GATEWAY_TLS_CHECK_MS: '60000', GATEWAY_HTTP_REDIRECT: 'true' })
+    expect(config).toMatchObject({
+      gatewayTlsPort: 8443,
+      gatewayTlsCertificates: [{ certFile: '/etc/tls/api/fullchain.pem', keyFile: '/etc/tls/api/privkey.pem' }, { certFile: '/etc/tls/shop.crt', keyFile: '/etc/tls/shop.key' }],
+      gatewayTlsMinVersion: 'TLSv1.3',
+      gatewayTlsCheckMs: 60000,
+      gatewayHttpRedirect: true
+    })
+  })
+
+  it('serves no TLS by default, and never below TLS 1.2', () => {
+    const defaults = loadConfig({})
+    expect(defaults.gatewayTlsPort).toBeUndefined()
+    expect(defaults).toMatchObject({ gatewayTlsCertificates: [], gatewayTlsMinVersion: 'TLSv1.2', gatewayHttpRedirect: false })
+    expect(() => loadConfig({ GATEWAY_TLS_PORT: '8443', GATEWAY_TLS_CERTIFICATES: 'a.crt:a.key', GATEWAY_TLS_MIN_VERSION: 'TLSv1.1' })).toThrow(/gatewayTlsMinVersion.*GATEWAY_TLS_MIN_VERSION/)
+  })
+
+  it('refuses settings that do not make a TLS port together', () => {
+    expect(() => loadConfig({ GATEWAY_TLS_PORT: '8443' })).toThrow(/gatewayTlsCertificates/)
+    expect(() => loadConfig({ GATEWAY_TLS_CERTIFICATES: 'a.crt:a.key' })).toThrow(/gatewayTlsPort/)
+    expect(() => loadConfig({ GATEWAY_HTTP_REDIRECT: 'true' })).toThrow(/gatewayHttpRedirect/)
+    expect(() => loadConfig({ GATEWAY_PORT: '8443', GATEWAY_TLS_PORT: '8443', GATEWAY_TLS_CERTIFICATES: 'a.crt:a.key' })).toThrow(/must differ from gatewayPort/)
+    for (const pairs of ['only-a-cert.pem', 'a.crt:', ':a.key']) {
+      expect(() => loadConfig({ GATEWAY_TLS_PORT: '8443', GATEWAY_TLS_CERTIFICATES: pairs })).toThrow(/GATEWAY_TLS_CERTIFICATES must list certFile:keyFile pairs/)
+    }
+  })
+})
