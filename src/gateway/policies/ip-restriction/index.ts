@@ -6,7 +6,7 @@ import { IpNotAllowedError } from '../../../domain/errors.js'
 import type { SnapshotApp } from '../../../store/config-snapshot.js'
 import type { ApiPolicyDefinition, AppPolicyDefinition } from '../definition.js'
 import type { PolicyContext, PolicyUnit } from '../chain.js'
-import { admitsAddress, compileIpRestriction, IpRestrictionConfig, ipRestrictionProblem, type IpRestriction } from './ip-restriction.js'
+import { IpRestriction, IpRestrictionConfig, ipRestrictionProblem } from './ip-restriction.js'
 
 const NAME = 'ipRestriction'
 
@@ -18,13 +18,13 @@ export const ipRestrictionPolicy: ApiPolicyDefinition<IpRestrictionConfig> = {
   problem: ipRestrictionProblem,
   compile (config, api) {
     if (config === undefined) return undefined
-    const restriction = compileIpRestriction(config)
+    const restriction = new IpRestriction(config)
     const subject = `the API ${api.name}`
     return {
       name: 'ip-restriction',
       access (context) {
         const address = context.clientAddress()
-        if (!admitsAddress(restriction, address)) throw new IpNotAllowedError(address, subject)
+        if (!restriction.admits(address)) throw new IpNotAllowedError(address, subject)
       }
     }
   }
@@ -36,7 +36,7 @@ const compiledForApps = new WeakMap<IpRestrictionConfig, IpRestriction>()
 function appRestriction (config: IpRestrictionConfig): IpRestriction {
   let restriction = compiledForApps.get(config)
   if (restriction === undefined) {
-    restriction = compileIpRestriction(config)
+    restriction = new IpRestriction(config)
     compiledForApps.set(config, restriction)
   }
   return restriction
@@ -50,7 +50,7 @@ const appUnit: PolicyUnit = {
     const config = app.policies?.[NAME] as IpRestrictionConfig | undefined
     if (config === undefined) return
     const address = context.clientAddress()
-    if (!admitsAddress(appRestriction(config), address)) throw new IpNotAllowedError(address, `the app ${app.name}`)
+    if (!appRestriction(config).admits(address)) throw new IpNotAllowedError(address, `the app ${app.name}`)
   }
 }
 

@@ -29,28 +29,42 @@ export function ipRestrictionProblem (config: IpRestrictionConfig): string | und
   return undefined
 }
 
-export interface IpRestriction {
+// BlockList.check builds a SocketAddress from the string, microseconds each time; a client
+// calls from the same few addresses again and again, so each list keeps its recent answers
+const DECISION_CACHE_SIZE = 256
+
+export class IpRestriction {
   /** undefined: every address not denied may call */
-  readonly allow: BlockList | undefined
-  readonly deny: BlockList | undefined
-}
+  readonly #allow: BlockList | undefined
+  readonly #deny: BlockList | undefined
+  readonly #decisions = new Map<string, boolean>()
 
-/** Throws on an entry that is not an address or CIDR: configurations are checked with ipRestrictionProblem before they are stored. */
-export function compileIpRestriction (config: IpRestrictionConfig): IpRestriction {
-  return {
-    allow: config.allow === undefined ? undefined : subnetList(config.allow),
-    deny: config.deny === undefined || config.deny.length === 0 ? undefined : subnetList(config.deny)
+  /** Throws on an entry that is not an address or CIDR: configurations are checked with ipRestrictionProblem before they are stored. */
+  constructor (config: IpRestrictionConfig) {
+    this.#allow = config.allow === undefined ? undefined : subnetList(config.allow)
+    this.#deny = config.deny === undefined || config.deny.length === 0 ? undefined : subnetList(config.deny)
   }
-}
 
-/**
- * Whether `address` may call. IPv4-mapped IPv6 addresses (`::ffff:10.1.2.3`) match IPv4
- * rules and the reverse (BlockList compares them as one). An address that is not one — the
- * peer of a socket already gone — is refused.
- */
-export function admitsAddress (restriction: IpRestriction, address: string): boolean {
-  const family = addressFamily(address)
-  if (family === undefined) return false
-  if (restriction.deny?.check(address, family) === true) return false
-  return restriction.allow === undefined || restriction.allow.check(address, family)
+  /**
+   * Whether `address` may call. IPv4-mapped IPv6 addresses (`::ffff:10.1.2.3`) match IPv4
+   * rules and the reverse (BlockList compares them as one). An address that is not one — the
+   * peer of a socket already gone — is refused.
+   */
+  admits (address: string): boolean {
+    let admitted = this.#decisions.get(address)
+    if (admitted === undefined) {
+      admitted = this.#decide(address)
+      // many addresses (an IPv6 /64 has plenty): start over rather than grow
+      if (this.#decisions.size >= DECISION_CACHE_SIZE) this.#decisions.clear()
+      this.#decisions.set(address, admitted)
+    }
+    return admitted
+  }
+
+  #decide (address: string): boolean {
+    const family = addressFamily(address)
+    if (family === undefined) return false
+    if (this.#deny?.check(address, family) === true) return false
+    return this.#allow === undefined || this.#allow.check(address, family)
+  }
 }

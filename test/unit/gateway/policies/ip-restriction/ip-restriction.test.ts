@@ -2,13 +2,13 @@
 // addresses its compiled lists admit (deny first, then the allow list), in both families.
 import { Compile } from 'typebox/compile'
 import { describe, expect, it } from 'vitest'
-import { admitsAddress, compileIpRestriction, IpRestrictionConfig, ipRestrictionProblem, MAX_IP_RULES } from '../../../../../src/gateway/policies/ip-restriction/ip-restriction.js'
+import { IpRestriction, IpRestrictionConfig, ipRestrictionProblem, MAX_IP_RULES } from '../../../../../src/gateway/policies/ip-restriction/ip-restriction.js'
 
 const schema = Compile(IpRestrictionConfig)
 
 function admits (config: IpRestrictionConfig, addresses: string[]): Record<string, boolean> {
-  const restriction = compileIpRestriction(config)
-  return Object.fromEntries(addresses.map(address => [address, admitsAddress(restriction, address)]))
+  const restriction = new IpRestriction(config)
+  return Object.fromEntries(addresses.map(address => [address, restriction.admits(address)]))
 }
 
 describe('IP restriction configuration', () => {
@@ -95,5 +95,14 @@ describe('IP restriction decisions', () => {
 
   it('refuses an address it cannot read, even with only a deny list', () => {
     expect(admits({ deny: ['10.0.0.1'] }, ['', 'unknown'])).toEqual({ '': false, unknown: false })
+  })
+
+  it('answers the same for an address it has seen, also after its recent answers are dropped', () => {
+    const restriction = new IpRestriction({ allow: ['10.0.0.0/8'], deny: ['10.0.0.13'] })
+    const addresses = Array.from({ length: 600 }, (_, index) => `10.0.${index >> 8}.${index & 255}`)
+    const first = addresses.map(address => restriction.admits(address))
+    expect(addresses.map(address => restriction.admits(address))).toEqual(first)
+    expect(first.filter(admitted => !admitted)).toHaveLength(1)
+    expect([restriction.admits('10.0.0.13'), restriction.admits('11.0.0.1'), restriction.admits('10.0.0.14')]).toEqual([false, false, true])
   })
 })
