@@ -30,6 +30,7 @@ export const BadPathError = createError('BAD_PATH', 'The request path is not val
 export const BadWebSocketHandshakeError = createError('BAD_WEBSOCKET_HANDSHAKE', '%s', 400)
 export const MethodNotAllowedError = createError('METHOD_NOT_ALLOWED', '%s', 405)
 export const CorsOriginNotAllowedError = createError('CORS_ORIGIN_NOT_ALLOWED', 'Pages from %s may not call %s: the origin is not among those its CORS settings allow', 403)
+export const IpNotAllowedError = createError('IP_NOT_ALLOWED', 'Calls from %s are not allowed by the IP restriction of %s', 403)
 
 // Gateway: the HTTP exchange with the client
 export const RequestTimeoutError = createError('REQUEST_TIMEOUT', '%s', 408)

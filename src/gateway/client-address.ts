@@ -2,7 +2,8 @@
 // whoever sent the request, so it is read only when the peer is one of the operator's
 // trusted proxies, and then from the right: each trusted hop vouches for the address left
 // of it, and the first address not trusted is the client (the rest could be forged).
-import { BlockList, isIP } from 'node:net'
+import { isIP, type BlockList } from 'node:net'
+import { addressFamily, subnetList } from './ip-subnet.js'
 
 const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
 
@@ -13,27 +14,23 @@ export function plainAddress (address: string): string {
 }
 
 export class TrustedProxies {
-  readonly #list = new BlockList()
+  readonly #list: BlockList
   readonly #empty: boolean
 
   /** `entries` are addresses or CIDRs (`10.0.0.0/8`, `fd00::/8`); throws on anything else. */
   constructor (entries: readonly string[]) {
     this.#empty = entries.length === 0
-    for (const entry of entries) {
-      const [address, prefix, extra] = entry.split('/')
-      const family = isIP(address)
-      const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix)
-      if (family === 0 || extra !== undefined || !Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) {
-        throw new Error(`trustedProxies: "${entry}" is not an IP address or CIDR`)
-      }
-      this.#list.addSubnet(address, bits, family === 6 ? 'ipv6' : 'ipv4')
+    try {
+      this.#list = subnetList(entries)
+    } catch (error) {
+      throw new Error(`trustedProxies: ${(error as Error).message}`)
     }
   }
 
   trusts (address: string): boolean {
     if (this.#empty) return false
-    const family = isIP(address)
-    return family !== 0 && this.#list.check(address, family === 6 ? 'ipv6' : 'ipv4')
+    const family = addressFamily(address)
+    return family !== undefined && this.#list.check(address, family)
   }
 
   /** The client's address: the peer's own, or from X-Forwarded-For when the peer is trusted. */

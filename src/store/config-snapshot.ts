@@ -61,6 +61,8 @@ export interface SnapshotApp {
   name: string
   /** active only when both the app and its partner are active */
   status: 'active' | 'suspended'
+  /** configured policies by name (APP_POLICIES in src/gateway/policies/registry.ts); present only when there are some, so that 100,000 apps stay small */
+  policies?: Record<string, unknown>
 }
 
 export interface SnapshotCredential {
@@ -162,10 +164,17 @@ async function readIdentities (tx: Transaction, now: Date, appIds?: string[]): P
   const credentials = await tx.credential.findMany({ where: { ...ofApps, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] } })
   const grants = await tx.grant.findMany({ where: { ...ofApps, status: 'approved' } })
   return {
-    apps: apps.map(app => ({ id: app.id, partnerId: app.partnerId, name: app.name, status: app.status === 'active' && app.partner.status === 'active' ? 'active' : 'suspended' })),
+    apps: apps.map(toSnapshotApp),
     credentials: credentials.map(credential => ({ id: credential.id, appId: credential.appId, key: credential.key, secretCiphertext: credential.secretCiphertext, apiKeyHash: credential.apiKeyHash, expiresAt: credential.expiresAt?.getTime() ?? null })),
     grants: grants.map(toSnapshotGrant)
   }
+}
+
+function toSnapshotApp (app: { id: string, partnerId: string, name: string, status: string, policies: unknown, partner: { status: string } }): SnapshotApp {
+  const snapshotApp: SnapshotApp = { id: app.id, partnerId: app.partnerId, name: app.name, status: app.status === 'active' && app.partner.status === 'active' ? 'active' : 'suspended' }
+  const policies = app.policies as Record<string, unknown>
+  if (Object.keys(policies).length > 0) snapshotApp.policies = policies
+  return snapshotApp
 }
 
 function toSnapshotGrant (grant: { id: string, appId: string, apiId: string, planId: string }): SnapshotGrant {

@@ -4,15 +4,15 @@
 import type { CompiledApi, GatewaySnapshot } from '../snapshot/compile.js'
 import { authenticationUnit } from './authentication/index.js'
 import type { PolicyChain, PolicyUnit, Transport } from './chain.js'
-import type { ApiPolicyDefinition, ChainServices, PolicyPhase } from './definition.js'
+import type { ApiPolicyDefinition, AppPolicyDefinition, ChainServices, PolicyPhase } from './definition.js'
 import { permissionUnit } from './permission/index.js'
 import { rateLimitUnit } from './rate-limit/index.js'
-import { API_POLICIES } from './registry.js'
+import { API_POLICIES, APP_POLICIES } from './registry.js'
 import { upstreamConcurrencyUnit } from './upstream-concurrency/index.js'
 
 export type PolicyChains = (api: CompiledApi, snapshot: GatewaySnapshot) => PolicyChain
 
-export function policyChains (services: ChainServices, definitions: readonly ApiPolicyDefinition[] = API_POLICIES): PolicyChains {
+export function policyChains (services: ChainServices, definitions: readonly ApiPolicyDefinition[] = API_POLICIES, appDefinitions: readonly AppPolicyDefinition[] = APP_POLICIES): PolicyChains {
   const authentication = authenticationUnit(services)
   const upstreamConcurrency = upstreamConcurrencyUnit(services)
   const rateLimit = rateLimitUnit(services)
@@ -23,6 +23,11 @@ export function policyChains (services: ChainServices, definitions: readonly Api
     for (const definition of definitions) {
       if (definition.phase !== phase) continue
       const unit = definition.compile(api.policies[definition.name] ?? undefined, api, snapshot, services)
+      if (unit !== undefined) units.push(unit)
+    }
+    for (const definition of appDefinitions) {
+      if (definition.phase !== phase) continue
+      const unit = definition.compile(api, snapshot, services)
       if (unit !== undefined) units.push(unit)
     }
     return units

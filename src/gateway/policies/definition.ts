@@ -30,16 +30,31 @@ export interface ChainServices {
  */
 export type PolicyPhase = 'before-authentication' | 'after-permission' | 'before-proxy'
 
-export interface ApiPolicyDefinition<Configuration = any> {
-  /** the API's field in the control API and its key in the stored policies */
+/** A policy's configuration, as the control API takes and stores it. */
+export interface PolicySettingDefinition<Configuration = any> {
+  /** the field in the control API and the key in the stored policies */
   readonly name: string
   readonly schema: TSchema
   readonly description: string
-  readonly phase: PolicyPhase
   /** what the schema cannot say (values that allow nothing, or too much); undefined = fine */
   readonly problem?: (config: Configuration) => string | undefined
   /** the configuration as stored (e.g. lowercased origins) */
   readonly normalise?: (config: Configuration) => Configuration
+}
+
+export interface ApiPolicyDefinition<Configuration = any> extends PolicySettingDefinition<Configuration> {
+  readonly phase: PolicyPhase
   /** the unit for one API; undefined when it needs none. `config` is undefined when the API has none. */
   readonly compile: (config: Configuration | undefined, api: CompiledApi, snapshot: GatewaySnapshot, services: ChainServices) => PolicyUnit | undefined
+}
+
+/**
+ * A policy configured per app (App.policies). Apps change without their APIs' chains being
+ * rebuilt, so its unit is in every API's chain, once the app is known, and reads the app's
+ * configuration (context.app.policies) on each request.
+ */
+export interface AppPolicyDefinition<Configuration = any> extends PolicySettingDefinition<Configuration> {
+  readonly phase: Exclude<PolicyPhase, 'before-authentication'>
+  /** the unit for one API; undefined when it needs none */
+  readonly compile: (api: CompiledApi, snapshot: GatewaySnapshot, services: ChainServices) => PolicyUnit | undefined
 }

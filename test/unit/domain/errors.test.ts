@@ -9,6 +9,7 @@ const EXPECTED: Record<string, [string, number]> = {
   BadWebSocketHandshakeError: ['BAD_WEBSOCKET_HANDSHAKE', 400],
   MethodNotAllowedError: ['METHOD_NOT_ALLOWED', 405],
   CorsOriginNotAllowedError: ['CORS_ORIGIN_NOT_ALLOWED', 403],
+  IpNotAllowedError: ['IP_NOT_ALLOWED', 403],
   RequestTimeoutError: ['REQUEST_TIMEOUT', 408],
   ExpectationFailedError: ['EXPECTATION_FAILED', 417],
   HeadersTooLargeError: ['HEADERS_TOO_LARGE', 431],

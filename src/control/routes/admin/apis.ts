@@ -2,12 +2,13 @@
 // behind them, the accepted auth modes, and the plans partners may request.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ConflictError, NotFoundError, ValidationError } from '../../../domain/errors.js'
+import { ConflictError, NotFoundError } from '../../../domain/errors.js'
 import { API_POLICIES } from '../../../gateway/policies/registry.js'
 import type { Transaction } from '../../../store/config-writer.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
 import { Description, ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
 import { HTTP_METHODS, assertNoRouteClash, normaliseRoutes } from '../../services/api-routes.js'
+import { policiesToStore, policyBodyFields, policyViewFields, policyViews, withoutPolicies, type StoredPolicies } from '../../services/policy-settings.js'
 
 const AuthMode = Type.Union([Type.Literal('hmac'), Type.Literal('apikey'), Type.Literal('jwt')])
 
@@ -28,7 +29,7 @@ const ApiFields = {
   autoApprove: Type.Optional(Type.Boolean()),
   planIds: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), { maxItems: 50, uniqueItems: true })),
   // one field per configurable policy (src/gateway/policies/registry.ts), validated with its own schema
-  ...Object.fromEntries(API_POLICIES.map(policy => [policy.name, Type.Optional(Type.Union([policy.schema, Type.Null()], { description: policy.description }))]))
+  ...policyBodyFields(API_POLICIES)
 }
 
 const Api = Type.Object({
@@ -41,48 +42,16 @@ const Api = Type.Object({
   autoApprove: Type.Boolean(),
   planIds: Type.Array(Type.String()),
   hasOpenApi: Type.Boolean(),
-  ...Object.fromEntries(API_POLICIES.map(policy => [policy.name, Type.Union([policy.schema, Type.Null()])])),
+  ...policyViewFields(API_POLICIES),
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
 
 const INCLUDE = { routes: { orderBy: { id: 'asc' as const } } }
 
-type StoredPolicies = Record<string, unknown>
-
 function toApi (row: { id: string, name: string, description: string, upstreamId: string, auth: string[], autoApprove: boolean, planIds: string[], openapi: unknown, policies: unknown, createdAt: Date, updatedAt: Date, routes: Array<{ id: string, methods: string[], host: string | null, path: string, stripPrefix: boolean, websocket: boolean }> }) {
   const { openapi, routes, policies, ...rest } = row
-  const configured = Object.fromEntries(API_POLICIES.map(policy => [policy.name, (policies as StoredPolicies)[policy.name] ?? null]))
-  return { ...rest, ...configured, hasOpenApi: openapi !== null, routes: routes.map(({ id, methods, host, path, stripPrefix, websocket }) => ({ id, methods, host, path, stripPrefix, websocket })) } as never
-}
-
-/**
- * The policies as stored after a create or update: each policy field given replaces that
- * policy (null removes it), the others stay. A configuration is checked beyond its schema
- * (one that would allow nothing, or too much, is refused) and normalised.
- */
-function policiesToStore (body: Record<string, unknown>, current: StoredPolicies): StoredPolicies | undefined {
-  let policies: StoredPolicies | undefined
-  for (const policy of API_POLICIES) {
-    const config = body[policy.name]
-    if (config === undefined) continue
-    policies ??= { ...current }
-    if (config === null) {
-      delete policies[policy.name]
-      continue
-    }
-    const problem = policy.problem?.(config)
-    if (problem !== undefined) throw new ValidationError(problem)
-    policies[policy.name] = policy.normalise?.(config) ?? config
-  }
-  return policies
-}
-
-/** The request body without the policy fields: the API's own columns. */
-function withoutPolicies<Body extends Record<string, unknown>> (body: Body): Body {
-  const fields = { ...body }
-  for (const policy of API_POLICIES) delete fields[policy.name]
-  return fields
+  return { ...rest, ...policyViews(API_POLICIES, policies), hasOpenApi: openapi !== null, routes: routes.map(({ id, methods, host, path, stripPrefix, websocket }) => ({ id, methods, host, path, stripPrefix, websocket })) } as never
 }
 
 async function checkReferences (tx: Transaction, upstreamId: string | undefined, planIds: string[] | undefined): Promise<void> {
@@ -107,7 +76,7 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async fastify => {
   fastify.post('/apis', { schema: { tags, summary: 'Create an API with its routes', body: Type.Object(ApiFields, { additionalProperties: false }), response: { 201: Api, ...ERROR_RESPONSES } } }, async (request, reply) => {
     const body = request.body
     const routes = normaliseRoutes(body.routes)
-    const policies = policiesToStore(body, {}) ?? {}
+    const policies = policiesToStore(API_POLICIES, body, {}) ?? {}
     const api = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       await assertNameFree(tx, body.name)
       await checkReferences(tx, body.upstreamId, body.planIds)
@@ -140,11 +109,11 @@ export const apiRoutes: FastifyPluginAsyncTypebox = async fastify => {
     const api = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       const current = await tx.api.findUnique({ where: { id: request.params.id }, select: { policies: true } })
       if (current === null) throw new NotFoundError(`API ${request.params.id} does not exist`)
-      const policies = policiesToStore(body, current.policies as StoredPolicies)
+      const policies = policiesToStore(API_POLICIES, body, current.policies as StoredPolicies)
       await assertNameFree(tx, body.name, request.params.id)
       await checkReferences(tx, body.upstreamId, body.planIds)
       if (routes !== undefined) await assertNoRouteClash(tx, routes, request.params.id)
-      const { routes: _routes, ...fields } = withoutPolicies(body)
+      const { routes: _routes, ...fields } = withoutPolicies(API_POLICIES, body)
       const updated = await tx.api.update({
         where: { id: request.params.id },
         data: { ...fields, ...(policies !== undefined ? { policies: policies as object } : {}), ...(routes !== undefined ? { routes: { deleteMany: {}, create: routes } } : {}) },

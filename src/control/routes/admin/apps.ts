@@ -3,19 +3,33 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFoundError } from '../../../domain/errors.js'
+import { APP_POLICIES } from '../../../gateway/policies/registry.js'
 import { PageQuery, pageArguments, pageOf, toPage } from '../../pagination.js'
 import { AppStatus, Credential, NewSecretFields, RotatedCredential } from '../../schemas/apps.js'
 import { ERROR_RESPONSES, IdParams, Name, Timestamp } from '../../schemas/common.js'
 import { issueCredential, revokeCredential, rotateCredentials, toCredentialView } from '../../services/credentials.js'
+import { policiesToStore, policyBodyFields, policyViewFields, policyViews, withoutPolicies, type StoredPolicies } from '../../services/policy-settings.js'
 
 const App = Type.Object({
   id: Type.String({ format: 'uuid' }),
   partnerId: Type.String({ format: 'uuid' }),
   name: Type.String(),
   status: AppStatus,
+  // one field per policy configured per app (APP_POLICIES in src/gateway/policies/registry.ts)
+  ...policyViewFields(APP_POLICIES),
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
+
+const AppBody = Type.Object({ name: Name, ...policyBodyFields(APP_POLICIES) }, { additionalProperties: false })
+
+const AppPatch = Type.Object({ name: Type.Optional(Name), status: Type.Optional(AppStatus), ...policyBodyFields(APP_POLICIES) }, { additionalProperties: false, minProperties: 1 })
+
+/** An app row as the API shows it: its policies as fields of their own. */
+function toAppView<Row extends { policies: unknown }> (row: Row): Omit<Row, 'policies'> & Record<string, unknown> {
+  const { policies, ...rest } = row
+  return { ...rest, ...policyViews(APP_POLICIES, policies) }
+}
 
 const AppWithCredentials = Type.Object({ ...App.properties, credentials: Type.Array(Credential) })
 
@@ -47,19 +61,20 @@ export const appRoutes: FastifyPluginAsyncTypebox = async fastify => {
   async function findApp (id: string) {
     const app = await fastify.prisma.app.findUnique({ where: { id }, include: { credentials: { orderBy: { createdAt: 'asc' } } } })
     if (app === null) throw new NotFoundError(`App ${id} does not exist`)
-    return { ...app, credentials: app.credentials.map(toCredentialView) }
+    return { ...toAppView(app), credentials: app.credentials.map(toCredentialView) }
   }
 
   fastify.post('/partners/:id/apps', {
-    schema: { tags, summary: 'Create an app with its first credential', params: IdParams, body: Type.Object({ name: Name }, { additionalProperties: false }), response: { 201: CreatedApp, ...ERROR_RESPONSES } }
+    schema: { tags, summary: 'Create an app with its first credential', params: IdParams, body: AppBody, response: { 201: CreatedApp, ...ERROR_RESPONSES } }
   }, async (request, reply) => {
+    const policies = policiesToStore(APP_POLICIES, request.body, {}) ?? {}
     const created = await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       const partner = await tx.partner.findUnique({ where: { id: request.params.id } })
       if (partner === null) throw new NotFoundError(`Partner ${request.params.id} does not exist`)
-      const app = await tx.app.create({ data: { partnerId: partner.id, name: request.body.name } })
+      const app = await tx.app.create({ data: { partnerId: partner.id, name: request.body.name, policies: policies as object } })
       const credential = await issueCredential(tx, fastify.secretBox, app.id)
-      audit({ action: 'app.create', targetType: 'app', targetId: app.id, details: { name: app.name, partnerId: partner.id, key: credential.key } })
-      return { ...app, credentialId: credential.id, key: credential.key, secret: credential.secret, apiKey: credential.apiKey }
+      audit({ action: 'app.create', targetType: 'app', targetId: app.id, details: { name: app.name, partnerId: partner.id, key: credential.key, ...policies } })
+      return { ...toAppView(app), credentialId: credential.id, key: credential.key, secret: credential.secret, apiKey: credential.apiKey }
     })
     return await reply.code(201).send(created as never)
   })
@@ -69,7 +84,7 @@ export const appRoutes: FastifyPluginAsyncTypebox = async fastify => {
     if (partner === null) throw new NotFoundError(`Partner ${request.params.id} does not exist`)
     const page = pageArguments(request.query)
     const rows = await fastify.prisma.app.findMany({ ...page, where: { ...page.where, partnerId: partner.id } })
-    return toPage(rows, request.query.limit, row => row as never)
+    return toPage(rows, request.query.limit, row => toAppView(row) as never)
   })
 
   fastify.get('/apps/:id', { schema: { tags, summary: 'Get an app and its credentials (never secrets)', params: IdParams, response: { 200: AppWithCredentials, ...ERROR_RESPONSES } } }, async request => {
@@ -77,12 +92,13 @@ export const appRoutes: FastifyPluginAsyncTypebox = async fastify => {
   })
 
   fastify.patch('/apps/:id', {
-    schema: { tags, summary: 'Rename, suspend or resume an app', params: IdParams, body: Type.Object({ name: Type.Optional(Name), status: Type.Optional(AppStatus) }, { additionalProperties: false, minProperties: 1 }), response: { 200: AppWithCredentials, ...ERROR_RESPONSES } }
+    schema: { tags, summary: 'Rename, suspend or resume an app, or change its policies (null removes one)', params: IdParams, body: AppPatch, response: { 200: AppWithCredentials, ...ERROR_RESPONSES } }
   }, async request => {
     await fastify.configWriter.write(request.operator.name, async ({ tx, audit }) => {
       const app = await tx.app.findUnique({ where: { id: request.params.id } })
       if (app === null) throw new NotFoundError(`App ${request.params.id} does not exist`)
-      await tx.app.update({ where: { id: app.id }, data: request.body })
+      const policies = policiesToStore(APP_POLICIES, request.body, app.policies as StoredPolicies)
+      await tx.app.update({ where: { id: app.id }, data: { ...withoutPolicies(APP_POLICIES, request.body), ...(policies !== undefined ? { policies: policies as object } : {}) } })
       audit({ action: request.body.status !== undefined && request.body.status !== app.status ? `app.${request.body.status === 'suspended' ? 'suspend' : 'resume'}` : 'app.update', targetType: 'app', targetId: app.id, details: request.body })
     })
     return await findApp(request.params.id) as never

@@ -3,20 +3,28 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFoundError } from '../../../domain/errors.js'
+import { APP_POLICIES } from '../../../gateway/policies/registry.js'
 import type { Transaction } from '../../../store/config-writer.js'
 import { requireActivePartner } from '../../plugins/partner-session.js'
 import { IdParams, Name, Timestamp } from '../../schemas/common.js'
 import { issueCredential, revokeCredential, rotateCredentials, toCredentialView } from '../../services/credentials.js'
 import { AppStatus, Credential, NewSecretFields, RotatedCredential } from '../../schemas/apps.js'
+import { policiesToStore, policyBodyFields, policyViewFields, policyViews, withoutPolicies, type StoredPolicies } from '../../services/policy-settings.js'
 import { PARTNER_ERRORS, PARTNER_ROUTE } from './schemas.js'
 
 const App = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
   status: AppStatus,
+  // the app's own policies, e.g. an IP allow list that locks its credentials to the partner's servers
+  ...policyViewFields(APP_POLICIES),
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
+
+function toAppView (app: { id: string, name: string, status: string, policies: unknown, createdAt: Date, updatedAt: Date }) {
+  return { id: app.id, name: app.name, status: app.status, ...policyViews(APP_POLICIES, app.policies), createdAt: app.createdAt, updatedAt: app.updatedAt }
+}
 
 const AppDetail = Type.Object({ ...App.properties, credentials: Type.Array(Credential) })
 
@@ -36,24 +44,25 @@ export const appRoutes: FastifyPluginAsyncTypebox = async fastify => {
   async function appDetail (partnerId: string, id: string) {
     const app = await fastify.prisma.app.findFirst({ where: { id, partnerId }, include: { credentials: { orderBy: { createdAt: 'desc' } } } })
     if (app === null) throw new NotFoundError(`App ${id} does not exist`)
-    return { id: app.id, name: app.name, status: app.status, createdAt: app.createdAt, updatedAt: app.updatedAt, credentials: app.credentials.map(toCredentialView) }
+    return { ...toAppView(app), credentials: app.credentials.map(toCredentialView) }
   }
 
   fastify.get('/apps', { schema: { ...PARTNER_ROUTE, summary: 'List my apps', response: { 200: Type.Object({ items: Type.Array(App) }), ...PARTNER_ERRORS } } }, async request => {
     const session = requireActivePartner(request)
     const rows = await fastify.prisma.app.findMany({ where: { partnerId: session.partnerId }, orderBy: { createdAt: 'asc' }, take: 500 })
-    return { items: rows as never }
+    return { items: rows.map(toAppView) as never }
   })
 
   fastify.post('/apps', {
-    schema: { ...PARTNER_ROUTE, summary: 'Create an app; the response holds its secret and API key, shown this once', body: Type.Object({ name: Name }, { additionalProperties: false }), response: { 201: CreatedApp, ...PARTNER_ERRORS } }
+    schema: { ...PARTNER_ROUTE, summary: 'Create an app; the response holds its secret and API key, shown this once', body: Type.Object({ name: Name, ...policyBodyFields(APP_POLICIES) }, { additionalProperties: false }), response: { 201: CreatedApp, ...PARTNER_ERRORS } }
   }, async (request, reply) => {
     const session = requireActivePartner(request)
+    const policies = policiesToStore(APP_POLICIES, request.body, {}) ?? {}
     const created = await fastify.configWriter.write(actor(session.userId), async ({ tx, audit }) => {
-      const app = await tx.app.create({ data: { partnerId: session.partnerId, name: request.body.name } })
+      const app = await tx.app.create({ data: { partnerId: session.partnerId, name: request.body.name, policies: policies as object } })
       const credential = await issueCredential(tx, fastify.secretBox, app.id)
-      audit({ action: 'app.create', targetType: 'app', targetId: app.id, details: { name: app.name, partnerId: session.partnerId, key: credential.key } })
-      return { ...app, credentialId: credential.id, key: credential.key, secret: credential.secret, apiKey: credential.apiKey }
+      audit({ action: 'app.create', targetType: 'app', targetId: app.id, details: { name: app.name, partnerId: session.partnerId, key: credential.key, ...policies } })
+      return { ...toAppView(app), credentialId: credential.id, key: credential.key, secret: credential.secret, apiKey: credential.apiKey }
     })
     return await reply.code(201).send(created as never)
   })
@@ -64,12 +73,13 @@ export const appRoutes: FastifyPluginAsyncTypebox = async fastify => {
   })
 
   fastify.patch('/apps/:id', {
-    schema: { ...PARTNER_ROUTE, summary: 'Rename, suspend or resume an app', params: IdParams, body: Type.Object({ name: Type.Optional(Name), status: Type.Optional(AppStatus) }, { additionalProperties: false, minProperties: 1 }), response: { 200: AppDetail, ...PARTNER_ERRORS } }
+    schema: { ...PARTNER_ROUTE, summary: 'Rename, suspend or resume an app, or change its policies (null removes one)', params: IdParams, body: Type.Object({ name: Type.Optional(Name), status: Type.Optional(AppStatus), ...policyBodyFields(APP_POLICIES) }, { additionalProperties: false, minProperties: 1 }), response: { 200: AppDetail, ...PARTNER_ERRORS } }
   }, async request => {
     const session = requireActivePartner(request)
     await fastify.configWriter.write(actor(session.userId), async ({ tx, audit }) => {
       const app = await ownApp(tx, session.partnerId, request.params.id)
-      await tx.app.update({ where: { id: app.id }, data: request.body })
+      const policies = policiesToStore(APP_POLICIES, request.body, app.policies as StoredPolicies)
+      await tx.app.update({ where: { id: app.id }, data: { ...withoutPolicies(APP_POLICIES, request.body), ...(policies !== undefined ? { policies: policies as object } : {}) } })
       const action = request.body.status !== undefined && request.body.status !== app.status ? `app.${request.body.status === 'suspended' ? 'suspend' : 'resume'}` : 'app.update'
       audit({ action, targetType: 'app', targetId: app.id, details: request.body })
     })

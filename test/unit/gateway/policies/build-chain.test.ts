@@ -5,7 +5,7 @@ import type { FailedAuthentications } from '../../../../src/gateway/client-caps/
 import type { LimitBackends } from '../../../../src/limits/index.js'
 import { policyChains } from '../../../../src/gateway/policies/build-chain.js'
 import { runPolicies, type PolicyContext, type PolicyUnit } from '../../../../src/gateway/policies/chain.js'
-import type { ApiPolicyDefinition, ChainServices, PolicyPhase } from '../../../../src/gateway/policies/definition.js'
+import type { ApiPolicyDefinition, AppPolicyDefinition, ChainServices, PolicyPhase } from '../../../../src/gateway/policies/definition.js'
 import type { UpstreamPools } from '../../../../src/gateway/proxy/upstream-pool.js'
 import type { CompiledApi, GatewaySnapshot } from '../../../../src/gateway/snapshot/compile.js'
 import type { UsageRecorder } from '../../../../src/gateway/usage/usage-recorder.js'
@@ -34,6 +34,14 @@ function marker (name: string, phase: PolicyPhase, extra: Partial<PolicyUnit> = 
   }
 }
 
+const perApp: AppPolicyDefinition<{ on: boolean }> = {
+  name: 'per-app',
+  schema: Type.Object({ on: Type.Boolean() }),
+  description: 'per app',
+  phase: 'after-permission',
+  compile: () => ({ name: 'per-app', access () {} })
+}
+
 describe('policy chain', () => {
   const definitions = [
     marker('late', 'before-proxy', { upstreamResponse () {} }),
@@ -42,18 +50,24 @@ describe('policy chain', () => {
   ]
 
   it('places each configured unit in its phase around the fixed ones, per transport', () => {
-    const chains = policyChains(services, definitions)
+    const chains = policyChains(services, definitions, [perApp])
     const chain = chains(api({ early: { on: true }, late: { on: true }, 'about-the-app': { on: true } }), snapshot)
-    expect(chain.http.map(unit => unit.name)).toEqual(['early', 'authentication', 'permission', 'about-the-app', 'upstream-concurrency', 'rate-limit', 'late'])
-    expect(chain.websocket.map(unit => unit.name)).toEqual(['authentication', 'permission', 'about-the-app', 'rate-limit', 'late'])
+    expect(chain.http.map(unit => unit.name)).toEqual(['early', 'authentication', 'permission', 'about-the-app', 'per-app', 'upstream-concurrency', 'rate-limit', 'late'])
+    expect(chain.websocket.map(unit => unit.name)).toEqual(['authentication', 'permission', 'about-the-app', 'per-app', 'rate-limit', 'late'])
     expect(chain.upstreamResponse.map(unit => unit.name)).toEqual(['late'])
     expect(chain.answersPreflight).toBe(true)
   })
 
-  it('leaves out what an API does not configure', () => {
-    const chain = policyChains(services, definitions)(api({ early: { on: false } }), snapshot)
-    expect(chain.http.map(unit => unit.name)).toEqual(['authentication', 'permission', 'upstream-concurrency', 'rate-limit'])
+  it('leaves out what an API does not configure, and keeps the per-app units in every chain', () => {
+    const chain = policyChains(services, definitions, [perApp])(api({ early: { on: false } }), snapshot)
+    expect(chain.http.map(unit => unit.name)).toEqual(['authentication', 'permission', 'per-app', 'upstream-concurrency', 'rate-limit'])
     expect(chain.answersPreflight).toBe(false)
+  })
+
+  it('places the registered policies: CORS then the IP restriction before authentication, the app IP restriction after permission', () => {
+    const chain = policyChains(services)(api({ cors: { origins: '*' }, ipRestriction: { allow: ['10.0.0.0/8'] } }), snapshot)
+    expect(chain.http.map(unit => unit.name)).toEqual(['cors', 'ip-restriction', 'authentication', 'permission', 'app-ip-restriction', 'upstream-concurrency', 'rate-limit'])
+    expect(chain.websocket.map(unit => unit.name)).toEqual(['ip-restriction', 'authentication', 'permission', 'app-ip-restriction', 'rate-limit'])
   })
 
   it('builds a chain once per compiled API, and anew for a recompiled one', () => {

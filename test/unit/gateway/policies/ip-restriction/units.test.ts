@@ -1,0 +1,60 @@
+// The IP restriction units against a context: the API's unit refuses before any credential
+// is looked at, the app's reads the app's own list and leaves apps without one alone.
+import { describe, expect, it } from 'vitest'
+import type { PolicyContext } from '../../../../../src/gateway/policies/chain.js'
+import type { ChainServices } from '../../../../../src/gateway/policies/definition.js'
+import { appIpRestrictionPolicy, ipRestrictionPolicy } from '../../../../../src/gateway/policies/ip-restriction/index.js'
+import type { CompiledApi, GatewaySnapshot } from '../../../../../src/gateway/snapshot/compile.js'
+import type { SnapshotApp } from '../../../../../src/store/config-snapshot.js'
+
+const api = { id: 'api-1', name: 'orders', upstreamId: 'up-1', auth: ['apikey'], authModes: new Set(['apikey']), policies: {} } as CompiledApi
+const snapshot = {} as GatewaySnapshot
+const services = {} as ChainServices
+
+function context (address: string, app?: SnapshotApp): PolicyContext & { addressReads: number } {
+  const result = { app, addressReads: 0, clientAddress () { result.addressReads++; return address } }
+  return result as unknown as PolicyContext & { addressReads: number }
+}
+
+function refusal (run: () => void): unknown {
+  try {
+    run()
+  } catch (error) {
+    const { code, statusCode, message } = error as { code: string, statusCode: number, message: string }
+    return { code, statusCode, message }
+  }
+  return undefined
+}
+
+describe('IP restriction units', () => {
+  it('compiles no unit for an API without a restriction', () => {
+    expect(ipRestrictionPolicy.compile(undefined, api, snapshot, services)).toBeUndefined()
+  })
+
+  it("refuses an address outside the API's list with 403 IP_NOT_ALLOWED naming it", () => {
+    const unit = ipRestrictionPolicy.compile({ allow: ['10.0.0.0/8'] }, api, snapshot, services)
+    expect(unit?.name).toBe('ip-restriction')
+    expect(refusal(() => unit?.access(context('10.1.2.3')))).toBeUndefined()
+    expect(refusal(() => unit?.access(context('192.0.2.1')))).toEqual({ code: 'IP_NOT_ALLOWED', statusCode: 403, message: 'Calls from 192.0.2.1 are not allowed by the IP restriction of the API orders' })
+  })
+
+  it('gives every API the app unit, which reads no address for an app without a list', () => {
+    const unit = appIpRestrictionPolicy.compile(api, snapshot, services)
+    expect(unit?.name).toBe('app-ip-restriction')
+    const free = context('192.0.2.1', { id: 'app-1', partnerId: 'p-1', name: 'shop', status: 'active' })
+    unit?.access(free)
+    expect(free.addressReads).toBe(0)
+  })
+
+  it("refuses an address outside the app's own list, and follows a changed list", () => {
+    const unit = appIpRestrictionPolicy.compile(api, snapshot, services)
+    const locked: SnapshotApp = { id: 'app-1', partnerId: 'p-1', name: 'shop', status: 'active', policies: { ipRestriction: { allow: ['203.0.113.0/24'], deny: ['203.0.113.9'] } } }
+    expect(refusal(() => unit?.access(context('203.0.113.7', locked)))).toBeUndefined()
+    expect(refusal(() => unit?.access(context('203.0.113.9', locked)))).toEqual({ code: 'IP_NOT_ALLOWED', statusCode: 403, message: 'Calls from 203.0.113.9 are not allowed by the IP restriction of the app shop' })
+    expect(refusal(() => unit?.access(context('198.51.100.1', locked)))).toMatchObject({ code: 'IP_NOT_ALLOWED' })
+    // a changed app is a new object in the next snapshot
+    const moved: SnapshotApp = { ...locked, policies: { ipRestriction: { allow: ['198.51.100.0/24'] } } }
+    expect(refusal(() => unit?.access(context('198.51.100.1', moved)))).toBeUndefined()
+    expect(refusal(() => unit?.access(context('203.0.113.7', moved)))).toMatchObject({ code: 'IP_NOT_ALLOWED' })
+  })
+})
