@@ -12,6 +12,7 @@ import { buildLocalCommandServer, closeCommandSocket, COMMAND_SOCKET_NAME, liste
 import { demoUpstreamRoutes, seedDemo, type DemoCredentials } from './control/demo.js'
 import { SecretBox } from './domain/crypto.js'
 import { buildGatewayServer } from './gateway/app.js'
+import { createResponseCacheStore } from './gateway/policies/response-cache/stores.js'
 import { NodeReporter } from './gateway/node-report.js'
 import { SnapshotManager } from './gateway/snapshot/snapshot-manager.js'
 import { quotaSeedSource } from './gateway/usage/quota-seed.js'
@@ -187,6 +188,7 @@ export async function startProduct (config: Config, options: ProductLoggers = {}
         snapshots,
         limits,
         usage,
+        responseCache: createResponseCacheStore(config, connection === undefined || availability === undefined ? undefined : { connection, availability }),
         metrics,
         lifecycle,
         probes: {

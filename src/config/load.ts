@@ -57,5 +57,8 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env, overri
   if (config.operatorWebhookUrl !== undefined && config.operatorWebhookSecret === undefined) {
     throw new ConfigError('Invalid configuration key "operatorWebhookSecret": required when operatorWebhookUrl is set (OPERATOR_WEBHOOK_SECRET, at least 16 characters)')
   }
+  if (config.responseCacheStore === 'redis' && config.redisUrl === undefined) {
+    throw new ConfigError('Invalid configuration key "responseCacheStore": redis needs redisUrl (REDIS_URL)')
+  }
   return config
 }

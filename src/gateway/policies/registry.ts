@@ -3,7 +3,9 @@
 // takes its configuration (validated with its schema) and the chain builder places its unit.
 import { corsPolicy } from './cors/index.js'
 import type { ApiPolicyDefinition } from './definition.js'
+import { responseCachePolicy } from './response-cache/index.js'
 
 export const API_POLICIES: readonly ApiPolicyDefinition[] = [
-  corsPolicy
+  corsPolicy,
+  responseCachePolicy
 ]
