@@ -34,9 +34,16 @@ function cacheTestUpstream (): (request: IncomingMessage, response: ServerRespon
     if (kind === 'missing') status = 404
     const body: Record<string, unknown> = { url, call }
     if (kind === 'vary') body.language = request.headers['accept-language'] ?? null
-    if (kind === 'big') body.padding = 'x'.repeat(1200)
+    if (kind === 'big' || kind === 'big-chunked') body.padding = 'x'.repeat(1200)
     response.writeHead(status, headers)
-    response.end(JSON.stringify(body))
+    const text = JSON.stringify(body)
+    if (kind === 'big-chunked' || kind === 'slow') {
+      // no Content-Length: the size is known only as the body streams
+      response.write(text.slice(0, 10))
+      setTimeout(() => { response.end(text.slice(10)) }, kind === 'slow' ? 500 : 0)
+      return
+    }
+    response.end(text)
   }
 }
 
@@ -87,10 +94,10 @@ describe('response cache (memory store)', () => {
       routes: [{ path: prefix, stripPrefix: true }, { path: publicPrefix, stripPrefix: true }, { path: uncachedPrefix, stripPrefix: true }]
     })
     const patched = await stack.admin('PATCH', `/admin/v1/apis/${api.apiId}`, {
-      responseCache: { routes: [{ path: `${prefix}/` }, { path: publicPrefix, public: true, ttlSeconds: 30 }], ttlSeconds: 60 }
+      responseCache: { routes: [{ path: `${prefix}/` }, { path: publicPrefix, public: true, ttlSeconds: 30 }], ttlSeconds: 60, maxBodyBytes: 1000 }
     })
     expect(patched.status, JSON.stringify(patched.body)).toBe(200)
-    expect(patched.body.responseCache).toEqual({ routes: [{ path: prefix }, { path: publicPrefix, public: true, ttlSeconds: 30 }], ttlSeconds: 60 })
+    expect(patched.body.responseCache).toEqual({ routes: [{ path: prefix }, { path: publicPrefix, public: true, ttlSeconds: 30 }], ttlSeconds: 60, maxBodyBytes: 1000 })
     await waitForPropagation(stack)
   }, 120_000)
 
@@ -179,6 +186,30 @@ describe('response cache (memory store)', () => {
       expect(answers.map(answer => answer.cache), kind).toEqual(['MISS', 'MISS'])
       expect(upstreamCalls(`/${kind}`), kind).toBe(2)
     }
+  })
+
+  it('passes answers over maxBodyBytes on without storing them, whether their length is announced or not', async () => {
+    for (const kind of ['big', 'big-chunked']) {
+      const answers = [await call(`${gateway}${prefix}/${kind}`, withKey()), await call(`${gateway}${prefix}/${kind}`, withKey())]
+      expect(answers.map(answer => [answer.status, answer.cache, answer.body.length > 1000]), kind).toEqual([[200, 'MISS', true], [200, 'MISS', true]])
+    }
+    expect(upstreamCalls('/big') + upstreamCalls('/big-chunked')).toBe(4)
+  })
+
+  it('stores nothing of an answer the client left before its end, and gives its upstream slot back', async () => {
+    const response = await request(`${gateway}${prefix}/slow`, { headers: { host: HOST, ...withKey() } })
+    expect(response.statusCode).toBe(200)
+    for await (const _chunk of response.body) break
+    const pools = stack.control.gateway?.pools
+    const inFlight = (): number => [...pools?.pools ?? []].reduce((sum, pool) => sum + pool.concurrency.inFlight, 0)
+    const deadline = Date.now() + 5000
+    while (inFlight() > 0 && Date.now() < deadline) await sleep(20)
+    expect(inFlight()).toBe(0)
+    await sleep(600)
+    const again = await call(`${gateway}${prefix}/slow`, withKey())
+    expect({ cache: again.cache, call: again.headers.get('x-upstream-call') }).toEqual({ cache: 'MISS', call: '2' })
+    // streamed in two pieces, to its end this time: stored
+    expect((await call(`${gateway}${prefix}/slow`, withKey())).cache).toBe('HIT')
   })
 
   it('follows the request: no-cache goes to the upstream and refreshes the entry, no-store neither reads nor writes it, max-age bounds the age', async () => {
