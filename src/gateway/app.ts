@@ -23,7 +23,7 @@ import { HttpExchange, type HttpExchangeSettings } from './http-exchange.js'
 import { policyChains } from './policies/build-chain.js'
 import { runPolicies, upstreamResponded } from './policies/chain.js'
 import { preflightMethod } from './policies/cors/cors.js'
-import { MemoryResponseCache, type ResponseCacheStore } from './policies/response-cache/stores.js'
+import type { ResponseCacheStore } from './policies/response-cache/stores.js'
 import { proxyHttpRequest } from './proxy/proxy-request.js'
 import { UpstreamPools } from './proxy/upstream-pool.js'
 import { isInternalAddress } from './internal-address.js'
@@ -41,8 +41,8 @@ export interface GatewayServerOptions {
   snapshots: SnapshotManager
   limits: LimitBackends
   usage: UsageRecorder
-  /** where cached responses live; default this process's memory */
-  responseCache?: ResponseCacheStore
+  /** where the response cache keeps answers (src/gateway/policies/response-cache/stores.ts) */
+  responseCache: ResponseCacheStore
   metrics?: GatewayMetrics
   /** draining turns readiness off */
   lifecycle?: Lifecycle
@@ -132,8 +132,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     })
   const tracer = exporter === undefined ? undefined : new Tracer(exporter)
   const issuer = tokenIssuer(config)
-  const responseCache = options.responseCache ?? new MemoryResponseCache(config.responseCacheMaxBytes)
-  const chains = policyChains({ config, limits, usage, pools, responseCache, tokenIssuer: issuer })
+  const chains = policyChains({ config, limits, usage, pools, responseCache: options.responseCache, tokenIssuer: issuer })
   const syncPools = (): void => { pools.sync(snapshots.current.upstreams) }
   syncPools()
   snapshots.on('update', syncPools)

@@ -6,8 +6,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Outcome } from '../../observability/gateway-metrics.js'
 import { endSpan, type RequestSpans } from '../../observability/tracing.js'
-import { joinTaps, type ResponseBodyTap } from '../proxy/body-tap.js'
 import type { SnapshotApp } from '../../store/config-snapshot.js'
+import { joinTaps, type ResponseBodyTap } from '../proxy/body-tap.js'
 import type { RouteMatch } from '../routing/route-table.js'
 import type { CompiledApi, CompiledGrant, GatewaySnapshot } from '../snapshot/compile.js'
 

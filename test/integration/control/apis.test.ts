@@ -46,6 +46,7 @@ describe.each(DATABASE_KINDS)('operator APIs API on %s', kind => {
       planIds: [plan.id],
       hasOpenApi: false,
       cors: null,
+      responseCache: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String)
     })

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseMetrics, value } from '../../helpers/metrics-text.js'
+import { parseMetrics } from '../../helpers/metrics-text.js'
 import { provision, startStack, waitForPropagation, type Provisioned, type TestStack } from '../../helpers/stack.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 

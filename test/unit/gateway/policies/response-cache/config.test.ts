@@ -29,7 +29,7 @@ describe('response-cache configuration', () => {
     [{ routes: [{ path: '/orders' }], maxBodyBytes: 16_777_217 }, 'bodies over 16 MiB'],
     [{ routes: [{ path: '/orders', id: 'x' }] }, 'an unknown route field'],
     [{ routes: [{ path: '/orders' }], store: 'redis' }, 'an unknown field']
-  ])('refuses %j (%s)', config => {
+  ])('refuses %j (%s)', (config, _reason) => {
     expect(schema.Check(config)).toBe(false)
   })
 
