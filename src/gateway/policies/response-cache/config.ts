@@ -3,7 +3,6 @@
 // new ids, while their path and host stay what operators name them by (and what the route
 // clash check keeps unique). An entry that names no route of the API caches nothing.
 import { Type, type Static } from 'typebox'
-import type { SnapshotRoute } from '../../../store/config-snapshot.js'
 import type { FreshnessSettings } from './cache-policy.js'
 
 const TtlSeconds = (description: string) => Type.Integer({ minimum: 1, maximum: 31_536_000, description })
@@ -25,10 +24,6 @@ export type ResponseCacheConfig = Static<typeof ResponseCacheConfig>
 
 const DEFAULT_TTL_SECONDS = 60
 const DEFAULT_MAX_BODY_BYTES = 1_048_576
-
-function routeName (host: string | null | undefined, path: string): string {
-  return `${host ?? ''}${path}`
-}
 
 /** What the schema cannot say: a route listed twice (with settings that could disagree). */
 export function responseCacheConfigProblem (config: ResponseCacheConfig): string | undefined {
@@ -62,19 +57,21 @@ export interface CachedRouteSettings {
   public: boolean
 }
 
-/** The settings of each of the API's routes the configuration names, by route id. */
-export function cachedRoutes (config: ResponseCacheConfig, apiRoutes: Iterable<SnapshotRoute>, maxTtlSeconds: number): Map<string, CachedRouteSettings> {
-  const listed = new Map(normaliseResponseCacheConfig(config).routes.map(route => [routeName(route.host, route.path), route]))
+/** The name a route goes by in the configuration and the cache keys: its host and prefix. */
+export function routeName (host: string | null | undefined, path: string): string {
+  return `${host ?? ''}${path}`
+}
+
+/** The settings of each route the configuration lists, by routeName, with the API-wide settings as defaults. */
+export function cachedRouteSettings (config: ResponseCacheConfig, maxTtlSeconds: number): Map<string, CachedRouteSettings> {
   const settings = new Map<string, CachedRouteSettings>()
-  for (const route of apiRoutes) {
+  for (const route of normaliseResponseCacheConfig(config).routes) {
     const name = routeName(route.host, route.path)
-    const entry = listed.get(name)
-    if (entry === undefined) continue
-    settings.set(route.id, {
+    settings.set(name, {
       name,
-      freshness: { defaultTtlSeconds: entry.ttlSeconds ?? config.ttlSeconds ?? DEFAULT_TTL_SECONDS, maxTtlSeconds },
+      freshness: { defaultTtlSeconds: route.ttlSeconds ?? config.ttlSeconds ?? DEFAULT_TTL_SECONDS, maxTtlSeconds },
       maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-      public: entry.public ?? config.public ?? false
+      public: route.public ?? config.public ?? false
     })
   }
   return settings

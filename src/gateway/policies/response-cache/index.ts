@@ -4,10 +4,11 @@
 // quota: an answer from the cache reaches only an app with a grant, and counts as a call.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { ResponseBodyTap } from '../../proxy/body-tap.js'
+import type { RouteDefinition } from '../../routing/route-table.js'
 import type { PolicyContext } from '../chain.js'
 import type { ApiPolicyDefinition } from '../definition.js'
 import { acceptableAge, ageHeader, cacheKey, currentAgeMs, normaliseQuery, requestCacheDirectives, storedHeaders, storeDecision, variantKey, type RequestCacheDirectives } from './cache-policy.js'
-import { cachedRoutes, normaliseResponseCacheConfig, ResponseCacheConfig, responseCacheConfigProblem, type CachedRouteSettings } from './config.js'
+import { cachedRouteSettings, normaliseResponseCacheConfig, ResponseCacheConfig, responseCacheConfigProblem, routeName, type CachedRouteSettings } from './config.js'
 import type { CachedAnswer, ResponseCacheStore } from './stores.js'
 
 /** A request the cache could not answer: where its answer goes, if it may be stored. */
@@ -49,10 +50,19 @@ export const responseCachePolicy: ApiPolicyDefinition<ResponseCacheConfig> = {
   phase: 'before-proxy',
   problem: responseCacheConfigProblem,
   normalise: normaliseResponseCacheConfig,
-  compile (config, api, snapshot, services) {
+  compile (config, api, _snapshot, services) {
     if (config === undefined) return undefined
-    const routes = cachedRoutes(config, snapshot.data.routes.filter(route => route.apiId === api.id), services.config.responseCacheMaxTtlSeconds)
-    if (routes.size === 0) return undefined
+    const listed = cachedRouteSettings(config, services.config.responseCacheMaxTtlSeconds)
+    // a route is looked up by name once per compiled snapshot, then by its object (null: not cached)
+    const settingsByRoute = new WeakMap<RouteDefinition, CachedRouteSettings | null>()
+    function settingsOf (route: RouteDefinition): CachedRouteSettings | undefined {
+      let settings = settingsByRoute.get(route)
+      if (settings === undefined) {
+        settings = listed.get(routeName(route.host, route.path)) ?? null
+        settingsByRoute.set(route, settings)
+      }
+      return settings ?? undefined
+    }
     const store = services.responseCache
     const generation = api.cacheGeneration ?? 0
     const maxTtlMs = services.config.responseCacheMaxTtlSeconds * 1000
@@ -114,8 +124,9 @@ export const responseCachePolicy: ApiPolicyDefinition<ResponseCacheConfig> = {
       name: 'response-cache',
       transports: ['http'],
       access (context) {
-        const route = routes.get(context.match.route.id)
-        if (route === undefined || (context.method !== 'GET' && context.method !== 'HEAD')) return
+        if (context.method !== 'GET' && context.method !== 'HEAD') return
+        const route = settingsOf(context.match.route)
+        if (route === undefined) return
         return lookUp(context, route)
       },
       upstreamResponse (context, statusCode, headers) {

@@ -2,14 +2,9 @@
 // stored, and which of the API's routes it applies to (by path and host, whatever their ids).
 import { Compile } from 'typebox/compile'
 import { describe, expect, it } from 'vitest'
-import { cachedRoutes, normaliseResponseCacheConfig, ResponseCacheConfig, responseCacheConfigProblem } from '../../../../../src/gateway/policies/response-cache/config.js'
-import type { SnapshotRoute } from '../../../../../src/store/config-snapshot.js'
+import { cachedRouteSettings, normaliseResponseCacheConfig, ResponseCacheConfig, responseCacheConfigProblem, routeName } from '../../../../../src/gateway/policies/response-cache/config.js'
 
 const schema = Compile(ResponseCacheConfig)
-
-function route (id: string, path: string, host: string | null = null): SnapshotRoute {
-  return { id, apiId: 'api', methods: [], host, path, stripPrefix: true, websocket: false }
-}
 
 describe('response-cache configuration', () => {
   it.each([
@@ -44,20 +39,19 @@ describe('response-cache configuration', () => {
       .toEqual({ routes: [{ path: '/orders', host: 'api.example.com' }, { path: '/' }], ttlSeconds: 5 })
   })
 
-  it("applies to the API's routes with the path and host listed, with the API-wide settings as defaults", () => {
-    const settings = cachedRoutes(
-      { routes: [{ path: '/orders' }, { path: '/stock', host: 'shop.example.com', ttlSeconds: 5, public: true }, { path: '/gone' }], ttlSeconds: 120, maxBodyBytes: 1000 },
-      [route('r1', '/orders'), route('r2', '/stock', 'shop.example.com'), route('r3', '/stock'), route('r4', '/orders/v2')],
-      3600
-    )
+  it('names each listed route by host and prefix as routes are stored, with the API-wide settings as defaults', () => {
+    const settings = cachedRouteSettings({ routes: [{ path: '/orders/' }, { path: '/stock', host: 'Shop.example.com', ttlSeconds: 5, public: true }], ttlSeconds: 120, maxBodyBytes: 1000 }, 3600)
     expect([...settings]).toEqual([
-      ['r1', { name: '/orders', freshness: { defaultTtlSeconds: 120, maxTtlSeconds: 3600 }, maxBodyBytes: 1000, public: false }],
-      ['r2', { name: 'shop.example.com/stock', freshness: { defaultTtlSeconds: 5, maxTtlSeconds: 3600 }, maxBodyBytes: 1000, public: true }]
+      ['/orders', { name: '/orders', freshness: { defaultTtlSeconds: 120, maxTtlSeconds: 3600 }, maxBodyBytes: 1000, public: false }],
+      ['shop.example.com/stock', { name: 'shop.example.com/stock', freshness: { defaultTtlSeconds: 5, maxTtlSeconds: 3600 }, maxBodyBytes: 1000, public: true }]
     ])
+    // a route as the snapshot holds it finds its entry by the same name; one with another host does not
+    expect(settings.get(routeName('shop.example.com', '/stock'))?.public).toBe(true)
+    expect(settings.get(routeName(null, '/stock'))).toBeUndefined()
   })
 
   it('defaults to a minute and 1 MiB', () => {
-    expect(cachedRoutes({ routes: [{ path: '/orders' }] }, [route('r1', '/orders')], 86_400).get('r1'))
+    expect(cachedRouteSettings({ routes: [{ path: '/orders' }] }, 86_400).get('/orders'))
       .toEqual({ name: '/orders', freshness: { defaultTtlSeconds: 60, maxTtlSeconds: 86_400 }, maxBodyBytes: 1_048_576, public: false })
   })
 })
