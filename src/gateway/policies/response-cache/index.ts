@@ -53,7 +53,7 @@ export const responseCachePolicy: ApiPolicyDefinition<ResponseCacheConfig> = {
   compile (config, api, _snapshot, services) {
     if (config === undefined) return undefined
     const listed = cachedRouteSettings(config, services.config.responseCacheMaxTtlSeconds)
-    // a route is looked up by name once per compiled snapshot, then by its object (null: not cached)
+    // a route is looked up by name the first time this chain sees it, then by its object (null: not cached)
     const settingsByRoute = new WeakMap<RouteDefinition, CachedRouteSettings | null>()
     function settingsOf (route: RouteDefinition): CachedRouteSettings | undefined {
       let settings = settingsByRoute.get(route)
