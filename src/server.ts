@@ -14,6 +14,7 @@ import { SecretBox } from './domain/crypto.js'
 import { buildGatewayServer } from './gateway/app.js'
 import { NodeReporter } from './gateway/node-report.js'
 import { attachGatewayTls } from './gateway/tls/gateway-tls.js'
+import { createResponseCacheStore } from './gateway/policies/response-cache/stores.js'
 import { SnapshotManager } from './gateway/snapshot/snapshot-manager.js'
 import { quotaSeedSource } from './gateway/usage/quota-seed.js'
 import { readQuotaUsage, UsageRecorder } from './gateway/usage/usage-recorder.js'
@@ -192,6 +193,7 @@ export async function startProduct (config: Config, options: ProductLoggers = {}
         snapshots,
         limits,
         usage,
+        responseCache: createResponseCacheStore(config, connection === undefined || availability === undefined ? undefined : { connection, availability }),
         metrics,
         lifecycle,
         probes: {

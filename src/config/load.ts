@@ -64,6 +64,9 @@ export function loadConfig (environment: NodeJS.ProcessEnv = process.env, overri
     throw new ConfigError('Invalid configuration key "operatorWebhookSecret": required when operatorWebhookUrl is set (OPERATOR_WEBHOOK_SECRET, at least 16 characters)')
   }
   checkGatewayTls(config)
+  if (config.responseCacheStore === 'redis' && config.redisUrl === undefined) {
+    throw new ConfigError('Invalid configuration key "responseCacheStore": redis needs redisUrl (REDIS_URL)')
+  }
   return config
 }
 

@@ -67,7 +67,10 @@ export const ConfigSchema = Type.Object({
   accessLogFile: Type.Optional(Type.String({ minLength: 1, description: 'Access-log lines to this file instead of stdout; reopened on SIGHUP (rotation)' })),
   metricsAppLabel: Type.String({ pattern: '^(off|top:[0-9]{1,4})$', default: 'top:20', description: 'Which apps get a label of their own in gateway_requests_total: off, or top:N for the N busiest (the rest count as "other")' }),
   otelExporterEndpoint: Type.Optional(Type.String({ pattern: '^https?://', description: 'OTLP/HTTP collector base URL: spans are POSTed to {endpoint}/v1/traces; unset = no tracing' })),
-  otelServiceName: Type.String({ minLength: 1, default: 'partner-gateway', description: 'service.name of the exported spans' })
+  otelServiceName: Type.String({ minLength: 1, default: 'partner-gateway', description: 'service.name of the exported spans' }),
+  responseCacheStore: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory', description: 'Where responses cached for APIs with responseCache live: memory (each gateway process its own, bounded by responseCacheMaxBytes) or redis (shared by every gateway; needs redisUrl)' }),
+  responseCacheMaxBytes: Type.Integer({ minimum: 0, default: 67_108_864, description: 'Memory store: bytes of cached responses one gateway process keeps; the least recently used go first' }),
+  responseCacheMaxTtlSeconds: Type.Integer({ minimum: 1, maximum: 31_536_000, default: 86_400, description: 'Longest time a response stays cached, whatever its Cache-Control or Expires says' })
 }, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
@@ -130,5 +133,8 @@ export const ENVIRONMENT_VARIABLES: Record<string, { key: keyof Config, parse: '
   ACCESS_LOG_FILE: { key: 'accessLogFile', parse: 'string' },
   METRICS_APP_LABEL: { key: 'metricsAppLabel', parse: 'string' },
   OTEL_EXPORTER_OTLP_ENDPOINT: { key: 'otelExporterEndpoint', parse: 'string' },
-  OTEL_SERVICE_NAME: { key: 'otelServiceName', parse: 'string' }
+  OTEL_SERVICE_NAME: { key: 'otelServiceName', parse: 'string' },
+  RESPONSE_CACHE_STORE: { key: 'responseCacheStore', parse: 'string' },
+  RESPONSE_CACHE_MAX_BYTES: { key: 'responseCacheMaxBytes', parse: 'integer' },
+  RESPONSE_CACHE_MAX_TTL_SECONDS: { key: 'responseCacheMaxTtlSeconds', parse: 'integer' }
 }

@@ -24,8 +24,9 @@ import { FailedAuthentications } from './client-caps/failed-authentications.js'
 import { answerClientError, httpServerOptions } from './client-connection.js'
 import { HttpExchange, type HttpExchangeSettings } from './http-exchange.js'
 import { policyChains } from './policies/build-chain.js'
-import { runPolicies } from './policies/chain.js'
+import { runPolicies, upstreamResponded } from './policies/chain.js'
 import { preflightMethod } from './policies/cors/cors.js'
+import type { ResponseCacheStore } from './policies/response-cache/stores.js'
 import { proxyHttpRequest } from './proxy/proxy-request.js'
 import { UpstreamPools } from './proxy/upstream-pool.js'
 import { isInternalAddress } from './internal-address.js'
@@ -43,6 +44,8 @@ export interface GatewayServerOptions {
   snapshots: SnapshotManager
   limits: LimitBackends
   usage: UsageRecorder
+  /** where the response cache keeps answers (src/gateway/policies/response-cache/stores.ts) */
+  responseCache: ResponseCacheStore
   metrics?: GatewayMetrics
   /** draining turns readiness off */
   lifecycle?: Lifecycle
@@ -135,7 +138,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     })
   const tracer = exporter === undefined ? undefined : new Tracer(exporter)
   const issuer = tokenIssuer(config)
-  const chains = policyChains({ config, limits, usage, pools, tokenIssuer: issuer, failedAuthentications })
+  const chains = policyChains({ config, limits, usage, pools, responseCache: options.responseCache, tokenIssuer: issuer, failedAuthentications })
   const syncPools = (): void => { pools.sync(snapshots.current.upstreams) }
   syncPools()
   snapshots.on('update', syncPools)
@@ -304,7 +307,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
           exchange.upstreamMs = upstreamMs
           routeMetrics.upstreamDuration.observe(upstreamMs / 1000)
           if (upstreamSpan !== undefined) upstreamSpan.attributes['http.response.status_code'] = statusCode
-          for (const unit of chain.upstreamResponse) unit.upstreamResponse?.(exchange, statusCode, headers)
+          return upstreamResponded(chain.upstreamResponse, exchange, statusCode, headers)
         }
       }).catch((error: FastifyError) => {
         // a stalled request body is the client's doing, not the upstream's

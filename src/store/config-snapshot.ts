@@ -43,6 +43,8 @@ export interface SnapshotApi {
   auth: Array<'hmac' | 'apikey' | 'jwt'>
   /** configured policies by name (src/gateway/policies/registry.ts); absent in snapshots cached before this field */
   policies?: Record<string, unknown>
+  /** bumped by each purge of the API's cached responses; absent in snapshots cached before this field */
+  cacheGeneration?: number
 }
 
 export interface SnapshotPlan {
@@ -137,7 +139,7 @@ async function readRouting (tx: Transaction, now: Date): Promise<RoutingData> {
       responseTimeoutMs: upstream.responseTimeoutMs,
       tls: toSnapshotTls(upstream)
     })),
-    apis: apis.map(api => ({ id: api.id, name: api.name, upstreamId: api.upstreamId, auth: api.auth as SnapshotApi['auth'], policies: api.policies as Record<string, unknown> })),
+    apis: apis.map(api => ({ id: api.id, name: api.name, upstreamId: api.upstreamId, auth: api.auth as SnapshotApi['auth'], policies: api.policies as Record<string, unknown>, cacheGeneration: api.cacheGeneration })),
     routes: routes.map(route => ({ id: route.id, apiId: route.apiId, methods: route.methods, host: route.host, path: route.path, stripPrefix: route.stripPrefix, websocket: route.websocket })),
     plans: plans.map(plan => ({ id: plan.id, name: plan.name, rateLimitPerSecond: plan.rateLimitPerSecond, rateLimitBurst: plan.rateLimitBurst, quotaPerDay: plan.quotaPerDay, quotaPerMonth: plan.quotaPerMonth, maxConnections: plan.maxConnections })),
     signingKeys: signingKeys.map(key => ({ kid: key.kid, algorithm: key.algorithm, publicJwk: key.publicJwk as Record<string, unknown>, retiredAt: key.retiredAt?.getTime() ?? null })),

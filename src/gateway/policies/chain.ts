@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Outcome } from '../../observability/gateway-metrics.js'
 import { endSpan, type RequestSpans } from '../../observability/tracing.js'
 import type { SnapshotApp } from '../../store/config-snapshot.js'
+import { joinTaps, type ResponseBodyTap } from '../proxy/body-tap.js'
 import type { RouteMatch } from '../routing/route-table.js'
 import type { CompiledApi, CompiledGrant, GatewaySnapshot } from '../snapshot/compile.js'
 
@@ -70,8 +71,11 @@ export interface PolicyUnit {
   readonly answersPreflight?: boolean
   /** refuses by throwing a catalogue error (src/domain/errors.ts); may answer through the context */
   access: (context: PolicyContext) => void | Promise<void>
-  /** the upstream's response status and headers, before they are sent: a unit may rewrite the headers */
-  upstreamResponse?: (context: PolicyContext, statusCode: number, headers: IncomingHttpHeaders) => void
+  /**
+   * the upstream's response status and headers, before they are sent: a unit may rewrite the
+   * headers, and return a tap to see the body as it streams to the client
+   */
+  upstreamResponse?: (context: PolicyContext, statusCode: number, headers: IncomingHttpHeaders) => ResponseBodyTap | undefined | void
 }
 
 export interface PolicyChain {
@@ -97,4 +101,14 @@ export async function runPolicies (units: readonly PolicyUnit[], context: Policy
     endSpan(span)
     if (context.answered) return
   }
+}
+
+/** Shows the upstream's response to the units that look at it; the taps they return, as one. */
+export function upstreamResponded (units: readonly PolicyUnit[], context: PolicyContext, statusCode: number, headers: IncomingHttpHeaders): ResponseBodyTap | undefined {
+  let tap: ResponseBodyTap | undefined
+  for (let index = 0; index < units.length; index++) {
+    const unitTap = units[index].upstreamResponse?.(context, statusCode, headers)
+    if (unitTap !== undefined) tap = tap === undefined ? unitTap : joinTaps(tap, unitTap)
+  }
+  return tap
 }

@@ -9,6 +9,7 @@ import type { UpstreamPools } from '../proxy/upstream-pool.js'
 import type { CompiledApi, GatewaySnapshot } from '../snapshot/compile.js'
 import type { UsageRecorder } from '../usage/usage-recorder.js'
 import type { PolicyUnit } from './chain.js'
+import type { ResponseCacheStore } from './response-cache/stores.js'
 
 /** What the units need of the running gateway, given once when the gateway starts. */
 export interface ChainServices {
@@ -16,6 +17,8 @@ export interface ChainServices {
   limits: LimitBackends
   usage: UsageRecorder
   pools: UpstreamPools
+  /** where the response cache keeps answers: one per gateway process, shared by its APIs' chains */
+  responseCache: ResponseCacheStore
   /** the `iss` access tokens must carry */
   tokenIssuer: string
   /** clients whose authentications keep failing, refused before authentication runs */

@@ -10,6 +10,7 @@ import type { Dispatcher } from 'undici'
 import { PayloadTooLargeError, RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
 import { REQUEST_ID_HEADER } from '../../domain/request-id.js'
 import { limitBodyIdle, limitBodySize, releaseBody } from '../request-body.js'
+import { TappedResponse, type ResponseBodyTap } from './body-tap.js'
 import { isRetryableFailure, isTargetFailure, isTargetFailureStatus } from './target-failure.js'
 import { upstreamTlsError } from './tls-failure.js'
 import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
@@ -32,9 +33,9 @@ export interface ProxyOptions {
   onAttempt?: (target: UpstreamTarget) => void
   /**
    * called with the time to the upstream's response headers, its status and headers, before
-   * they are sent: the policies may rewrite the headers
+   * they are sent: the policies may rewrite the headers, and return a tap to see the body
    */
-  onUpstreamResponse?: (upstreamMs: number, statusCode: number, headers: IncomingHttpHeaders) => void
+  onUpstreamResponse?: (upstreamMs: number, statusCode: number, headers: IncomingHttpHeaders) => ResponseBodyTap | undefined
 }
 
 export interface ProxyOutcome {
@@ -44,12 +45,12 @@ export interface ProxyOutcome {
 }
 
 // `expect` is not hop-by-hop, but the gateway answers it itself (RFC 9110 §10.1.1) and undici refuses it
-const HOP_BY_HOP = new Set(['expect', 'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+export const HOP_BY_HOP: ReadonlySet<string> = new Set(['expect', 'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 const COLON = 0x3a
 
 /** Header names the Connection header lists are hop-by-hop too (RFC 9110 §7.6.1). */
-function connectionListed (headers: IncomingHttpHeaders): Set<string> | undefined {
+export function connectionListed (headers: IncomingHttpHeaders): Set<string> | undefined {
   const connection = headers.connection
   if (connection === undefined) return undefined
   return new Set(String(connection).toLowerCase().split(',').map(name => name.trim()).filter(name => name !== ''))
@@ -142,8 +143,9 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
         if (isTargetFailureStatus(statusCode)) attempted.health.recordFailure(Date.now())
         else attempted.health.recordSuccess()
         outcome = { statusCode, upstreamMs: performance.now() - started, target: attempted.url }
-        options.onUpstreamResponse?.(outcome.upstreamMs, statusCode, headers as IncomingHttpHeaders)
-        return startResponse(reply, statusCode, headers as IncomingHttpHeaders)
+        const tap = options.onUpstreamResponse?.(outcome.upstreamMs, statusCode, headers as IncomingHttpHeaders)
+        const response = startResponse(reply, statusCode, headers as IncomingHttpHeaders)
+        return tap === undefined ? response : new TappedResponse(response, tap)
       })
       attempted.activeRequests--
       break

@@ -48,6 +48,7 @@ describe.each(DATABASE_KINDS)('operator APIs API on %s', kind => {
       cors: null,
       ipRestriction: null,
       requestLimits: null,
+      responseCache: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String)
     })

@@ -48,3 +48,16 @@ describe('configuration of the gateway\'s TLS port', () => {
     }
   })
 })
+
+describe('configuration of the response cache', () => {
+  it('reads its settings from their environment variables, memory by default', () => {
+    expect(loadConfig({})).toMatchObject({ responseCacheStore: 'memory', responseCacheMaxBytes: 67_108_864, responseCacheMaxTtlSeconds: 86_400 })
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', RESPONSE_CACHE_STORE: 'redis', RESPONSE_CACHE_MAX_BYTES: '1024', RESPONSE_CACHE_MAX_TTL_SECONDS: '600' }))
+      .toMatchObject({ responseCacheStore: 'redis', responseCacheMaxBytes: 1024, responseCacheMaxTtlSeconds: 600 })
+  })
+
+  it('refuses the Redis store without Redis, and a store it does not know', () => {
+    expect(() => loadConfig({ RESPONSE_CACHE_STORE: 'redis' })).toThrow(/responseCacheStore.*REDIS_URL/)
+    expect(() => loadConfig({ RESPONSE_CACHE_STORE: 'disk' })).toThrow(/responseCacheStore/)
+  })
+})

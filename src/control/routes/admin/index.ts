@@ -1,6 +1,7 @@
 // The operator API, one file per resource.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { adminTokenRoutes } from './admin-tokens.js'
+import { apiCacheRoutes } from './api-cache.js'
 import { apiRoutes } from './apis.js'
 import { apiImportRoutes } from './api-import.js'
 import { appRoutes } from './apps.js'
@@ -26,6 +27,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox = async fastify => {
   await fastify.register(grantRoutes)
   await fastify.register(adminTokenRoutes)
   await fastify.register(apiImportRoutes)
+  await fastify.register(apiCacheRoutes)
   await fastify.register(settingRoutes)
   await fastify.register(operatorRoutes)
   await fastify.register(partnerUserRoutes)

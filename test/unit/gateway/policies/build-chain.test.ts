@@ -6,6 +6,7 @@ import type { LimitBackends } from '../../../../src/limits/index.js'
 import { policyChains } from '../../../../src/gateway/policies/build-chain.js'
 import { runPolicies, type PolicyContext, type PolicyUnit } from '../../../../src/gateway/policies/chain.js'
 import type { ApiPolicyDefinition, AppPolicyDefinition, ChainServices, PolicyPhase } from '../../../../src/gateway/policies/definition.js'
+import { MemoryResponseCache } from '../../../../src/gateway/policies/response-cache/stores.js'
 import type { UpstreamPools } from '../../../../src/gateway/proxy/upstream-pool.js'
 import type { CompiledApi, GatewaySnapshot } from '../../../../src/gateway/snapshot/compile.js'
 import type { UsageRecorder } from '../../../../src/gateway/usage/usage-recorder.js'
@@ -15,6 +16,7 @@ const services: ChainServices = {
   limits: { nonceStore: {}, requestLimiter: {} } as unknown as LimitBackends,
   usage: {} as UsageRecorder,
   pools: {} as UpstreamPools,
+  responseCache: new MemoryResponseCache(0),
   tokenIssuer: 'https://issuer.example',
   failedAuthentications: {} as FailedAuthentications
 }
