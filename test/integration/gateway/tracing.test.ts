@@ -106,7 +106,7 @@ describe('tracing with an OTLP endpoint', () => {
   it('exports a server span with a child per policy unit and the upstream call, and the upstream continues the trace', async () => {
     const response = await fetch(`${stack.gatewayUrls[0]}/traced/orders?page=2`, { headers: { 'x-api-key': app.apiKey, 'x-request-id': 'traced-1', 'user-agent': 'tracing-test' } })
     expect(response.status).toBe(200)
-    const { server, phases } = await spansOf('traced-1', 5)
+    const { server, phases } = await spansOf('traced-1', 6)
     expect(server.traceId).toMatch(/^[0-9a-f]{32}$/)
     expect(server.spanId).toMatch(/^[0-9a-f]{16}$/)
     expect(server.parentSpanId).toBeUndefined()
@@ -117,7 +117,7 @@ describe('tracing with an OTLP endpoint', () => {
     expect(attribute(server, 'url.path')).toBe('/traced/orders')
     expect(attribute(server, 'http.response.status_code')).toBe('200')
     expect(attribute(server, 'user_agent.original')).toBe('tracing-test')
-    expect([...phases.keys()].sort()).toEqual(['authentication', 'permission', 'rate-limit', 'upstream', 'upstream-concurrency'])
+    expect([...phases.keys()].sort()).toEqual(['app-ip-restriction', 'authentication', 'permission', 'rate-limit', 'upstream', 'upstream-concurrency'])
     for (const phase of phases.values()) {
       expect(phase.traceId).toBe(server.traceId)
       expect(phase.kind).toBe(phase.name === 'upstream' ? 3 : 1)
@@ -138,7 +138,7 @@ describe('tracing with an OTLP endpoint', () => {
   it('continues an incoming trace and passes its tracestate on', async () => {
     const response = await fetch(`${stack.gatewayUrls[0]}/traced/orders`, { headers: { 'x-api-key': app.apiKey, 'x-request-id': 'traced-2', traceparent: `00-${TRACE_ID}-${CALLER_SPAN_ID}-01`, tracestate: 'vendor=abc' } })
     expect(response.status).toBe(200)
-    const { server, phases } = await spansOf('traced-2', 5)
+    const { server, phases } = await spansOf('traced-2', 6)
     expect(server.traceId).toBe(TRACE_ID)
     expect(server.parentSpanId).toBe(CALLER_SPAN_ID)
     const received = upstream.received.find(request => request.headers['x-request-id'] === 'traced-2')
@@ -154,7 +154,7 @@ describe('tracing with an OTLP endpoint', () => {
     expect(refused.phases.has('upstream')).toBe(false)
 
     expect((await fetch(`${stack.gatewayUrls[0]}/traced-broken/orders`, { headers: { 'x-api-key': broken.apiKey, 'x-request-id': 'traced-502' } })).status).toBe(502)
-    const failed = await spansOf('traced-502', 5)
+    const failed = await spansOf('traced-502', 6)
     expect(failed.server.status).toEqual({ code: 2, message: 'UPSTREAM_UNAVAILABLE' })
     expect(failed.phases.get('upstream')?.status).toEqual({ code: 2, message: 'UPSTREAM_UNAVAILABLE' })
     expect(attribute(failed.server, 'http.response.status_code')).toBe('502')
