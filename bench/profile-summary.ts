@@ -184,6 +184,9 @@ export function formatSummary (summary: ProfileSummary, top = 40): string {
     'Callers of the top 10 by self time (share of that function\'s self time)',
     ...callerLines,
     '',
+    `The gateway's own functions (dist/) by self time`,
+    ...bySelf.filter(function_ => function_.location.startsWith('dist/')).slice(0, 30).map(function_ => `${milliseconds(function_.selfMicros)} ${percent(function_.selfMicros, busy)} ${milliseconds(function_.totalMicros)} ${percent(function_.totalMicros, busy)}  ${named(function_)}`),
+    '',
     'Self time by source',
     ...summary.sources.filter(source => source.source !== '(idle)').map(source => `${milliseconds(source.selfMicros)} ${percent(source.selfMicros, busy)}  ${source.source}`)
   ].join('\n')

@@ -119,8 +119,8 @@ export function compileHelper (repository: string, source: string): string {
 }
 
 /** Starts a compiled helper server that reports its port over IPC. */
-export async function startHelperServer (script: string, args: string[], logFile: string): Promise<{ child: Child, port: number }> {
-  const child = startChild(process.execPath, [script, ...args], { stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a'), 'ipc'] })
+export async function startHelperServer (script: string, args: string[], logFile: string, nodeFlags: string[] = []): Promise<{ child: Child, port: number }> {
+  const child = startChild(process.execPath, [...nodeFlags, script, ...args], { stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a'), 'ipc'] })
   const port = await new Promise<number>((resolve, reject) => {
     child.process.once('message', message => { resolve((message as { port: number }).port) })
     child.process.once('exit', code => { reject(new Error(`${script} exited with ${code}`)) })
