@@ -53,7 +53,10 @@ const COLON = 0x3a
 export function connectionListed (headers: IncomingHttpHeaders): Set<string> | undefined {
   const connection = headers.connection
   if (connection === undefined) return undefined
-  return new Set(String(connection).toLowerCase().split(',').map(name => name.trim()).filter(name => name !== ''))
+  const listed = String(connection).toLowerCase()
+  // the usual values: nothing the hop-by-hop set does not drop already, and no Set per request
+  if (listed === 'keep-alive' || listed === 'close') return undefined
+  return new Set(listed.split(',').map(name => name.trim()).filter(name => name !== ''))
 }
 
 function upstreamRequestHeaders (request: FastifyRequest, target: UpstreamTarget, options: ProxyOptions): Record<string, string | string[]> {

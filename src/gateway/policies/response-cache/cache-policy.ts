@@ -4,7 +4,7 @@
 // marked no-store, private or no-cache (there is no revalidation here), none that sets a
 // cookie, none with `Vary: *`. Served while fresh, unless the request asks otherwise.
 // No I/O here: the unit (index.ts) and the stores do that.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { REQUEST_ID_HEADER } from '../../../domain/request-id.js'
 import { connectionListed, HOP_BY_HOP } from '../../proxy/proxy-request.js'
@@ -240,7 +240,7 @@ export interface CacheKeyParts {
 }
 
 function digest (text: string): string {
-  return createHash('sha256').update(text).digest('base64url')
+  return hash('sha256', text, 'base64url')
 }
 
 /** The key of a request's entry: a hash, so that a long URL costs a store no more than a short one. */
