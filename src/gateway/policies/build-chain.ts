@@ -44,11 +44,13 @@ export function policyChains (services: ChainServices, definitions: readonly Api
       ...configured('before-proxy', api, snapshot)
     ]
     const forTransport = (transport: Transport): PolicyUnit[] => units.filter(unit => unit.transports === undefined || unit.transports.includes(transport))
+    const websocket = forTransport('websocket')
     return {
       http: forTransport('http'),
-      websocket: forTransport('websocket'),
+      websocket,
       upstreamResponse: units.filter(unit => unit.upstreamResponse !== undefined),
-      answersPreflight: units.some(unit => unit.answersPreflight === true)
+      answersPreflight: units.some(unit => unit.answersPreflight === true),
+      openConnectionChecks: websocket.filter(unit => unit.recheckOpenConnection !== undefined)
     }
   }
 

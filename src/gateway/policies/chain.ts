@@ -63,6 +63,25 @@ export interface PolicyContext {
   onEnd: (release: () => void) => void
 }
 
+/**
+ * An open connection (a WebSocket) as a unit judges it again after a configuration change:
+ * what its upgrade established, and the current records of its API, app and grant.
+ */
+export interface OpenConnection {
+  /** the client's address as the upgrade computed it (X-Forwarded-For only from a trusted proxy) */
+  readonly clientAddress: string
+  readonly snapshot: GatewaySnapshot
+  readonly api: CompiledApi
+  readonly app: SnapshotApp
+  readonly grant: CompiledGrant
+}
+
+/** Why an open connection may not stay open: the close reason its client reads (at most 123 bytes) and the metrics' label for it. */
+export interface ConnectionRefusal {
+  readonly reason: string
+  readonly label: string
+}
+
 export interface PolicyUnit {
   readonly name: string
   /** the transports the unit applies to; absent = both */
@@ -76,6 +95,14 @@ export interface PolicyUnit {
    * headers, and return a tap to see the body as it streams to the client
    */
   upstreamResponse?: (context: PolicyContext, statusCode: number, headers: IncomingHttpHeaders) => ResponseBodyTap | undefined | void
+  /**
+   * For a unit whose decision concerns the connection (who calls, from where) rather than one
+   * message, and may change while a WebSocket stays open: judges an open connection against the
+   * current configuration, and says why it may not stay open (it is closed with 1008). Asked
+   * whenever a change gave the connection's API, app or grant a new record, for every such
+   * connection at once, so synchronous and cheap. Never asked per message.
+   */
+  recheckOpenConnection?: (connection: OpenConnection) => ConnectionRefusal | undefined
 }
 
 export interface PolicyChain {
@@ -85,6 +112,8 @@ export interface PolicyChain {
   readonly upstreamResponse: readonly PolicyUnit[]
   /** a unit answers CORS preflights for the API: an OPTIONS preflight is routed by the method it asks for */
   readonly answersPreflight: boolean
+  /** the WebSocket units that judge open connections again when the configuration changes */
+  readonly openConnectionChecks: readonly PolicyUnit[]
 }
 
 /**
@@ -111,4 +140,13 @@ export function upstreamResponded (units: readonly PolicyUnit[], context: Policy
     if (unitTap !== undefined) tap = tap === undefined ? unitTap : joinTaps(tap, unitTap)
   }
   return tap
+}
+
+/** Why the first unit that refuses the open connection does; undefined when every one admits it. */
+export function openConnectionRefusal (units: readonly PolicyUnit[], connection: OpenConnection): ConnectionRefusal | undefined {
+  for (let index = 0; index < units.length; index++) {
+    const refusal = units[index].recheckOpenConnection?.(connection)
+    if (refusal !== undefined) return refusal
+  }
+  return undefined
 }

@@ -3,7 +3,7 @@
 // permission, rate limit and quota — plus the per-app connection cap, all before the
 // handshake completes; a refusal is a real HTTP response with the JSON error. Then frames
 // are piped both ways with idle timeout, keep-alive pings, a message size cap, and
-// revocations and route changes closing live connections.
+// revocations, route changes and policy units that no longer admit them closing live connections.
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -18,7 +18,7 @@ import type { CounterChild, GatewayMetrics } from '../../observability/gateway-m
 import type { SnapshotApp } from '../../store/config-snapshot.js'
 import type { TrustedProxies } from '../client-address.js'
 import type { PolicyChains } from '../policies/build-chain.js'
-import { runPolicies } from '../policies/chain.js'
+import { openConnectionRefusal, runPolicies } from '../policies/chain.js'
 import { upstreamTlsError } from '../proxy/tls-failure.js'
 import type { UpstreamPool, UpstreamPools, UpstreamTarget } from '../proxy/upstream-pool.js'
 import { normalizePath } from '../routing/normalize-path.js'
@@ -51,6 +51,18 @@ interface Tunnel {
   apiName: string
   appId: string
   credentialKey: string
+  /** the key of the app's grant for the API */
+  grantKey: string
+  /** as the upgrade computed it: the policy units judge the open connection by it */
+  clientAddress: string
+  /**
+   * the records the policy units last judged the connection by: the API's (the compiled APIs
+   * are replaced together), the app's and the grant's. A change that replaces none of them
+   * cannot change their answer.
+   */
+  judgedApis: GatewaySnapshot['apis']
+  judgedApp: SnapshotApp
+  judgedGrant: CompiledGrant
   binding: RouteBinding
   client: WebSocket
   upstream: WebSocket
@@ -246,7 +258,26 @@ export class WebSocketProxy {
         in: { messages: webSocketMessages.labels({ api: api.name, direction: 'in' }), bytes: webSocketBytes.labels({ api: api.name, direction: 'in' }) },
         out: { messages: webSocketMessages.labels({ api: api.name, direction: 'out' }), bytes: webSocketBytes.labels({ api: api.name, direction: 'out' }) }
       }
-      const tunnel: Tunnel = { id, apiId: api.id, apiName: api.name, appId: app.id, credentialKey: upgrade.credentialKey as string, binding, client, upstream, series, openedAt: Date.now(), lastActivity: Date.now(), clientAlive: true, closed: false }
+      const tunnel: Tunnel = {
+        id,
+        apiId: api.id,
+        apiName: api.name,
+        appId: app.id,
+        credentialKey: upgrade.credentialKey as string,
+        grantKey: subject,
+        clientAddress: upgrade.clientAddress(),
+        judgedApis: snapshot.apis,
+        judgedApp: app,
+        judgedGrant: grant,
+        binding,
+        client,
+        upstream,
+        series,
+        openedAt: Date.now(),
+        lastActivity: Date.now(),
+        clientAlive: true,
+        closed: false
+      }
       this.#tunnels.set(id, tunnel)
       this.#join(tunnel)
       this.#options.metrics.webSocketConnections.inc({ api: api.name })
@@ -377,27 +408,43 @@ export class WebSocketProxy {
     closeSide(tunnel.upstream, 1001, reason)
   }
 
-  #accessLost (snapshot: GatewaySnapshot, tunnel: Tunnel, now: number): boolean {
+  /**
+   * Closes a connection the snapshot no longer admits: its access revoked, or a unit of its
+   * API's current chain refusing it. Returns whether it closed it.
+   */
+  #judge (tunnel: Tunnel, snapshot: GatewaySnapshot, now: number): boolean {
     const credential = snapshot.credentialsByKey.get(tunnel.credentialKey)
     const app = snapshot.apps.get(tunnel.appId)
-    return credential === undefined || (credential.expiresAt !== null && credential.expiresAt <= now) ||
-      app?.status !== 'active' || !snapshot.grants.has(grantKey(tunnel.appId, tunnel.apiId))
+    const grant = snapshot.grants.get(tunnel.grantKey)
+    if (credential === undefined || (credential.expiresAt !== null && credential.expiresAt <= now) || app === undefined || app.status !== 'active' || grant === undefined) {
+      this.#closeForPolicy(tunnel, 'access_revoked', ACCESS_REVOKED)
+      return true
+    }
+    // the usual change (another app's grant or credential) costs the connection nothing more
+    if (snapshot.apis === tunnel.judgedApis && app === tunnel.judgedApp && grant === tunnel.judgedGrant) return false
+    tunnel.judgedApis = snapshot.apis
+    tunnel.judgedApp = app
+    tunnel.judgedGrant = grant
+    const api = snapshot.apis.get(tunnel.apiId)
+    // a removed API took its routes along: the routing check closes the connection
+    if (api === undefined) return false
+    const checks = this.#options.chains(api, snapshot).openConnectionChecks
+    if (checks.length === 0) return false
+    const refusal = openConnectionRefusal(checks, { clientAddress: tunnel.clientAddress, snapshot, api, app, grant })
+    if (refusal === undefined) return false
+    this.#closeForPolicy(tunnel, refusal.label, refusal.reason)
+    return true
   }
 
   #recheck (tunnel: Tunnel, snapshot: GatewaySnapshot): void {
-    if (this.#accessLost(snapshot, tunnel, Date.now())) {
-      this.#closeForPolicy(tunnel, 'access_revoked', ACCESS_REVOKED)
-      return
-    }
+    if (this.#judge(tunnel, snapshot, Date.now())) return
     const change = routeChange(snapshot, tunnel.binding)
     if (change !== undefined) this.#closeForPolicy(tunnel, change, ROUTE_CHANGE_REASONS[change])
   }
 
   readonly #onSnapshot = (snapshot: GatewaySnapshot): void => {
     const now = Date.now()
-    for (const tunnel of this.#tunnels.values()) {
-      if (this.#accessLost(snapshot, tunnel, now)) this.#closeForPolicy(tunnel, 'access_revoked', ACCESS_REVOKED)
-    }
+    for (const tunnel of this.#tunnels.values()) this.#judge(tunnel, snapshot, now)
     const fingerprint = routingFingerprint(snapshot)
     if (fingerprint === this.#routingFingerprint) return
     this.#routingFingerprint = fingerprint

@@ -2,6 +2,7 @@
 // any credential is read) and per app (set by the operator or by the partner itself), over
 // HTTP and WebSocket upgrades, with the client address from the peer or, behind a trusted
 // proxy only, from X-Forwarded-For. Refusals are never forwarded nor counted against quotas.
+// Open WebSockets are judged again when a list changes: those it no longer admits close.
 import { once } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import { createServer } from 'node:net'
@@ -57,6 +58,40 @@ async function upgrade (url: string, headers: Record<string, string>): Promise<A
   for await (const chunk of outcome) chunks.push(chunk as Buffer)
   socket.terminate()
   return { status: outcome.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }
+}
+
+/** An open WebSocket that has echoed one message. */
+async function open (url: string, headers: Record<string, string>): Promise<WebSocket> {
+  const socket = new WebSocket(url, { headers })
+  await once(socket, 'open')
+  await echoes(socket, 'hello')
+  return socket
+}
+
+async function echoes (socket: WebSocket, text: string): Promise<void> {
+  socket.send(text)
+  const [data] = await once(socket, 'message') as [Buffer]
+  expect(data.toString()).toBe(text)
+}
+
+async function closed (socket: WebSocket): Promise<{ code: number, reason: string }> {
+  if (socket.readyState === WebSocket.CLOSED) throw new Error('already closed')
+  const [code, reason] = await once(socket, 'close') as [number, Buffer]
+  return { code, reason: reason.toString() }
+}
+
+/** Makes a change and expects every socket closed with 1008 and `reason`. */
+async function expectClosedBy (sockets: WebSocket[], change: () => Promise<unknown>, reason: string): Promise<void> {
+  const closing = sockets.map(closed)
+  await change()
+  for (const close of closing) expect(await close).toEqual({ code: 1008, reason })
+}
+
+/** Records whether the socket closes before the test closes it. */
+function watchClose (socket: WebSocket): { closed: boolean } {
+  const watch = { closed: false }
+  socket.once('close', () => { watch.closed = true })
+  return watch
 }
 
 function ipNotAllowed (address: string, subject: RegExp | string): unknown {
@@ -196,6 +231,54 @@ describe('IP restriction at the gateway', () => {
     expect(await recordedUsage(api.appId)).toEqual({ calls: 2, rejected: 1 })
   })
 
+  it("closes an open WebSocket with 1008 when the API's deny list comes to name its address, and keeps it through a change that still admits it", async () => {
+    const api = await provisionApi(stack, upstream)
+    const apiName = (await stack.admin('GET', `/admin/v1/apis/${api.apiId}`)).body.name as string
+    await waitForPropagation(stack)
+    // without trusted proxies the header names nobody: the connection is 127.0.0.1's
+    const socket = await open(`${ws()}${api.prefix}/stream`, { 'x-api-key': api.apiKey, 'x-forwarded-for': '192.0.2.1' })
+    const watch = watchClose(socket)
+    await patch(stack, `/admin/v1/apis/${api.apiId}`, { ipRestriction: { deny: ['192.0.2.1', '198.51.100.0/24'] } })
+    await waitForPropagation(stack)
+    await echoes(socket, 'still admitted')
+    expect(watch.closed).toBe(false)
+
+    await expectClosedBy([socket], async () => { await patch(stack, `/admin/v1/apis/${api.apiId}`, { ipRestriction: { deny: ['192.0.2.1', '127.0.0.1'] } }) }, 'client address not allowed by the API')
+    const metrics = await (await fetch(`${gateway}/metrics`)).text()
+    expect(metrics).toContain(`gateway_websocket_policy_closes_total{api="${apiName}",reason="ip_not_allowed"} 1`)
+  })
+
+  it("closes an app's open WebSockets on every gateway when its partner narrows its allow list, and keeps another app's open", async () => {
+    const api = await provisionApi(stack, upstream)
+    const partner = new PortalClient(stack.controlUrl)
+    const suffix = api.prefix.slice(4)
+    expect((await partner.signup(`Partner ${suffix}`, `ws-${suffix}@example.com`)).status).toBe(201)
+    const locked = await partner.call('POST', '/partner/v1/apps', { name: 'streamer', ipRestriction: { allow: ['198.51.100.10', '127.0.0.1'] } })
+    expect(locked.status, JSON.stringify(locked.body)).toBe(201)
+    const lockedId = locked.body.id as string
+    expect((await stack.admin('POST', '/admin/v1/grants', { appId: lockedId, apiId: api.apiId, planId: api.planId })).status).toBe(201)
+    await waitForPropagation(stack)
+    const headers = { 'x-api-key': locked.body.apiKey as string }
+    const sockets = await Promise.all(stack.gatewayUrls.map(async url => await open(`${url.replace('http', 'ws')}${api.prefix}/stream`, headers)))
+    const watches = sockets.map(watchClose)
+    // the operator's app, without a list, on the same API
+    const other = await open(`${ws()}${api.prefix}/stream`, { 'x-api-key': api.apiKey })
+
+    // the operator widens the list: it still admits the connections
+    await patch(stack, `/admin/v1/apps/${lockedId}`, { ipRestriction: { allow: ['198.51.100.10', '198.51.100.11', '127.0.0.1'] } })
+    await waitForPropagation(stack)
+    for (const socket of sockets) await echoes(socket, 'still admitted')
+    expect(watches.map(watch => watch.closed)).toEqual([false, false])
+
+    await expectClosedBy(sockets, async () => {
+      const narrowed = await partner.call('PATCH', `/partner/v1/apps/${lockedId}`, { ipRestriction: { allow: ['198.51.100.10', '198.51.100.11'] } })
+      expect(narrowed.status, JSON.stringify(narrowed.body)).toBe(200)
+    }, 'client address not allowed by the app')
+    await echoes(other, 'another app')
+    other.close()
+    await closed(other)
+  })
+
   it('refuses malformed lists with 400 and a message naming the entry, for APIs and apps', async () => {
     const api = await provisionApi(stack, upstream)
     const problems: Array<[unknown, RegExp]> = [
@@ -285,5 +368,18 @@ describe('IP restriction behind a trusted proxy', () => {
     const url = `${stack.gatewayUrls[0].replace('http', 'ws')}${api.prefix}/stream`
     expect(await upgrade(url, { 'x-api-key': api.apiKey, 'x-forwarded-for': '203.0.113.7' })).toEqual({ status: 101, body: 'ping' })
     expect(await upgrade(url, { 'x-api-key': api.apiKey, 'x-forwarded-for': '203.0.113.66' })).toEqual(ipNotAllowed('203.0.113.66', /^Calls from 203\.0\.113\.66 are not allowed/))
+  })
+
+  it('judges an open WebSocket by the address X-Forwarded-For named at its upgrade: only the one the list comes to deny closes', async () => {
+    const own = await provisionApi(stack, upstream)
+    await patch(stack, `/admin/v1/apis/${own.apiId}`, { ipRestriction: { allow: ['203.0.113.0/24'] } })
+    await waitForPropagation(stack)
+    const url = `${stack.gatewayUrls[0].replace('http', 'ws')}${own.prefix}/stream`
+    const denied = await open(url, { 'x-api-key': own.apiKey, 'x-forwarded-for': '203.0.113.7' })
+    const kept = await open(url, { 'x-api-key': own.apiKey, 'x-forwarded-for': '203.0.113.8' })
+    await expectClosedBy([denied], async () => { await patch(stack, `/admin/v1/apis/${own.apiId}`, { ipRestriction: { allow: ['203.0.113.0/24'], deny: ['203.0.113.7'] } }) }, 'client address not allowed by the API')
+    await echoes(kept, 'still admitted')
+    kept.close()
+    await closed(kept)
   })
 })

@@ -1,14 +1,18 @@
 // The IP restriction units, HTTP and WebSocket alike. An API's list refuses before any
 // credential is read, so refused addresses cost no signature check, nonce or token
 // verification; an app's list (a partner locking its key to its servers) runs once
-// permission knows the app, before anything is counted against its limits.
+// permission knows the app, before anything is counted against its limits. Both judge open
+// WebSockets again when their list changes: a list that no longer admits the address closes them.
 import { IpNotAllowedError } from '../../../domain/errors.js'
 import type { SnapshotApp } from '../../../store/config-snapshot.js'
 import type { ApiPolicyDefinition, AppPolicyDefinition } from '../definition.js'
-import type { PolicyContext, PolicyUnit } from '../chain.js'
+import type { ConnectionRefusal, OpenConnection, PolicyContext, PolicyUnit } from '../chain.js'
 import { IpRestriction, IpRestrictionConfig, ipRestrictionProblem } from './ip-restriction.js'
 
 const NAME = 'ipRestriction'
+const LABEL = 'ip_not_allowed'
+const REFUSED_BY_API: ConnectionRefusal = { reason: 'client address not allowed by the API', label: LABEL }
+const REFUSED_BY_APP: ConnectionRefusal = { reason: 'client address not allowed by the app', label: LABEL }
 
 export const ipRestrictionPolicy: ApiPolicyDefinition<IpRestrictionConfig> = {
   name: NAME,
@@ -25,7 +29,8 @@ export const ipRestrictionPolicy: ApiPolicyDefinition<IpRestrictionConfig> = {
       access (context) {
         const address = context.clientAddress()
         if (!restriction.admits(address)) throw new IpNotAllowedError(address, subject)
-      }
+      },
+      recheckOpenConnection: connection => restriction.admits(connection.clientAddress) ? undefined : REFUSED_BY_API
     }
   }
 }
@@ -51,6 +56,11 @@ const appUnit: PolicyUnit = {
     if (config === undefined) return
     const address = context.clientAddress()
     if (!appRestriction(config).admits(address)) throw new IpNotAllowedError(address, `the app ${app.name}`)
+  },
+  recheckOpenConnection ({ app, clientAddress }: OpenConnection) {
+    const config = app.policies?.[NAME] as IpRestrictionConfig | undefined
+    if (config === undefined) return undefined
+    return appRestriction(config).admits(clientAddress) ? undefined : REFUSED_BY_APP
   }
 }
 

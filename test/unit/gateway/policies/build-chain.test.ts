@@ -72,6 +72,20 @@ describe('policy chain', () => {
     expect(chain.websocket.map(unit => unit.name)).toEqual(['ip-restriction', 'authentication', 'permission', 'app-ip-restriction', 'rate-limit'])
   })
 
+  it('lists the WebSocket units that judge open connections again, in chain order', () => {
+    const recheckOpenConnection = (): undefined => undefined
+    const rechecking = [
+      marker('http-only', 'before-authentication', { transports: ['http'], recheckOpenConnection }),
+      marker('about-the-app', 'after-permission', { recheckOpenConnection }),
+      marker('late', 'before-proxy')
+    ]
+    const chain = policyChains(services, rechecking, [])(api({ 'http-only': { on: true }, 'about-the-app': { on: true }, late: { on: true } }), snapshot)
+    expect(chain.openConnectionChecks.map(unit => unit.name)).toEqual(['about-the-app'])
+    expect(policyChains(services, rechecking, [])(api({}), snapshot).openConnectionChecks).toEqual([])
+    const registered = policyChains(services)(api({ cors: { origins: '*' }, ipRestriction: { deny: ['10.0.0.0/8'] } }), snapshot)
+    expect(registered.openConnectionChecks.map(unit => unit.name)).toEqual(['ip-restriction', 'app-ip-restriction'])
+  })
+
   it('builds a chain once per compiled API, and anew for a recompiled one', () => {
     const chains = policyChains(services, definitions)
     const compiled = api({ early: { on: true } })
