@@ -80,14 +80,25 @@ interface CredentialMaps {
   byApiKeyHash: Pick<MapEdit<string, CompiledCredential>, 'set'>
 }
 
-function addCredentials (credentials: Iterable<SnapshotCredential>, secretBox: SecretBox, maps: CredentialMaps): void {
+/** The secret `previous` holds for the credential, when it has the same record (same id, same sealed secret). */
+function unchangedSecret (previous: GatewaySnapshot | undefined, credential: SnapshotCredential): string | undefined {
+  if (previous === undefined) return undefined
+  const known = previous.appRows.get(credential.appId)?.credentials.find(row => row.id === credential.id)
+  if (known === undefined || known.secretCiphertext !== credential.secretCiphertext) return undefined
+  const compiled = previous.credentialsByKey.get(credential.key)
+  return compiled?.id === credential.id ? compiled.secret : undefined
+}
+
+function addCredentials (credentials: Iterable<SnapshotCredential>, secretBox: SecretBox, maps: CredentialMaps, previous?: GatewaySnapshot): void {
   for (const credential of credentials) {
-    let secret: string
-    try {
-      secret = secretBox.decrypt(credential.secretCiphertext)
-    } catch {
-      // a secret sealed with another master key cannot sign anything; skip it rather than stop serving
-      continue
+    let secret = unchangedSecret(previous, credential)
+    if (secret === undefined) {
+      try {
+        secret = secretBox.decrypt(credential.secretCiphertext)
+      } catch {
+        // a secret sealed with another master key cannot sign anything; skip it rather than stop serving
+        continue
+      }
     }
     const compiled: CompiledCredential = { id: credential.id, appId: credential.appId, key: credential.key, secret, expiresAt: credential.expiresAt }
     maps.byKey.set(credential.key, compiled)
@@ -138,10 +149,15 @@ function routingOf (data: ConfigSnapshotData): RoutingData {
   return { upstreams: data.upstreams, apis: data.apis, routes: data.routes, plans: data.plans, signingKeys: data.signingKeys, portalOrigin: data.portalOrigin }
 }
 
-export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox): GatewaySnapshot {
+/**
+ * The snapshot of `data`. Given the snapshot it replaces (the periodic full read), secrets it
+ * holds unchanged are taken from it instead of decrypted again: decrypting is about half of
+ * compiling, and at 100,000 apps the whole compile blocks the gateway for a second or more.
+ */
+export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox, previous?: GatewaySnapshot): GatewaySnapshot {
   const credentialsByKey = new Map<string, CompiledCredential>()
   const credentialsByApiKeyHash = new Map<string, CompiledCredential>()
-  addCredentials(data.credentials, secretBox, { byKey: credentialsByKey, byApiKeyHash: credentialsByApiKeyHash })
+  addCredentials(data.credentials, secretBox, { byKey: credentialsByKey, byApiKeyHash: credentialsByApiKeyHash }, previous)
   const appRows = new Map<string, { credentials: SnapshotCredential[], grants: SnapshotGrant[] }>()
   const rowsOf = (appId: string): { credentials: SnapshotCredential[], grants: SnapshotGrant[] } => {
     let rows = appRows.get(appId)

@@ -148,7 +148,7 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
     this.#fullReloadAt = Date.now()
     this.#syncedAt = Date.now()
     if (current !== undefined && BigInt(data.version) < current.version) return
-    this.#install(compileSnapshot(data, this.#options.secretBox))
+    this.#install(compileSnapshot(data, this.#options.secretBox, current))
     this.#scheduleCacheWrite()
   }
 
