@@ -19,7 +19,7 @@ import { OtlpHttpExporter } from '../observability/otlp-exporter.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import { endSpan, SPAN_KIND, Tracer } from '../observability/tracing.js'
 import { TrustedProxies } from './client-address.js'
-import { capConnectionsPerClient } from './client-caps/connection-cap.js'
+import { capConnectionsPerClient, capTlsConnectionsPerClient, ConnectionsPerClient, type ConnectionCapOptions } from './client-caps/connection-cap.js'
 import { FailedAuthentications } from './client-caps/failed-authentications.js'
 import { answerClientError, httpServerOptions } from './client-connection.js'
 import { HttpExchange, type HttpExchangeSettings } from './http-exchange.js'
@@ -64,7 +64,7 @@ export interface GatewayServerExtras {
   metrics: GatewayMetrics
   snapshotVersion: () => bigint
   snapshot: () => GatewaySnapshot
-  /** serves another listener (the TLS port) as the gateway's own: same routes, 100-continue, WebSocket upgrades, client errors */
+  /** serves another listener (the TLS port) as the gateway's own: same routes, 100-continue, WebSocket upgrades, client errors, connection cap; call it before `listen` */
   serve: (server: Http2SecureServer) => void
 }
 
@@ -158,7 +158,11 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   fastify.decorateRequest('exchange', null)
   const noRouteMetrics = metrics.forRoute('')
-  capConnectionsPerClient(fastify.server, { maxPerClient: config.maxConnectionsPerClient, trustedProxies, onRefused: code => { noRouteMetrics.api.countRejection(code) } })
+  // one count per client for the plain port and the TLS port (serve) together
+  const connectionCap: ConnectionCapOptions | undefined = config.maxConnectionsPerClient === 0
+    ? undefined
+    : { counts: new ConnectionsPerClient(config.maxConnectionsPerClient), trustedProxies, onRefused: code => { noRouteMetrics.api.countRejection(code) } }
+  if (connectionCap !== undefined) capConnectionsPerClient(fastify.server, connectionCap)
   const keepPeer = logAccess || tracer !== undefined
   const startExchange = (request: FastifyRequest, reply: FastifyReply): HttpExchange => {
     const exchange = new HttpExchange(request, reply, exchangeSettings, noRouteMetrics, tracer?.startRequest(request.headers.traceparent), keepPeer)
@@ -406,6 +410,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   })
 
   const serve = (server: Http2SecureServer): void => {
+    if (connectionCap !== undefined) capTlsConnectionsPerClient(server, connectionCap)
     server.on('request', fastify.routing)
     deferContinue(server, refuseExpectation)
     server.on('upgrade', upgrade)

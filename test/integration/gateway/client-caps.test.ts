@@ -1,12 +1,19 @@
 // Per-client caps through real sockets from several loopback addresses (127.0.0.2, …): the open
-// connections one address may hold (keep-alive and WebSocket alike), and the failed
-// authentications after which an address is refused before authentication — per node, and
-// shared by two gateways through Redis.
+// connections one address may hold (keep-alive and WebSocket alike, on the plain and TLS ports
+// together), and the failed authentications after which an address is refused before
+// authentication — per node, and shared by two gateways through Redis.
 import { once } from 'node:events'
+import { writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage } from 'node:http'
+import http2, { type ClientHttp2Session, type IncomingHttpHeaders as Http2Headers } from 'node:http2'
+import https from 'node:https'
 import { connect, type Socket } from 'node:net'
+import path from 'node:path'
+import tls, { type TLSSocket } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
+import { createTestCa, type TestCa } from '../../helpers/certificates.js'
+import { find, parseMetrics } from '../../helpers/metrics-text.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 import { provision, startStack, waitForPropagation, type Provisioned, type TestStack } from '../../helpers/stack.js'
 
@@ -236,6 +243,169 @@ describe('per-client caps on one gateway', () => {
       expect((await get(`${stack.gatewayUrls[0]}/caps-ungranted`, { ...client, 'x-api-key': ungranted.apiKey })).body.error.code).toBe('NOT_GRANTED')
     }
     expect((await get(`${stack.gatewayUrls[0]}${httpPath}`, { ...client, 'x-api-key': app.apiKey })).status).toBe(200)
+  })
+})
+
+/** The name in the TLS port's certificate; clients connect to 127.0.0.1 and send it as SNI. */
+const TLS_NAME = 'gateway.test'
+
+/** One HTTPS keep-alive connection from `localAddress`: an agent that never opens a second one. */
+function httpsConnection (ca: string, localAddress: string): https.Agent {
+  return new https.Agent({ keepAlive: true, maxSockets: 1, ca, servername: TLS_NAME, localAddress })
+}
+
+async function httpsGet (url: string, agent: https.Agent, headers: Record<string, string>): Promise<RawResponse & { reusedSocket: boolean }> {
+  const request = https.get(url, { agent, headers })
+  const [response] = await once(request, 'response') as [IncomingMessage]
+  const chunks: Buffer[] = []
+  for await (const chunk of response) chunks.push(chunk as Buffer)
+  return { status: response.statusCode ?? 0, headers: response.headers as Record<string, string>, body: JSON.parse(Buffer.concat(chunks).toString()), reusedSocket: request.reusedSocket }
+}
+
+/** A TLS connection to 127.0.0.1:`port` from `localAddress` (TLS options have no typed localAddress: the TCP socket is made first). */
+function tlsConnection (port: number, ca: string, localAddress: string, protocols: string[]): TLSSocket {
+  return tls.connect({ socket: connect({ port, host: '127.0.0.1', localAddress }), ca, servername: TLS_NAME, ALPNProtocols: protocols })
+}
+
+async function h2Connect (origin: string, ca: string, localAddress: string): Promise<ClientHttp2Session> {
+  const session = http2.connect(origin, { createConnection: () => tlsConnection(Number(new URL(origin).port), ca, localAddress, ['h2']) })
+  await once(session, 'connect')
+  return session
+}
+
+async function h2Get (session: ClientHttp2Session, path: string, headers: Record<string, string>): Promise<RawResponse> {
+  const stream = session.request({ ':path': path, ...headers })
+  const [responseHeaders] = await once(stream, 'response') as [Http2Headers]
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return { status: Number(responseHeaders[':status']), headers: responseHeaders as Record<string, string>, body: JSON.parse(Buffer.concat(chunks).toString()) }
+}
+
+describe('the connection cap on the TLS port', () => {
+  const MAX = 2
+  let ca: TestCa
+  let stack: TestStack
+  let upstream: TestUpstream
+  let app: Provisioned
+  let plainPort: number
+  let tlsPort: number
+  let origin: string
+  const httpPath = '/caps-tls/item'
+
+  const refusals = async (): Promise<number> => {
+    const samples = find(parseMetrics(await stack.control.gateway?.metrics.registry.metrics() ?? ''), 'gateway_rejections_total', { reason: 'TOO_MANY_CONNECTIONS_FROM_CLIENT' })
+    return samples.reduce((sum, sample) => sum + sample.value, 0)
+  }
+
+  beforeAll(async () => {
+    ca = await createTestCa()
+    const certificate = await ca.issue([TLS_NAME])
+    const files = { certFile: path.join(ca.dir, 'gateway.crt'), keyFile: path.join(ca.dir, 'gateway.key') }
+    writeFileSync(files.certFile, certificate.cert)
+    writeFileSync(files.keyFile, certificate.key)
+    stack = await startStack({ database: 'pglite', redis: false, config: { maxConnectionsPerClient: MAX, gatewayTlsPort: 0, gatewayTlsCertificates: [files] } })
+    upstream = await startUpstream()
+    app = await provision(stack, { upstreamUrls: [upstream.url], auth: ['apikey'], routes: [{ path: '/caps-tls', stripPrefix: true }] })
+    await waitForPropagation(stack)
+    plainPort = Number(new URL(stack.gatewayUrls[0]).port)
+    origin = stack.gatewayTlsUrls[0] as string
+    tlsPort = Number(new URL(origin).port)
+  })
+
+  afterAll(async () => {
+    await stack?.close()
+    await upstream?.close()
+    ca?.close()
+  })
+
+  it('refuses the HTTPS connection over the cap after its handshake with the JSON 429, keeps the open ones, and takes a new one once one closed', async () => {
+    const client = '127.0.0.11'
+    const url = `${origin}${httpPath}`
+    const key = { 'x-api-key': app.apiKey }
+    const open = [httpsConnection(ca.ca, client), httpsConnection(ca.ca, client)]
+    for (const agent of open) expect((await httpsGet(url, agent, key)).status).toBe(200)
+    const calls = upstream.received.length
+    const refusedBefore = await refusals()
+
+    const over = httpsConnection(ca.ca, client)
+    expect(await httpsGet(url, over, key)).toMatchObject({ status: 429, headers: { connection: 'close', 'content-type': 'application/json; charset=utf-8' }, body: { error: { code: 'TOO_MANY_CONNECTIONS_FROM_CLIENT', message: expect.stringContaining(String(MAX)) } } })
+    over.destroy()
+    // the gateway answers and closes on its own, before the client says anything
+    const silent = tlsConnection(tlsPort, ca.ca, client, ['http/1.1'])
+    const chunks: Buffer[] = []
+    for await (const chunk of silent) chunks.push(chunk as Buffer)
+    const [head, body] = Buffer.concat(chunks).toString().split('\r\n\r\n', 2)
+    expect(head).toMatch(/^HTTP\/1\.1 429 /)
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'TOO_MANY_CONNECTIONS_FROM_CLIENT' } })
+    // a WebSocket upgrade over TLS gets the same answer, whatever it asks for
+    const webSocket = new WebSocket(`wss://127.0.0.1:${tlsPort}${httpPath}`, { createConnection: () => tlsConnection(tlsPort, ca.ca, client, ['http/1.1']), headers: key })
+    webSocket.on('error', () => {})
+    const [, upgradeResponse] = await once(webSocket, 'unexpected-response') as [unknown, IncomingMessage]
+    const upgradeBody: Buffer[] = []
+    for await (const chunk of upgradeResponse) upgradeBody.push(chunk as Buffer)
+    expect(upgradeResponse.statusCode).toBe(429)
+    expect(JSON.parse(Buffer.concat(upgradeBody).toString())).toMatchObject({ error: { code: 'TOO_MANY_CONNECTIONS_FROM_CLIENT' } })
+    webSocket.terminate()
+    expect(await refusals()).toBe(refusedBefore + 3)
+
+    // the open connections are untouched: the same sockets still carry requests
+    for (const agent of open) expect(await httpsGet(url, agent, key)).toMatchObject({ status: 200, reusedSocket: true })
+    expect(upstream.received.length).toBe(calls + MAX)
+
+    open[0].destroy()
+    const next = httpsConnection(ca.ca, client)
+    expect((await until(async () => await httpsGet(url, next, key), response => response.status === 200)).status).toBe(200)
+    for (const agent of [...open, next]) agent.destroy()
+  })
+
+  it('answers an HTTP/2 client over the cap 429 on its stream and closes its session with GOAWAY', async () => {
+    const client = '127.0.0.12'
+    const key = { 'x-api-key': app.apiKey }
+    const held = await h2Connect(origin, ca.ca, client)
+    const agent = httpsConnection(ca.ca, client)
+    expect((await h2Get(held, httpPath, key)).status).toBe(200)
+    expect((await httpsGet(`${origin}${httpPath}`, agent, key)).status).toBe(200)
+    const calls = upstream.received.length
+
+    const over = await h2Connect(origin, ca.ca, client)
+    expect(over.alpnProtocol).toBe('h2')
+    const goaway = once(over, 'goaway') as Promise<[number]>
+    const closed = once(over, 'close')
+    // streams sent together, before the GOAWAY could arrive: each is answered
+    const answers = await Promise.all([h2Get(over, httpPath, key), h2Get(over, httpPath, key)])
+    for (const answer of answers) expect(answer).toMatchObject({ status: 429, headers: { 'content-type': 'application/json; charset=utf-8' }, body: { error: { code: 'TOO_MANY_CONNECTIONS_FROM_CLIENT' } } })
+    const [errorCode] = await goaway
+    expect(errorCode).toBe(http2.constants.NGHTTP2_NO_ERROR)
+    await closed
+
+    expect((await h2Get(held, httpPath, key)).status).toBe(200)
+    expect(await httpsGet(`${origin}${httpPath}`, agent, key)).toMatchObject({ status: 200, reusedSocket: true })
+    expect(upstream.received.length).toBe(calls + 2)
+    held.close()
+    agent.destroy()
+  })
+
+  it('counts a client\'s plain and TLS connections together', async () => {
+    const client = '127.0.0.13'
+    const key = { 'x-api-key': app.apiKey }
+    const plain = new RawConnection(plainPort, client)
+    const secure = httpsConnection(ca.ca, client)
+    expect((await plain.request(httpPath, key)).status).toBe(200)
+    expect((await httpsGet(`${origin}${httpPath}`, secure, key)).status).toBe(200)
+
+    expect((await new RawConnection(plainPort, client).request(httpPath, key)).status).toBe(429)
+    const overTls = httpsConnection(ca.ca, client)
+    expect((await httpsGet(`${origin}${httpPath}`, overTls, key)).status).toBe(429)
+    overTls.destroy()
+
+    // the plain connection's slot goes to a TLS one
+    plain.close()
+    await plain.closed
+    const next = httpsConnection(ca.ca, client)
+    expect((await until(async () => await httpsGet(`${origin}${httpPath}`, next, key), response => response.status === 200)).status).toBe(200)
+    expect((await new RawConnection(plainPort, client).request(httpPath, key)).status).toBe(429)
+    secure.destroy()
+    next.destroy()
   })
 })
 
