@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Http2SecureServer } from 'node:http2'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyBaseLogger } from 'fastify'
+import type { Logger } from 'pino'
 import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
@@ -14,6 +15,7 @@ import { isReservedPath } from '../domain/reserved-paths.js'
 import { BadPathError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError } from '../domain/errors.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../domain/request-id.js'
 import type { LimitBackends } from '../limits/index.js'
+import { accessLogWriter } from '../observability/access-log-writer.js'
 import { GatewayMetrics } from '../observability/gateway-metrics.js'
 import { OtlpHttpExporter } from '../observability/otlp-exporter.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
@@ -54,8 +56,8 @@ export interface GatewayServerOptions {
   /** Redis's state as the limit backends see it, without a round trip (metrics) */
   redisUp?: () => boolean
   logger?: FastifyBaseLogger
-  /** where access-log lines go; default `logger` */
-  accessLog?: FastifyBaseLogger
+  /** whose destination access-log lines go to, in its line format (access-log-writer.ts); none when undefined */
+  accessLog?: Logger
 }
 
 export interface GatewayServerExtras {
@@ -122,9 +124,9 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     log: fastify.log,
     onEjection: (upstream, cause) => { metrics.upstreamEjections.inc({ upstream, cause }) }
   })
-  // building an access-log line costs more than a request's policies: skip it when it would be dropped
-  const accessLog = options.accessLog ?? options.logger
-  const logAccess = (accessLog as { isLevelEnabled?: (level: string) => boolean } | undefined)?.isLevelEnabled?.('info') ?? false
+  // an access-log line is not even gathered when it would be dropped
+  const writeAccessLine = options.accessLog?.isLevelEnabled('info') === true ? accessLogWriter(options.accessLog) : undefined
+  const logAccess = writeAccessLine !== undefined
   const trustedProxies = new TrustedProxies(config.trustedProxies)
   const failedAuthentications = new FailedAuthentications({ maxPerClient: config.failedAuthenticationsPerClient, windowMs: config.failedAuthenticationWindowSeconds * 1000, counter: limits.failureCounter, trustedProxies, log: fastify.log })
   const exchangeSettings: HttpExchangeSettings = { trustedProxies, signedBodyLimitBytes: SIGNED_BODY_LIMIT_BYTES, bodyIdleTimeoutMs: config.requestBodyIdleTimeoutSeconds * 1000 }
@@ -366,7 +368,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       }, exchange.errorCode, status >= 500)
     }
     // the query string is left out: signed WebSocket URLs and some partners put secrets there
-    if (logAccess) accessLog?.info({
+    writeAccessLine?.({
       reqId: request.id,
       clientIp,
       method: request.method,
@@ -385,10 +387,10 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       upstreamTarget: exchange.upstreamTarget,
       userAgent: request.headers['user-agent'],
       traceId: exchange.spans?.traceId
-    }, 'request')
+    })
   }
 
-  const webSockets = new WebSocketProxy({ config, snapshots, limits, pools, metrics, log: fastify.log, chains, accessLog: logAccess ? accessLog : undefined, trustedProxies })
+  const webSockets = new WebSocketProxy({ config, snapshots, limits, pools, metrics, log: fastify.log, chains, writeAccessLine, trustedProxies })
   const upgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => { webSockets.handleUpgrade(request, socket, head) }
   fastify.server.on('upgrade', upgrade)
   // upgraded sockets are not the HTTP server's any more: close them before it waits for its own

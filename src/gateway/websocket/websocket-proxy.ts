@@ -14,6 +14,7 @@ import { toErrorResponse } from '../../domain/error-handler.js'
 import { BadPathError, RouteNotFoundError, ServiceUnavailableError, TooManyConnectionsError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../../domain/request-id.js'
 import type { LimitBackends } from '../../limits/index.js'
+import type { AccessLogWriter } from '../../observability/access-log-writer.js'
 import type { CounterChild, GatewayMetrics } from '../../observability/gateway-metrics.js'
 import type { SnapshotApp } from '../../store/config-snapshot.js'
 import type { TrustedProxies } from '../client-address.js'
@@ -38,8 +39,8 @@ export interface WebSocketProxyOptions {
   log: FastifyBaseLogger
   /** each API's policy units, shared with HTTP */
   chains: PolicyChains
-  /** where the upgrade's access-log line goes; none when undefined */
-  accessLog?: FastifyBaseLogger
+  /** writes the upgrade's access-log line; none when undefined */
+  writeAccessLine?: AccessLogWriter
   trustedProxies: TrustedProxies
 }
 
@@ -154,11 +155,11 @@ export class WebSocketProxy {
 
   /** Counts the upgrade's answer and writes its access-log line. */
   #answered (request: IncomingMessage, upgrade: WebSocketUpgrade, status: number, errorCode: string | undefined): void {
-    const { metrics, accessLog } = this.#options
+    const { metrics, writeAccessLine } = this.#options
     const routeMetrics = upgrade.metrics ?? metrics.forRoute('')
     routeMetrics.countRequest(metrics.apps.label(upgrade.appId), 'GET', status, upgrade.outcome)
     const rawUrl = request.url ?? '/'
-    accessLog?.info({
+    writeAccessLine?.({
       reqId: upgrade.requestId,
       clientIp: upgrade.clientAddress(),
       method: request.method,
@@ -173,7 +174,7 @@ export class WebSocketProxy {
       durationMs: Math.round((performance.now() - upgrade.startedAt) * 100) / 100,
       upstreamTarget: upgrade.upstreamTarget,
       userAgent: request.headers['user-agent']
-    }, 'request')
+    })
   }
 
   /** Closes every connection with 1001 and waits (briefly) for the closing handshakes. */
