@@ -452,7 +452,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await screenshot(page, '21-api-policies')
 
     await ipRestriction.getByRole('button', { name: 'Remove IP restriction' }).click()
-    await confirm(page, /Remove the ip restriction of the API Storefront/)
+    await confirm(page, /Remove the IP restriction of the API Storefront\?/)
     await ipRestriction.getByText('Every address may call the API.').waitFor()
     expect((await stack.admin('GET', `/admin/v1/apis/${apiId}`)).body.ipRestriction).toBeNull()
     expect(await callUntil(app.apiKey, '/storefront/4', 200)).toBe(200)

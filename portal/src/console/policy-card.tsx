@@ -12,6 +12,8 @@ export interface PolicyScreen<Config, Draft> {
   /** the policy's field in the operator API */
   name: string
   title: string
+  /** the policy in a sentence: "the request limits" */
+  noun: string
   /** what holds while the policy is not set */
   unset: string
   /** what removing it changes, asked before it is done */
@@ -49,7 +51,7 @@ export function PolicyCard<Config, Draft> (props: { screen: PolicyScreen<Config,
     })
   }
   const remove = (): void => {
-    action.run(confirmed(`Remove the ${screen.title.toLowerCase()} of ${props.subject}?`, screen.removal, `Remove ${screen.title.toLowerCase()}`, async () => { await props.save(null) }))
+    action.run(confirmed(`Remove ${screen.noun} of ${props.subject}?`, screen.removal, `Remove ${screen.noun}`, async () => { await props.save(null) }))
   }
   return (
     <section class="card policy" aria-labelledby={titleId} data-policy={screen.name}>
@@ -87,6 +89,7 @@ function ipRestrictionScreen (unset: string, removal: string): PolicyScreen<IpRe
   return {
     name: 'ipRestriction',
     title: 'IP restriction',
+    noun: 'the IP restriction',
     unset,
     removal,
     summary: config => [

@@ -85,6 +85,7 @@ function CorsFields (props: { draft: CorsDraft, onChange: (draft: CorsDraft) => 
 const CORS: PolicyScreen<CorsConfig, CorsDraft> = {
   name: 'cors',
   title: 'CORS',
+  noun: 'the CORS settings',
   unset: 'Browsers may not call the API from other origins: the gateway adds no CORS headers and routes OPTIONS requests like any other.',
   removal: 'Web pages on other origins can no longer read its answers once the gateways have the change (about a second).',
   summary: config => [
@@ -147,6 +148,7 @@ function RequestLimitsFields (props: { draft: RequestLimitsDraft, onChange: (dra
 const REQUEST_LIMITS: PolicyScreen<RequestLimitsConfig, RequestLimitsDraft> = {
   name: 'requestLimits',
   title: 'Request limits',
+  noun: 'the request limits',
   unset: 'Only the gateway-wide limits apply.',
   removal: 'Only the gateway-wide limits apply once the gateways have the change (about a second).',
   summary: config => [
@@ -242,6 +244,7 @@ function responseCacheScreen (apiRoutes: Route[]): PolicyScreen<ResponseCacheCon
   return {
     name: 'responseCache',
     title: 'Response cache',
+    noun: 'the response cache',
     unset: 'Every call goes to the upstream.',
     removal: 'Every call goes to the upstream again once the gateways have the change (about a second); the cached answers are no longer served.',
     summary: config => [
