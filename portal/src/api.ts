@@ -1,5 +1,7 @@
 // The partner API client: JSON over fetch with the session cookie, and the CSRF token from
 // /me or the log-in response on every state-changing request.
+import type { IpRestrictionConfig } from './ip-restriction.js'
+
 export interface ApiErrorBody { error: { code: string, message: string } }
 
 export class ApiError extends Error {
@@ -72,7 +74,7 @@ export interface Credential {
   revokedAt: string | null
 }
 
-export interface App { id: string, name: string, status: 'active' | 'suspended', createdAt: string, updatedAt: string }
+export interface App { id: string, name: string, status: 'active' | 'suspended', ipRestriction: IpRestrictionConfig | null, createdAt: string, updatedAt: string }
 export interface AppDetail extends App { credentials: Credential[] }
 export interface NewSecret { key: string, secret: string, apiKey: string }
 export interface CreatedApp extends App, NewSecret { credentialId: string }

@@ -38,6 +38,7 @@ function unique (label: string): string {
 describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout: 180_000 }, () => {
   let stack: TestStack
   let upstream: TestUpstream
+  let shop: TestUpstream
   let browser: Browser
   let ordersApiId: string
   const contexts: BrowserContext[] = []
@@ -113,6 +114,11 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     mkdirSync(SCREENSHOTS, { recursive: true })
     await ensurePortalBuilt()
     upstream = await startUpstream('orders')
+    // a shop's web page, on an origin of its own, for the CORS policy
+    shop = await startUpstream('shop', (_request, response) => {
+      response.setHeader('content-type', 'text/html')
+      response.end('<!doctype html><title>Shop</title><h1>Shop</h1>')
+    })
     stack = await startStack({ database: 'pglite', redis: false, config: { nodeReportIntervalMs: 300 } })
     const plan = await stack.admin('POST', '/admin/v1/plans', { name: 'standard', rateLimit: { perSecond: 50, burst: 100 }, quota: { perDay: 1000, perMonth: 20000 } })
     expect(plan.status).toBe(201)
@@ -130,6 +136,7 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await browser?.close()
     await stack?.close()
     await upstream?.close()
+    await shop?.close()
   })
 
   it('approves a new partner, creates an app with a plan, sees its calls on the overview, revokes its credential and the next calls are refused; every step is audited under the operator', async () => {
@@ -347,6 +354,8 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     }, pending.body.id as string)
     expect(statuses).toEqual([403, 403, 403, 200])
     expect((await stack.admin('GET', `/admin/v1/partners/${pending.body.id as string}`)).body.status).toBe('pending')
+    await page.goto(`/console/apis/${ordersApiId}`)
+    await expect(page.getByRole('button', { name: 'Set up CORS' }).isDisabled()).resolves.toBe(true)
   })
 
   it('keeps a partner\'s portal session out of the console and /admin/v1', async () => {
@@ -357,5 +366,106 @@ describe.skipIf(!existsSync(CHROMIUM))('operator console in Chromium', { timeout
     await screenshot(page, '17-partner-session-at-console')
     const statuses = await page.evaluate(async () => await Promise.all(['/admin/v1/partners', '/admin/v1/session', '/admin/v1/audit'].map(async url => (await fetch(url)).status)))
     expect(statuses).toEqual([401, 401, 401])
+  })
+
+  it('edits an API\'s policies in forms: a denied address is refused by the gateway until the rule is removed, a listed origin\'s page reads the answers, a refused save changes nothing', async () => {
+    const targets = await stack.admin('POST', '/admin/v1/upstreams', { name: 'storefront-service', targets: [{ url: upstream.url, weight: 1 }] })
+    const storefront = await stack.admin('POST', '/admin/v1/apis', { name: 'Storefront', upstreamId: targets.body.id, auth: ['apikey'], routes: [{ path: '/storefront' }, { path: '/catalog', methods: ['GET'] }] })
+    expect(storefront.status).toBe(201)
+    const apiId = storefront.body.id as string
+    const partner = await stack.admin('POST', '/admin/v1/partners', { name: unique('Shopify') })
+    const app = (await stack.admin('POST', `/admin/v1/partners/${partner.body.id as string}/apps`, { name: 'shop-web' })).body
+    const planId = (await stack.admin('GET', '/admin/v1/plans')).body.items[0].id
+    expect((await stack.admin('POST', '/admin/v1/grants', { appId: app.id, apiId, planId })).status).toBe(201)
+    expect(await callUntil(app.apiKey, '/storefront/1', 200)).toBe(200)
+    // a web page on another origin that calls the API with the app's API key
+    const shopPage = await newPage()
+    await shopPage.goto(shop.url)
+    const callFromShop = async (): Promise<string> => await shopPage.evaluate(async ({ url, apiKey }) => {
+      try {
+        const response = await fetch(url, { headers: { 'x-api-key': apiKey } })
+        return `${response.status} ${(await response.json() as { url?: string }).url ?? ''}`
+      } catch {
+        return 'blocked'
+      }
+    }, { url: `${stack.gatewayUrls[0]}/storefront/from-shop`, apiKey: app.apiKey as string })
+    expect(await callFromShop()).toBe('blocked')
+
+    const page = await newPage()
+    await signIn(page, await createOperator('admin'))
+    await page.goto(`/console/apis/${apiId}`)
+    await page.getByRole('heading', { name: 'Policies' }).waitFor()
+    await expect(page.locator('[data-policy] .badge').allTextContents()).resolves.toEqual(['not set', 'not set', 'not set', 'not set'])
+
+    const cors = page.locator('[data-policy="cors"]')
+    await cors.getByRole('button', { name: 'Set up CORS' }).click()
+    await cors.getByLabel('Origins', { exact: true }).fill(`${shop.url}\nhttps://Shop.Example.com`)
+    await cors.getByLabel('OPTIONS').check()
+    await cors.getByLabel('Request headers allowed').fill('x-api-key')
+    await cors.getByLabel('Preflight cached for (seconds)').fill('120')
+    await screenshot(page, '18-api-cors-form')
+    await cors.getByRole('button', { name: 'Save CORS' }).click()
+    await cors.getByText('https://shop.example.com', { exact: true }).waitFor()
+    expect((await stack.admin('GET', `/admin/v1/apis/${apiId}`)).body.cors).toEqual({ origins: [shop.url, 'https://shop.example.com'], methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], headers: ['x-api-key'], maxAgeSeconds: 120 })
+    await expect.poll(callFromShop, { timeout: 10_000, interval: 100 }).toBe('200 /storefront/from-shop')
+
+    const ipRestriction = page.locator('[data-policy="ipRestriction"]')
+    await ipRestriction.getByRole('button', { name: 'Set up IP restriction' }).click()
+    await ipRestriction.getByLabel('Denied addresses').fill('127.0.0.1')
+    await ipRestriction.getByRole('button', { name: 'Save IP restriction' }).click()
+    await ipRestriction.getByText('127.0.0.1', { exact: true }).waitFor()
+    expect(await callUntil(app.apiKey, '/storefront/2', 403)).toBe(403)
+    const refused = await fetch(`${stack.gatewayUrls[0]}/storefront/3`, { headers: { 'x-api-key': app.apiKey } })
+    expect(refused.status).toBe(403)
+    expect((await refused.json() as any).error.code).toBe('IP_NOT_ALLOWED')
+
+    // one bad entry: the API's message beside the form, the form as typed, the stored lists untouched
+    await ipRestriction.getByRole('button', { name: 'Edit IP restriction' }).click()
+    await ipRestriction.getByLabel('Allowed addresses').fill('10.0.0.0/8')
+    await ipRestriction.getByLabel('Denied addresses').fill('127.0.0.1\n10.0.0.0/33')
+    await ipRestriction.getByRole('button', { name: 'Save IP restriction' }).click()
+    await ipRestriction.getByRole('form').getByRole('alert').filter({ hasText: 'ipRestriction.deny: 10.0.0.0/33 is not a CIDR: the prefix length of an IPv4 address is 0 to 32' }).waitFor()
+    await expect(ipRestriction.getByLabel('Denied addresses').inputValue()).resolves.toBe('127.0.0.1\n10.0.0.0/33')
+    expect((await stack.admin('GET', `/admin/v1/apis/${apiId}`)).body.ipRestriction).toEqual({ deny: ['127.0.0.1'] })
+    await screenshot(page, '19-api-policy-refused')
+    await ipRestriction.getByRole('button', { name: 'Cancel' }).click()
+
+    const requestLimits = page.locator('[data-policy="requestLimits"]')
+    await requestLimits.getByRole('button', { name: 'Set up Request limits' }).click()
+    await requestLimits.getByLabel('Largest body (bytes)').fill('1048576')
+    await requestLimits.getByLabel('Body media types').fill('application/json\nTEXT/*')
+    await requestLimits.getByRole('button', { name: 'Save Request limits' }).click()
+    await requestLimits.getByText('1 MiB').waitFor()
+    expect((await stack.admin('GET', `/admin/v1/apis/${apiId}`)).body.requestLimits).toEqual({ maxBodyBytes: 1_048_576, contentTypes: ['application/json', 'text/*'] })
+
+    const responseCache = page.locator('[data-policy="responseCache"]')
+    await responseCache.getByRole('button', { name: 'Set up Response cache' }).click()
+    await responseCache.getByLabel('Cache /catalog').check()
+    await responseCache.getByLabel('Fresh for (seconds), /catalog').fill('300')
+    await responseCache.getByLabel('Entries of /catalog').selectOption('shared')
+    await responseCache.getByLabel('Fresh for, by default (seconds)').fill('30')
+    await responseCache.screenshot({ path: `${SCREENSHOTS}/console-20-api-response-cache-form.png` })
+    await responseCache.getByRole('button', { name: 'Save Response cache' }).click()
+    await responseCache.getByText('fresh for 300 s, shared by every app').waitFor()
+    expect((await stack.admin('GET', `/admin/v1/apis/${apiId}`)).body.responseCache).toEqual({ routes: [{ path: '/catalog', ttlSeconds: 300, public: true }], ttlSeconds: 30 })
+    await expect(page.locator('[data-policy] .badge').allTextContents()).resolves.toEqual(['on', 'on', 'on', 'on'])
+    await screenshot(page, '21-api-policies')
+
+    await ipRestriction.getByRole('button', { name: 'Remove IP restriction' }).click()
+    await confirm(page, /Remove the IP restriction of the API Storefront\?/)
+    await ipRestriction.getByText('Every address may call the API.').waitFor()
+    expect((await stack.admin('GET', `/admin/v1/apis/${apiId}`)).body.ipRestriction).toBeNull()
+    expect(await callUntil(app.apiKey, '/storefront/4', 200)).toBe(200)
+
+    // the app's own list, on the app's page
+    await page.goto(`/console/apps/${app.id as string}`)
+    const appIpRestriction = page.locator('[data-policy="ipRestriction"]')
+    await appIpRestriction.getByRole('button', { name: 'Set up IP restriction' }).click()
+    await appIpRestriction.getByLabel('Allowed addresses').fill('203.0.113.0/24')
+    await appIpRestriction.getByRole('button', { name: 'Save IP restriction' }).click()
+    await appIpRestriction.getByText('203.0.113.0/24', { exact: true }).waitFor()
+    expect((await stack.admin('GET', `/admin/v1/apps/${app.id as string}`)).body.ipRestriction).toEqual({ allow: ['203.0.113.0/24'] })
+    expect(await callUntil(app.apiKey, '/storefront/5', 403)).toBe(403)
+    await screenshot(page, '22-app-policies')
   })
 })

@@ -90,15 +90,19 @@ describe.skipIf(!existsSync(CHROMIUM))('partner portal in Chromium', { timeout: 
     return await fetch(stack.gatewayUrls[0] + path, { headers })
   }
 
-  /** Waits until the gateway's snapshot has the new credential and grant. */
-  async function callUntilOk (key: string, secret: string, path: string): Promise<Response> {
+  /** Waits until the gateway's snapshot has the change (a new credential, grant or IP rule) and the call gets `status`. */
+  async function callUntil (key: string, secret: string, path: string, status: number): Promise<Response> {
     const deadline = Date.now() + 10_000
     for (;;) {
       const response = await signedCall(key, secret, path)
-      if (response.status === 200 || Date.now() > deadline) return response
+      if (response.status === status || Date.now() > deadline) return response
       await response.text()
       await new Promise(resolve => setTimeout(resolve, 100))
     }
+  }
+
+  async function callUntilOk (key: string, secret: string, path: string): Promise<Response> {
+    return await callUntil(key, secret, path, 200)
   }
 
   beforeAll(async () => {
@@ -267,5 +271,42 @@ describe.skipIf(!existsSync(CHROMIUM))('partner portal in Chromium', { timeout: 
     await page.reload()
     await page.getByText('No apps yet').waitFor()
     await screenshot(page, '11-csrf-no-app-created')
+  })
+
+  it('locks an app to its servers\' addresses: a bad entry shows the API\'s message and stores nothing, the saved lists are what the operator API reads and what the gateway enforces', async () => {
+    const page = await newPage()
+    await signUp(page, unique('Vandelay'))
+    const app = await createApp(page, 'vandelay-import')
+    await page.getByRole('button', { name: 'I have stored them safely' }).click()
+    await page.getByRole('link', { name: 'vandelay-import' }).click()
+    await page.getByLabel('API', { exact: true }).selectOption({ label: 'Echo' })
+    await page.getByRole('button', { name: 'Request access' }).click()
+    await page.getByText('Access to Echo is approved.').waitFor()
+    expect((await callUntilOk(app.key, app.secret, '/echo/before')).status).toBe(200)
+
+    const form = page.getByRole('form', { name: 'IP restriction of this app' })
+    await form.getByLabel('Allowed addresses').fill('198.51.100.10\n203.0.113.0/24')
+    await form.getByLabel('Denied addresses').fill('203.0.113.300')
+    await form.getByRole('button', { name: 'Save IP restriction' }).click()
+    await form.getByRole('alert').filter({ hasText: 'ipRestriction.deny: 203.0.113.300 is not an IP address or CIDR' }).waitFor()
+    await screenshot(page, '12-ip-restriction-refused')
+    expect((await stack.admin('GET', `/admin/v1/apps/${app.id}`)).body.ipRestriction).toBeNull()
+
+    await form.getByLabel('Denied addresses').fill('203.0.113.66')
+    await form.getByRole('button', { name: 'Save IP restriction' }).click()
+    await form.getByText('Saved: the gateways apply the lists within a few seconds.').waitFor()
+    expect((await stack.admin('GET', `/admin/v1/apps/${app.id}`)).body.ipRestriction).toEqual({ allow: ['198.51.100.10', '203.0.113.0/24'], deny: ['203.0.113.66'] })
+    await screenshot(page, '13-ip-restriction-saved')
+    // this test calls from 127.0.0.1, which the allow list leaves out
+    const refused = await callUntil(app.key, app.secret, '/echo/after', 403)
+    expect(refused.status).toBe(403)
+    expect((await refused.json() as any).error).toMatchObject({ code: 'IP_NOT_ALLOWED', message: expect.stringContaining('the app vandelay-import') })
+
+    await page.reload()
+    await expect(form.getByLabel('Allowed addresses').inputValue()).resolves.toBe('198.51.100.10\n203.0.113.0/24')
+    await form.getByRole('button', { name: 'Remove restriction' }).click()
+    await form.getByText('Removed: the credentials work from every address.').waitFor()
+    expect((await stack.admin('GET', `/admin/v1/apps/${app.id}`)).body.ipRestriction).toBeNull()
+    expect((await callUntilOk(app.key, app.secret, '/echo/again')).status).toBe(200)
   })
 })

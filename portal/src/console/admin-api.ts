@@ -1,6 +1,7 @@
 // The operator API client for the console: JSON over fetch with the operator session cookie
 // (sent only to /admin/v1), and the session's CSRF token on every state-changing request.
 import { createJsonClient } from '../api.js'
+import type { IpRestrictionConfig } from '../ip-restriction.js'
 
 const operatorClient = createJsonClient('/admin/v1', 'The control server cannot be reached. Check your connection and try again.')
 export const adminApi = operatorClient.call
@@ -24,7 +25,7 @@ export interface ConsoleSession { operator: { id: string, email: string, role: R
 
 export interface Partner { id: string, name: string, email: string | null, status: 'active' | 'pending' | 'suspended', createdAt: string, updatedAt: string }
 export interface PartnerUser { id: string, email: string, createdAt: string, lastLoginAt: string | null }
-export interface App { id: string, partnerId: string, name: string, status: 'active' | 'suspended', createdAt: string, updatedAt: string }
+export interface App { id: string, partnerId: string, name: string, status: 'active' | 'suspended', ipRestriction: IpRestrictionConfig | null, createdAt: string, updatedAt: string }
 export interface Credential { id: string, key: string, apiKeyPrefix: string, status: 'active' | 'expiring' | 'revoked' | 'expired', createdAt: string, expiresAt: string | null, revokedAt: string | null }
 export interface AppDetail extends App { credentials: Credential[] }
 export interface NewSecret { key: string, secret: string, apiKey: string }
@@ -32,7 +33,13 @@ export interface CreatedApp extends App, NewSecret { credentialId: string }
 export interface Rotated extends NewSecret { id: string, createdAt: string, previous: Credential[] }
 export interface Plan { id: string, name: string, rateLimit: { perSecond: number, burst: number } | null, quota: { perDay: number | null, perMonth: number | null }, maxConnections: number | null, createdAt: string, updatedAt: string }
 export interface Route { id: string, methods: string[], host: string | null, path: string, stripPrefix: boolean, websocket: boolean }
-export interface Api { id: string, name: string, description: string, upstreamId: string, auth: string[], routes: Route[], autoApprove: boolean, planIds: string[], hasOpenApi: boolean, createdAt: string, updatedAt: string }
+// an API's policies as the operator API shows them (their schemas: src/gateway/policies/*/); null = not set
+export interface CorsConfig { origins: '*' | string[], portal?: boolean, methods?: string[], headers?: string[], exposeHeaders?: string[], credentials?: boolean, maxAgeSeconds?: number }
+export interface RequestLimitsConfig { maxBodyBytes?: number, maxHeaderBytes?: number, maxUrlLength?: number, contentTypes?: string[] }
+export interface CachedRoute { path: string, host?: string | null, ttlSeconds?: number, public?: boolean }
+export interface ResponseCacheConfig { routes: CachedRoute[], ttlSeconds?: number, maxBodyBytes?: number, public?: boolean }
+export interface ApiPolicies { cors: CorsConfig | null, ipRestriction: IpRestrictionConfig | null, requestLimits: RequestLimitsConfig | null, responseCache: ResponseCacheConfig | null }
+export interface Api extends ApiPolicies { id: string, name: string, description: string, upstreamId: string, auth: string[], routes: Route[], autoApprove: boolean, planIds: string[], hasOpenApi: boolean, createdAt: string, updatedAt: string }
 export interface Upstream { id: string, name: string, targets: Array<{ url: string, weight: number }>, loadBalancing: string, healthCheck: { path: string, intervalMs: number } | null, timeouts: { connectMs: number, responseMs: number } }
 export type GrantStatus = 'requested' | 'approved' | 'rejected' | 'revoked'
 export interface Grant { id: string, appId: string, apiId: string, planId: string, status: GrantStatus, createdAt: string, updatedAt: string }

@@ -1,9 +1,10 @@
 // One app: credentials (rotate, revoke), settings (rename, suspend, delete), access to APIs,
-// and usage against the quotas.
+// usage against the quotas, and the addresses its credentials work from.
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { api, type AccessRequest, type AppDetail, type CatalogApi, type Me, type Rotated, type Usage } from '../api.js'
 import { Empty, ErrorMessage, formatDate, Heading, Link, Loading, Notice, SecretPanel, StatusBadge, useAction, useLoad } from '../components.js'
+import { ipListsDraft, IpListsFields, ipRestrictionOf, type IpRestrictionConfig } from '../ip-restriction.js'
 import { navigate } from '../router.js'
 import { QuotaMeter, UsageChart } from '../usage-chart.js'
 
@@ -94,6 +95,48 @@ function Settings (props: { app: AppDetail, onChange: () => void }): JSX.Element
       </div>
       <p class="hint">A suspended app's calls are refused until you resume it.</p>
       <ErrorMessage error={action.error} />
+    </section>
+  )
+}
+
+function IpRestriction (props: { app: AppDetail }): JSX.Element {
+  const [saved, setSaved] = useState<IpRestrictionConfig | null>(props.app.ipRestriction)
+  const [draft, setDraft] = useState(ipListsDraft(props.app.ipRestriction))
+  const [done, setDone] = useState<string | undefined>(undefined)
+  const action = useAction()
+  const store = (config: IpRestrictionConfig | null, message: string): void => {
+    setDone(undefined)
+    action.run(async () => {
+      const app = await api<AppDetail>('PATCH', `/apps/${props.app.id}`, { ipRestriction: config })
+      setSaved(app.ipRestriction)
+      setDraft(ipListsDraft(app.ipRestriction))
+      setDone(message)
+    })
+  }
+  const save = (event: Event): void => {
+    event.preventDefault()
+    store(ipRestrictionOf(draft), 'Saved: the gateways apply the lists within a few seconds.')
+  }
+  const remove = (): void => {
+    if (!confirm(`Remove the IP restriction of ${props.app.name}? Its credentials will work from every address.`)) return
+    store(null, 'Removed: the credentials work from every address.')
+  }
+  return (
+    <section aria-labelledby="ip-restriction-title">
+      <h2 id="ip-restriction-title">IP restriction</h2>
+      <p class="lead">{saved === null
+        ? 'The credentials of this app work from every address. Lock them to your servers, so that a leaked key is useless anywhere else.'
+        : "The gateway refuses this app's calls (403 IP_NOT_ALLOWED) from addresses these lists do not admit, on every API."}
+      </p>
+      <form class="card" aria-label="IP restriction of this app" onSubmit={save}>
+        <IpListsFields draft={draft} onChange={changed => { setDraft(changed); setDone(undefined) }} idPrefix="app-ip" disabled={action.busy} />
+        <div class="button-row">
+          <button type="submit" disabled={action.busy}>Save IP restriction</button>
+          {saved !== null && <button type="button" class="danger" disabled={action.busy} onClick={remove}>Remove restriction</button>}
+        </div>
+        <ErrorMessage error={action.error} />
+        {done !== undefined && <Notice kind="success">{done}</Notice>}
+      </form>
     </section>
   )
 }
@@ -203,6 +246,7 @@ export function AppDetailPage (props: { id: string, me: Me }): JSX.Element {
       <Credentials app={app.data} onChange={app.reload} />
       <Access app={app.data} />
       <UsageSection app={app.data} />
+      <IpRestriction app={app.data} />
       <Settings key={app.data.name} app={app.data} onChange={app.reload} />
     </>
   )

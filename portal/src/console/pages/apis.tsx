@@ -1,5 +1,5 @@
 // APIs: create one on an upstream target, import one from an OpenAPI file picked in the
-// browser, and one API's routes, plans and upstream targets.
+// browser, and one API's routes, plans, upstream targets and policies.
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { parse as parseYaml } from 'yaml'
@@ -7,6 +7,7 @@ import { Empty, ErrorMessage, formatDate, Heading, Link, Loading, Notice, useLoa
 import { navigate } from '../../router.js'
 import { adminApi, allPages, type Api, type Plan, type Upstream } from '../admin-api.js'
 import { confirmed, useAction, useReadOnly } from '../ui.js'
+import { ApiPolicySection } from './api-policies.js'
 import { TargetHealth } from './target-health.js'
 
 const AUTH_MODES: Array<[string, string]> = [['hmac', 'HMAC signature'], ['apikey', 'API key'], ['jwt', 'OAuth2 token']]
@@ -188,6 +189,7 @@ export function ApiDetailPage (props: { id: string }): JSX.Element {
       <h2>Plans partners may request</h2>
       <p>{api.planIds.length === 0 ? 'every plan' : api.planIds.map(id => plans.find(plan => plan.id === id)?.name ?? id).join(', ')}</p>
       {api.planIds.length === 0 && plans.length === 0 && <Notice kind="warning">There are no plans yet: partners cannot request access.</Notice>}
+      <ApiPolicySection api={api} />
       <h2>Danger zone</h2>
       <button type="button" class="danger" disabled={readOnly || action.busy} onClick={() => { action.run(remove) }}>Delete API</button>
       <ErrorMessage error={action.error} />

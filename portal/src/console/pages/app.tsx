@@ -1,9 +1,11 @@
 // One app: suspend or resume it, issue (rotate) and revoke credentials — the secret shown
-// once — and its access to APIs: grant on a plan, change the plan, revoke.
+// once — its access to APIs (grant on a plan, change the plan, revoke) and its IP restriction.
 import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { Empty, ErrorMessage, formatDate, Heading, Link, Loading, Notice, SecretPanel, StatusBadge, useLoad } from '../../components.js'
 import { adminApi, allPages, type Api, type AppDetail, type Grant, type Partner, type Plan, type Rotated } from '../admin-api.js'
+import type { IpRestrictionConfig } from '../../ip-restriction.js'
+import { APP_IP_RESTRICTION, PolicyCard } from '../policy-card.js'
 import { confirmed, useAction, useReadOnly } from '../ui.js'
 
 function Credentials (props: { app: AppDetail, onChange: () => void }): JSX.Element {
@@ -146,6 +148,20 @@ function Access (props: { app: AppDetail }): JSX.Element {
   )
 }
 
+function AppPolicies (props: { app: AppDetail }): JSX.Element {
+  const [ipRestriction, setIpRestriction] = useState(props.app.ipRestriction)
+  const save = async (config: IpRestrictionConfig | null): Promise<void> => {
+    setIpRestriction((await adminApi<AppDetail>('PATCH', `/apps/${props.app.id}`, { ipRestriction: config })).ipRestriction)
+  }
+  return (
+    <section aria-labelledby="app-policies-title">
+      <h2 id="app-policies-title">Policies</h2>
+      <p class="hint">The app's own, checked on every API it calls once its credentials are known. Its partner can change them in the portal too.</p>
+      <PolicyCard screen={APP_IP_RESTRICTION} config={ipRestriction} subject={`the app ${props.app.name}`} save={save} />
+    </section>
+  )
+}
+
 export function AppPage (props: { id: string }): JSX.Element {
   const readOnly = useReadOnly()
   const detail = useLoad(async () => {
@@ -168,6 +184,7 @@ export function AppPage (props: { id: string }): JSX.Element {
       <ErrorMessage error={action.error} />
       <Credentials app={app} onChange={detail.reload} />
       <Access app={app} />
+      <AppPolicies key={app.updatedAt} app={app} />
     </>
   )
 }
