@@ -2,8 +2,9 @@
 // one process). Labels are bounded: API names and routes are set by operators, methods,
 // status codes, outcomes and reasons are small sets, and apps are named only for the busiest
 // few (app-label.ts). README.md lists every metric with its labels.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { PROXIED_METHODS, type RouteDefinition } from '../gateway/routing/route-table.js'
+import { BoundCounter, BoundHistogram } from './bound-series.js'
 import { AppLabeller, NO_APP, type AppLabelSetting } from './app-label.js'
 
 export const OUTCOMES = ['proxied', 'rejected', 'upstream_error', 'not_found', 'bad_request', 'preflight', 'cached'] as const
@@ -35,9 +36,10 @@ export function routeLabel (route: Pick<RouteDefinition, 'host' | 'path'>): stri
 }
 
 /**
- * The series of one API, bound once: prom-client hashes the label object of every call made
- * with labels, which the request path would otherwise pay several times per request.
- * Children for label values seen later (reasons, plans) are bound the first time and kept.
+ * The series of one API, bound once: binding builds a key from the labels, which the request
+ * path would otherwise pay several times per request; a bound series then counts in its own
+ * fields (bound-series.ts). Series for label values seen later (reasons, plans) are bound the
+ * first time and kept.
  */
 export class ApiMetrics {
   readonly api: string
@@ -45,7 +47,7 @@ export class ApiMetrics {
   readonly responseBytes: CounterChild
   readonly #metrics: GatewayMetrics
   readonly #rejections = new Map<string, CounterChild>()
-  readonly #limitDecisions = new Map<string, CounterChild>()
+  readonly #limitDecisions = new Map<string, Map<string, CounterChild>>()
 
   constructor (metrics: GatewayMetrics, api: string) {
     this.#metrics = metrics
@@ -65,11 +67,16 @@ export class ApiMetrics {
 
   /** What the rate limit and quota of `plan` decided: `allowed`, or the refusal's error code. */
   countLimitDecision (plan: string, decision: string): void {
-    const key = `${plan}\u0000${decision}`
-    let child = this.#limitDecisions.get(key)
+    // by plan, then by decision: a key joining the two would be a new string every request
+    let byDecision = this.#limitDecisions.get(plan)
+    if (byDecision === undefined) {
+      byDecision = new Map()
+      this.#limitDecisions.set(plan, byDecision)
+    }
+    let child = byDecision.get(decision)
     if (child === undefined) {
       child = this.#metrics.limitDecisions.labels({ api: this.api, plan, decision })
-      this.#limitDecisions.set(key, child)
+      byDecision.set(decision, child)
     }
     child.inc()
   }
@@ -134,13 +141,13 @@ export class GatewayMetrics {
   readonly #requestSeriesByApp = new Map<string, Array<Record<string, string>>>()
   #rerankedAt = Date.now()
   readonly #appRerankMs: number
-  readonly requests: Counter
-  readonly requestDuration = new Histogram({ name: 'gateway_request_duration_seconds', help: 'Whole time in the gateway, from the request to the end of the response, by API and route', labelNames: ['api', 'route'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] })
-  readonly upstreamDuration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Time from sending to the upstream to its response headers, by API and route', labelNames: ['api', 'route'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] })
-  readonly requestBytes = new Counter({ name: 'gateway_request_bytes_total', help: 'Bytes received from clients (request line, headers and body), by API', labelNames: ['api'] as const, registers: [this.registry] })
-  readonly responseBytes = new Counter({ name: 'gateway_response_bytes_total', help: 'Bytes sent to clients (status line, headers and body), by API', labelNames: ['api'] as const, registers: [this.registry] })
-  readonly rejections = new Counter({ name: 'gateway_rejections_total', help: 'Requests the gateway refused (4xx), by API and reason (error code)', labelNames: ['api', 'reason'] as const, registers: [this.registry] })
-  readonly limitDecisions = new Counter({ name: 'gateway_limit_decisions_total', help: 'Rate-limit and quota decisions, by API, plan and decision (allowed or the refusal\'s error code)', labelNames: ['api', 'plan', 'decision'] as const, registers: [this.registry] })
+  readonly requests: BoundCounter<'api' | 'route' | 'app' | 'method' | 'status' | 'outcome'>
+  readonly requestDuration = new BoundHistogram({ name: 'gateway_request_duration_seconds', help: 'Whole time in the gateway, from the request to the end of the response, by API and route', labelNames: ['api', 'route'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] })
+  readonly upstreamDuration = new BoundHistogram({ name: 'gateway_upstream_duration_seconds', help: 'Time from sending to the upstream to its response headers, by API and route', labelNames: ['api', 'route'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] })
+  readonly requestBytes = new BoundCounter({ name: 'gateway_request_bytes_total', help: 'Bytes received from clients (request line, headers and body), by API', labelNames: ['api'] as const, registers: [this.registry] })
+  readonly responseBytes = new BoundCounter({ name: 'gateway_response_bytes_total', help: 'Bytes sent to clients (status line, headers and body), by API', labelNames: ['api'] as const, registers: [this.registry] })
+  readonly rejections = new BoundCounter({ name: 'gateway_rejections_total', help: 'Requests the gateway refused (4xx), by API and reason (error code)', labelNames: ['api', 'reason'] as const, registers: [this.registry] })
+  readonly limitDecisions = new BoundCounter({ name: 'gateway_limit_decisions_total', help: 'Rate-limit and quota decisions, by API, plan and decision (allowed or the refusal\'s error code)', labelNames: ['api', 'plan', 'decision'] as const, registers: [this.registry] })
   readonly snapshotVersion = this.#sourcedGauge('gateway_snapshot_version', 'Configuration version of the snapshot in use', async sources => sources.snapshotVersion())
   readonly snapshotAge = this.#sourcedGauge('gateway_snapshot_age_seconds', 'Seconds since the snapshot in use was last confirmed current against the database', async sources => (Date.now() - sources.snapshotSyncedAt()) / 1000)
   readonly databaseUp = this.#sourcedGauge('gateway_database_up', '1 when the last configuration read succeeded', async sources => sources.databaseHealthy() ? 1 : 0)
@@ -158,8 +165,8 @@ export class GatewayMetrics {
   })
 
   readonly webSocketConnections = new Gauge({ name: 'gateway_websocket_connections', help: 'Open WebSocket connections, by API', labelNames: ['api'] as const, registers: [this.registry] })
-  readonly webSocketMessages = new Counter({ name: 'gateway_websocket_messages_total', help: 'WebSocket messages, by API and direction (in: from the client, out: to the client)', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
-  readonly webSocketBytes = new Counter({ name: 'gateway_websocket_bytes_total', help: 'WebSocket payload bytes, by API and direction (in: from the client, out: to the client)', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
+  readonly webSocketMessages = new BoundCounter({ name: 'gateway_websocket_messages_total', help: 'WebSocket messages, by API and direction (in: from the client, out: to the client)', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
+  readonly webSocketBytes = new BoundCounter({ name: 'gateway_websocket_bytes_total', help: 'WebSocket payload bytes, by API and direction (in: from the client, out: to the client)', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
   readonly webSocketPolicyCloses = new Counter({ name: 'gateway_websocket_policy_closes_total', help: 'WebSocket connections the gateway closed with 1008, by API and reason (access_revoked, how the route changed, or the policy that no longer admits them, e.g. ip_not_allowed)', labelNames: ['api', 'reason'] as const, registers: [this.registry] })
   readonly tlsCertificateReloads = new Counter({ name: 'gateway_tls_certificate_reloads_total', help: 'Certificate reloads (SIGHUP, changed files) by certificate file and result: reloaded (a new certificate is in use) or failed (the files do not load; the previous certificate stays in use)', labelNames: ['certificate', 'result'] as const, registers: [this.registry] })
   readonly tlsCertificateExpiry = new Gauge({ name: 'gateway_tls_certificate_expiry_timestamp_seconds', help: 'End of validity (notAfter, Unix time) of the certificate in use, by certificate file', labelNames: ['certificate'] as const, registers: [this.registry] })
@@ -171,13 +178,13 @@ export class GatewayMetrics {
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry })
     this.apps = new AppLabeller(options.appLabel ?? { kind: 'off' })
     this.#appRerankMs = options.appRerankMs ?? APP_RERANK_MS
-    const metrics = this
-    this.requests = new Counter({
+    // registered after the default metrics, where /metrics has always listed it
+    this.requests = new BoundCounter({
       name: 'gateway_requests_total',
       help: 'Requests by API, route, app (the busiest apps by id, others as "other", "" before one is known), method, status code and outcome',
-      labelNames: ['api', 'route', 'app', 'method', 'status', 'outcome'] as const,
+      labelNames: ['api', 'route', 'app', 'method', 'status', 'outcome'],
       registers: [this.registry],
-      collect () { metrics.#rerankApps(Date.now()) }
+      collect: () => { this.#rerankApps(Date.now()) }
     })
   }
 
