@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30000,
     hookTimeout: 60000,
     // 2-core machines: a few files at a time, each with its own database and Redis prefix
-    maxWorkers: 3
+    maxWorkers: 3,
+    // one migrated embedded database for the whole run, instead of an initdb per test database
+    globalSetup: ['test/helpers/migrated-database.ts']
   }
 })

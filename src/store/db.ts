@@ -31,6 +31,8 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number
   /** how the owner of an embedded DATA_DIR describes itself in its lock */
   ownership?: { command: string, commandSocket?: string }
+  /** in-memory PGlite only: starts as a copy of this `dumpDataDir` tarball instead of empty (a DATA_DIR is filled by restoreDataDir) */
+  fromDump?: Buffer
 }
 
 export interface Database {
@@ -48,7 +50,7 @@ const SNAPSHOT_CACHE_FILE = 'snapshot-cache.json'
 
 export async function openDatabase (options: DatabaseOptions): Promise<Database> {
   if (options.databaseUrl !== undefined) return openPostgres(options.databaseUrl, options)
-  return await openPglite(options.dataDir, options.ownership ?? { command: 'database open' })
+  return await openPglite(options.dataDir, options.ownership ?? { command: 'database open' }, options.fromDump)
 }
 
 async function openPostgres (databaseUrl: string, options: DatabaseOptions): Promise<Database> {
@@ -80,10 +82,11 @@ async function openPostgres (databaseUrl: string, options: DatabaseOptions): Pro
   }
 }
 
-async function openPglite (dataDir: string | undefined, ownership: { command: string, commandSocket?: string }): Promise<Database> {
+async function openPglite (dataDir: string | undefined, ownership: { command: string, commandSocket?: string }, fromDump: Buffer | undefined): Promise<Database> {
   let lock: DataDirLock | undefined
   let directory: string | undefined
   if (dataDir !== undefined) {
+    if (fromDump !== undefined) throw new Error('fromDump starts an in-memory database; restoreDataDir fills a DATA_DIR')
     mkdirSync(dataDir, { recursive: true })
     lock = acquireDataDirLock(dataDir, ownership)
     directory = path.join(dataDir, PGLITE_DIRECTORY)
@@ -92,7 +95,8 @@ async function openPglite (dataDir: string | undefined, ownership: { command: st
   let pglite: PGlite
   try {
     // relaxedDurability stays off: every commit reaches the files before the query returns
-    pglite = new PGlite(directory, { relaxedDurability: false })
+    // one options object: PGlite drops the second argument when the first (the directory) is undefined
+    pglite = new PGlite({ dataDir: directory, relaxedDurability: false, loadDataDir: fromDump === undefined ? undefined : new Blob([fromDump], { type: 'application/gzip' }) })
     await pglite.waitReady
   } catch (error) {
     lock?.release()

@@ -1,7 +1,12 @@
 // A fresh database per test file: a new PostgreSQL database on the shared server (dropped
-// after), or an in-memory embedded PGlite. Both get the committed migrations applied.
+// after), or an in-memory embedded PGlite started from the run's migrated database (see
+// migrated-database.ts). Both get the committed migrations applied.
 import { randomBytes } from 'node:crypto'
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import pg from 'pg'
+import { inject } from 'vitest'
 import { openDatabase, type Database } from '../../src/store/db.js'
 
 export const POSTGRES_ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres'
@@ -24,7 +29,7 @@ async function adminQuery (sql: string): Promise<void> {
 
 export async function createTestDatabase (kind: DatabaseKind): Promise<TestDatabase> {
   if (kind === 'pglite') {
-    const database = await openDatabase({})
+    const database = await openDatabase({ fromDump: readFileSync(inject('migratedDatabase').dumpFile) })
     await database.migrate()
     return { ...database, drop: async () => { await database.close() } }
   }
@@ -42,6 +47,18 @@ export async function createTestDatabase (kind: DatabaseKind): Promise<TestDatab
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
     }
   }
+}
+
+/**
+ * A new DATA_DIR (under the temporary directory, named from `prefix`) that already holds the
+ * migrated embedded database, closed: the product's first start on it skips initdb. Tests of
+ * what happens on an empty DATA_DIR (first-run seeding, migrations, restore, the lock) make
+ * their own with mkdtempSync.
+ */
+export function createMigratedDataDir (prefix: string): string {
+  const dataDir = mkdtempSync(path.join(tmpdir(), prefix))
+  cpSync(inject('migratedDatabase').dataDir, dataDir, { recursive: true })
+  return dataDir
 }
 
 export function randomPrefix (): string {

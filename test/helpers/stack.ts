@@ -1,6 +1,7 @@
 // Starts the whole product the way `partner-gateway start` does — control server and
-// gateway(s) — against a fresh test database, optionally sharing Redis, and provisions
-// partners, apps and APIs through the real operator API.
+// gateway(s) — against a fresh test database (embedded: a DATA_DIR that already holds the
+// migrated database), optionally sharing Redis, and provisions partners, apps and APIs
+// through the real operator API.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,7 +10,7 @@ import pino, { type Logger } from 'pino'
 import { loadConfig } from '../../src/config/load.js'
 import type { Config } from '../../src/config/schema.js'
 import { startProduct, type RunningProduct } from '../../src/server.js'
-import { createTestDatabase, randomPrefix, REDIS_URL, type DatabaseKind, type TestDatabase } from './database.js'
+import { createMigratedDataDir, createTestDatabase, randomPrefix, REDIS_URL, type DatabaseKind, type TestDatabase } from './database.js'
 import { deleteRedisKeys } from './redis.js'
 
 export interface StackOptions {
@@ -41,7 +42,8 @@ export interface TestStack {
 export const MASTER_KEY = randomBytes(32).toString('hex')
 
 export async function startStack (options: StackOptions): Promise<TestStack> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'pgw-test-'))
+  const embedded = options.database === 'pglite' && options.config?.databaseUrl === undefined
+  const dataDir = embedded ? createMigratedDataDir('pgw-test-') : mkdtempSync(path.join(tmpdir(), 'pgw-test-'))
   let database: TestDatabase | undefined
   if (options.database === 'postgresql') database = await createTestDatabase('postgresql')
   const adminToken = randomBytes(24).toString('hex')

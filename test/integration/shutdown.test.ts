@@ -3,12 +3,11 @@
 // SHUTDOWN_TIMEOUT_SECONDS, usage is flushed and the process exits 0.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import http from 'node:http'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../src/store/db.js'
+import { createMigratedDataDir } from '../helpers/database.js'
 import { freePort } from '../helpers/ports.js'
 import { provision, type JsonResponse, type TestStack } from '../helpers/stack.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
@@ -16,7 +15,7 @@ import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 const SHUTDOWN_TIMEOUT_SECONDS = 2
 
 describe('graceful shutdown of the embedded product', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'pgw-shutdown-'))
+  const dataDir = createMigratedDataDir('pgw-shutdown-')
   const adminToken = randomBytes(24).toString('hex')
   let child: ChildProcess
   let upstream: TestUpstream

@@ -2,10 +2,10 @@
 // after the operator's tool renamed it, and not a line lost when SIGTERM follows a burst of
 // requests (the lines are buffered in memory between writes).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createMigratedDataDir } from '../../helpers/database.js'
 
 interface Started { child: ChildProcess, url: string, apiKey: string, output: () => string, exited: Promise<number | null> }
 
@@ -57,17 +57,18 @@ function withPrefix (ids: Map<string, number>, prefix: string): number[] {
 }
 
 describe('access log of a running process', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'pgw-access-'))
+  let dataDir: string | undefined
   let started: Started | undefined
 
   afterEach(() => {
     if (started?.child.exitCode === null) started.child.kill('SIGKILL')
-    rmSync(dataDir, { recursive: true, force: true })
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('writes to ACCESS_LOG_FILE, reopens it on SIGHUP after a rename, and loses nothing on SIGTERM', async () => {
+    dataDir = createMigratedDataDir('pgw-access-')
     const file = path.join(dataDir, 'logs', 'access.log')
-    started = await startEmbedded(path.join(dataDir, 'data'), { ACCESS_LOG_FILE: file })
+    started = await startEmbedded(dataDir, { ACCESS_LOG_FILE: file })
     await callMany(started, 'before', 5)
     const deadline = Date.now() + 5_000
     while (withPrefix(accessIds(existsSync(file) ? readFileSync(file, 'utf8') : ''), 'before').length < 5) {
@@ -93,7 +94,8 @@ describe('access log of a running process', () => {
   }, 120_000)
 
   it('loses no access line on stdout when SIGTERM follows a burst', async () => {
-    started = await startEmbedded(path.join(dataDir, 'data-stdout'), { LOG_LEVEL: 'info' })
+    dataDir = createMigratedDataDir('pgw-access-')
+    started = await startEmbedded(dataDir, { LOG_LEVEL: 'info' })
     await callMany(started, 'burst', 300)
     started.child.kill('SIGTERM')
     expect(await started.exited).toBe(0)

@@ -1,17 +1,17 @@
 // One structured access-log line per gateway request, with every field support looks for.
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
+import { rmSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { loadConfig } from '../../../src/config/load.js'
 import { startProduct, type RunningProduct } from '../../../src/server.js'
+import { createMigratedDataDir } from '../../helpers/database.js'
 
 describe('gateway access log', () => {
   const lines: Array<Record<string, unknown>> = []
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'pgw-log-'))
+  // the demo is seeded on the first start on an empty database, migrated or not
+  const dataDir = createMigratedDataDir('pgw-log-')
   let product: RunningProduct
 
   beforeAll(async () => {

@@ -3,14 +3,14 @@
 // sessions told to go away, the request in flight answered) before the process exits 0.
 import { once } from 'node:events'
 import { X509Certificate } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import http2, { type IncomingHttpHeaders as Http2Headers } from 'node:http2'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestCa, replaceFile, type TestCa } from '../../helpers/certificates.js'
 import { admin, embeddedEnvironment, startGateway, type StartedGateway } from '../../helpers/cli-process.js'
+import { createMigratedDataDir } from '../../helpers/database.js'
 import { provision, type JsonResponse, type TestStack } from '../../helpers/stack.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
@@ -25,7 +25,7 @@ async function presentedFingerprint (port: number, ca: string): Promise<string> 
 }
 
 describe('the TLS port of a partner-gateway process', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'pgw-tls-process-'))
+  const dataDir = createMigratedDataDir('pgw-tls-process-')
   let ca: TestCa
   let upstream: TestUpstream
   let gateway: StartedGateway

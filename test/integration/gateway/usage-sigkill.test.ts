@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../../helpers/database.js'
+import { createMigratedDataDir, createTestDatabase, DATABASE_KINDS, type TestDatabase } from '../../helpers/database.js'
 import { freePort } from '../../helpers/ports.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
 
@@ -25,7 +25,7 @@ describe.each(DATABASE_KINDS)('usage of a gateway killed with SIGKILL, on %s', k
   let database: TestDatabase | undefined
   let upstream: TestUpstream
   let child: ChildProcess | undefined
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'pgw-sigkill-'))
+  const dataDir = kind === 'pglite' ? createMigratedDataDir('pgw-sigkill-') : mkdtempSync(path.join(tmpdir(), 'pgw-sigkill-'))
   const adminToken = randomBytes(24).toString('hex')
   const masterKey = randomBytes(32).toString('hex')
   let gatewayPort: number
