@@ -247,7 +247,8 @@ describe('WebSocket pass-through', () => {
     const started = Date.now()
     await stack.admin('PATCH', `/admin/v1/grants/${revoked.grantId as string}`, { status: 'revoked' })
     expect(await closing).toEqual({ code: 1008, reason: 'access revoked' })
-    expect(Date.now() - started).toBeLessThan(1000)
+    // promptly, with room for a loaded CI machine (see expectClosedBy)
+    expect(Date.now() - started).toBeLessThan(5000)
   })
 
   it('works for a Socket.IO client and server, polling then upgrading', async () => {
@@ -376,7 +377,9 @@ describe('WebSockets following their route', () => {
     const started = Date.now()
     await change()
     expect(await closing).toEqual({ code: 1008, reason })
-    expect(Date.now() - started).toBeLessThan(1000)
+    // the reason says the change closed it; the bound only catches a close left to some later
+    // sweep, with room for a loaded CI machine (how fast changes propagate is the bench's to measure)
+    expect(Date.now() - started).toBeLessThan(5000)
   }
 
   it('closes a connection whose route was removed, and keeps one on a route that stayed', async () => {
