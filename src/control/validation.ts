@@ -4,6 +4,7 @@
 import { Ajv, type Options } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
+import { validationMessage, type ValidationIssue } from '../domain/error-handler.js'
 import { ValidationError } from '../domain/errors.js'
 
 function buildAjv (options: Options): Ajv {
@@ -28,6 +29,7 @@ export function compileBodyValidator<T> (schema: object): (value: unknown) => T 
   const validate = bodyAjv.compile(schema)
   return value => {
     if (validate(value)) return value as T
-    throw new ValidationError(bodyAjv.errorsText(validate.errors, { dataVar: 'body' }))
+    // the same message as a route's own body schema would give (domain/error-handler.ts)
+    throw new ValidationError(validationMessage((validate.errors ?? []) as ValidationIssue[], 'body'))
   }
 }

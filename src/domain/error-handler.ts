@@ -20,7 +20,7 @@ export function errorBody (code: string, message: string, requestId?: string): E
   return { error: requestId === undefined ? { code, message } : { code, message, requestId } }
 }
 
-type ValidationIssue = NonNullable<FastifyError['validation']>[number]
+export type ValidationIssue = NonNullable<FastifyError['validation']>[number]
 
 /** Says what is wrong with the field, naming an unknown property (Ajv's message leaves it out). */
 function describeIssue (context: string, issue: ValidationIssue): string {
@@ -29,20 +29,19 @@ function describeIssue (context: string, issue: ValidationIssue): string {
 }
 
 /**
- * The schema errors a person can act on. A nullable field is `anyOf [its schema, null]`: a wrong
- * value also fails "must be null" and the anyOf itself, which only repeat that the value is wrong.
+ * The schema errors a person can act on, of the request part `context` ('body', 'querystring').
+ * A nullable field is `anyOf [its schema, null]`: a wrong value also fails "must be null" and
+ * the anyOf itself, which only repeat that the value is wrong. Empty when there are none.
  */
-export function validationMessage (error: FastifyError): string {
-  const issues = error.validation ?? []
+export function validationMessage (issues: readonly ValidationIssue[], context: string): string {
   const specific = issues.filter(issue => issue.keyword !== 'anyOf' && issue.keyword !== 'oneOf' && !(issue.keyword === 'type' && (issue.params as { type?: string }).type === 'null'))
-  const context = error.validationContext ?? 'body'
-  const described = [...new Set((specific.length > 0 ? specific : issues).map(issue => describeIssue(context, issue)))]
-  return described.length > 0 ? described.join(', ') : error.message
+  return [...new Set((specific.length > 0 ? specific : issues).map(issue => describeIssue(context, issue)))].join(', ')
 }
 
 export function toErrorResponse (error: FastifyError, requestId?: string): { statusCode: number, body: ErrorBody } {
   if (error.validation !== undefined) {
-    return { statusCode: 400, body: errorBody('VALIDATION_FAILED', validationMessage(error), requestId) }
+    const message = validationMessage(error.validation, error.validationContext ?? 'body')
+    return { statusCode: 400, body: errorBody('VALIDATION_FAILED', message === '' ? error.message : message, requestId) }
   }
   const statusCode = error.statusCode ?? 500
   if (statusCode >= 500) {
