@@ -3,11 +3,13 @@
 // not). Compares builds side by side: every directory in BENCH_DISTS (default `dist`) runs
 // its own gateway on its own database, with in-memory counters and the access log on
 // (LOG_LEVEL=info, to a pipe this script drains); rounds alternate between them and each
-// build's median round is printed. Run after `npm run build`; loopback only, bounded in time.
-//   BENCH_DISTS=dist-before,dist  BENCH_RATE (2000 req/s)  BENCH_SECONDS (6)  BENCH_ROUNDS (5)
+// build's median round is printed, with one-connection latency (wrk) after each round. Run
+// after `npm run build`; loopback only, bounded in time. A build may name node flags of its
+// own after `@` (flags separated by `+`), to compare V8 settings on the same build.
+//   BENCH_DISTS=dist-before,dist,dist@--max-semi-space-size=32  BENCH_RATE (2000 req/s)  BENCH_SECONDS (6)  BENCH_ROUNDS (5)
 //   BENCH_GATEWAY_ENV='OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ...' extra variables for every gateway
 //   BENCH_GATEWAY_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' node flags of every gateway
-import { fork, spawn, type ChildProcess } from 'node:child_process'
+import { execFile, fork, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
@@ -39,6 +41,19 @@ function cpuTicks (pid: number): number {
 
 interface Gateway { dist: string, pid: number, url: string, apiKey: string, database: string }
 
+/** p50 and p99 of one connection for 3 s, in µs (`wrk --latency`). */
+async function oneConnectionLatency (gateway: Gateway): Promise<{ p50: number, p99: number }> {
+  const output = await new Promise<string>((resolve, reject) => {
+    execFile('wrk', ['-t1', '-c1', '-d3s', '--latency', '-H', `x-api-key: ${gateway.apiKey}`, gateway.url], (error, stdout) => { if (error !== null) reject(error); else resolve(stdout) })
+  })
+  const micros = (percentile: string): number => {
+    const found = new RegExp(`^\\s*${percentile}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(output)
+    if (found === null) return Number.NaN
+    return Number(found[1]) * (found[2] === 'us' ? 1 : found[2] === 'ms' ? 1000 : 1e6)
+  }
+  return { p50: micros('50'), p99: micros('99') }
+}
+
 async function startGateway (dist: string, upstreamUrl: string): Promise<Gateway> {
   const database = `pgw_cpu_${randomBytes(4).toString('hex')}`
   await adminQuery(`CREATE DATABASE ${database}`)
@@ -47,7 +62,8 @@ async function startGateway (dist: string, upstreamUrl: string): Promise<Gateway
   const adminToken = randomBytes(24).toString('hex')
   const databaseUrl = new URL(POSTGRES)
   databaseUrl.pathname = `/${database}`
-  const child = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean), `${dist}/cli.js`, 'start'], {
+  const [directory, ownFlags = ''] = dist.split('@')
+  const child = spawn(process.execPath, [...(process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(' ').filter(Boolean), ...ownFlags.split('+').filter(Boolean), `${directory}/cli.js`, 'start'], {
     env: { ...process.env, DATABASE_URL: databaseUrl.toString(), GATEWAY_MASTER_KEY: randomBytes(32).toString('hex'), GATEWAY_ADMIN_TOKEN: adminToken, GATEWAY_PORT: String(gatewayPort), CONTROL_PORT: String(controlPort), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...EXTRA_ENV },
     stdio: ['ignore', 'pipe', 'inherit']
   })
@@ -83,15 +99,22 @@ async function main (): Promise<void> {
     for (const dist of DISTS) gateways.push(await startGateway(dist, `http://127.0.0.1:${upstreamPort}`))
     for (const gateway of gateways) await round(gateway, 2)
     const samples = new Map<string, number[]>(DISTS.map(dist => [dist, []]))
+    const latencies = new Map<string, Array<{ p50: number, p99: number }>>(DISTS.map(dist => [dist, []]))
     for (let index = 0; index < ROUNDS; index++) {
-      for (const gateway of gateways) samples.get(gateway.dist)?.push(await round(gateway, SECONDS))
+      for (const gateway of gateways) {
+        samples.get(gateway.dist)?.push(await round(gateway, SECONDS))
+        latencies.get(gateway.dist)?.push(await oneConnectionLatency(gateway))
+      }
     }
+    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
     console.log(`\nGateway CPU per request, API key, ${RATE} req/s for ${SECONDS} s, ${ROUNDS} rounds${Object.keys(EXTRA_ENV).length > 0 ? `, ${process.env.BENCH_GATEWAY_ENV as string}` : ''}`)
-    console.log('| build | median µs | rounds µs |')
-    console.log('| --- | ---: | --- |')
+    console.log('| build | median µs | rounds µs | one connection p50 / p99 µs, medians (rounds\' p99) |')
+    console.log('| --- | ---: | --- | --- |')
     for (const [dist, values] of samples) {
-      const sorted = [...values].sort((a, b) => a - b)
-      console.log(`| ${dist} | ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} | ${values.map(value => value.toFixed(0)).join(', ')} |`)
+      const rounds = latencies.get(dist) ?? []
+      const p50 = median(rounds.map(latency => latency.p50))
+      const p99 = median(rounds.map(latency => latency.p99))
+      console.log(`| ${dist} | ${median(values).toFixed(0)} | ${values.map(value => value.toFixed(0)).join(', ')} | ${p50.toFixed(0)} / ${p99.toFixed(0)} (${rounds.map(latency => latency.p99.toFixed(0)).join(', ')}) |`)
     }
   } finally {
     for (const child of children) child.kill('SIGTERM')

@@ -71,11 +71,13 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
     this.#addRetry.unref()
   }
 
-  async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
+  consume (subject: string, plan: LimitPlan, nowMs?: number): LimitDecision | Promise<LimitDecision> {
     const now = nowMs ?? Date.now()
     // what this node holds is spent first, also while Redis is away
-    const held = this.#leased.spendHeld(subject, plan, now)
-    if (held !== undefined) return held
+    return this.#leased.spendHeld(subject, plan, now) ?? this.#consumeUnheld(subject, plan, now)
+  }
+
+  async #consumeUnheld (subject: string, plan: LimitPlan, now: number): Promise<LimitDecision> {
     const availability = this.#switch.availability
     if (availability.isUp) {
       try {

@@ -71,9 +71,9 @@ export class LeasedRequestLimiter implements RequestLimiter {
     return undefined
   }
 
-  async consume (subject: string, plan: LimitPlan, nowMs?: number): Promise<LimitDecision> {
+  consume (subject: string, plan: LimitPlan, nowMs?: number): LimitDecision | Promise<LimitDecision> {
     const now = nowMs ?? Date.now()
-    return this.spendHeld(subject, plan, now) ?? await this.reserve(subject, plan, now)
+    return this.spendHeld(subject, plan, now) ?? this.reserve(subject, plan, now)
   }
 
   /** Asks Redis: for a batch when the plan allows one, else for this request alone. */

@@ -44,6 +44,8 @@ export interface CalendarWindow {
   /** e.g. 2026-11-25 or 2026-11 */
   id: string
   resetAtMs: number
+  /** the same instant as a Date, made once per window (decisions carry it); never mutated */
+  resetAt: Date
 }
 
 interface CachedWindows { fromMs: number, day: CalendarWindow, month: CalendarWindow }
@@ -54,10 +56,12 @@ let cached: CachedWindows | undefined
 function windowsAt (nowMs: number): CachedWindows {
   if (cached !== undefined && nowMs >= cached.fromMs && nowMs < cached.day.resetAtMs) return cached
   const now = new Date(nowMs)
+  const dayResetAtMs = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)
+  const monthResetAtMs = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)
   const windows = {
     fromMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()),
-    day: { id: now.toISOString().slice(0, 10), resetAtMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) },
-    month: { id: now.toISOString().slice(0, 7), resetAtMs: Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) }
+    day: { id: now.toISOString().slice(0, 10), resetAtMs: dayResetAtMs, resetAt: new Date(dayResetAtMs) },
+    month: { id: now.toISOString().slice(0, 7), resetAtMs: monthResetAtMs, resetAt: new Date(monthResetAtMs) }
   }
   // tests move time backwards and forwards; cache only the present
   if (Math.abs(nowMs - Date.now()) < 86_400_000) cached = windows

@@ -16,7 +16,7 @@ export class MemoryRequestLimiter implements RequestLimiter {
     this.#sweeper.unref()
   }
 
-  async consume (subject: string, plan: LimitPlan, nowMs = Date.now()): Promise<LimitDecision> {
+  consume (subject: string, plan: LimitPlan, nowMs = Date.now()): LimitDecision {
     const day = dayWindow(nowMs)
     const month = monthWindow(nowMs)
     const dayKey = `${subject}|${day.id}`

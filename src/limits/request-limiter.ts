@@ -15,9 +15,10 @@ export interface LimitDecision {
 export interface RequestLimiter {
   /**
    * Checks the rate limit, then the quotas, and counts the request against both only if
-   * it is allowed: a request rejected by either consumes neither.
+   * it is allowed: a request rejected by either consumes neither. A decision made from what
+   * this process holds comes back at once, not as a promise: most requests pay none.
    */
-  consume: (subject: string, plan: LimitPlan, nowMs?: number) => Promise<LimitDecision>
+  consume: (subject: string, plan: LimitPlan, nowMs?: number) => LimitDecision | Promise<LimitDecision>
   /** Starts quota counters from persisted usage, so counts survive a restart; never lowers a counter. */
   seedQuota: (subject: string, dayUsed: number, monthUsed: number, nowMs?: number) => Promise<void>
   close: () => Promise<void>
@@ -40,8 +41,8 @@ export function buildDecision (plan: LimitPlan, nowMs: number, rate: GcraResult 
   }
   if (plan.quotaPerDay !== null || plan.quotaPerMonth !== null) {
     decision.quota = {}
-    if (plan.quotaPerDay !== null) decision.quota.day = { limit: plan.quotaPerDay, used: dayUsed, resetAt: new Date(dayWindow(nowMs).resetAtMs) }
-    if (plan.quotaPerMonth !== null) decision.quota.month = { limit: plan.quotaPerMonth, used: monthUsed, resetAt: new Date(monthWindow(nowMs).resetAtMs) }
+    if (plan.quotaPerDay !== null) decision.quota.day = { limit: plan.quotaPerDay, used: dayUsed, resetAt: dayWindow(nowMs).resetAt }
+    if (plan.quotaPerMonth !== null) decision.quota.month = { limit: plan.quotaPerMonth, used: monthUsed, resetAt: monthWindow(nowMs).resetAt }
   }
   return decision
 }

@@ -28,8 +28,8 @@ describe('GCRA', () => {
 describe('calendar windows', () => {
   it('rolls the day at UTC midnight and the month on the first', () => {
     const lastMoment = Date.UTC(2026, 11, 31, 23, 59, 59, 999)
-    expect(dayWindow(lastMoment)).toEqual({ id: '2026-12-31', resetAtMs: Date.UTC(2027, 0, 1) })
-    expect(monthWindow(lastMoment)).toEqual({ id: '2026-12', resetAtMs: Date.UTC(2027, 0, 1) })
+    expect(dayWindow(lastMoment)).toEqual({ id: '2026-12-31', resetAtMs: Date.UTC(2027, 0, 1), resetAt: new Date(Date.UTC(2027, 0, 1)) })
+    expect(monthWindow(lastMoment)).toEqual({ id: '2026-12', resetAtMs: Date.UTC(2027, 0, 1), resetAt: new Date(Date.UTC(2027, 0, 1)) })
     expect(dayWindow(lastMoment + 1).id).toBe('2027-01-01')
   })
 })

@@ -9,11 +9,15 @@ export function rateLimitUnit (services: ChainServices): PolicyUnit {
   const { limits, usage } = services
   return {
     name: 'rate-limit',
-    async access (context: PolicyContext) {
+    access (context: PolicyContext) {
       const grant = context.grant as CompiledGrant
       context.limitingPlan = grant.plan.name
-      await applyRequestLimits(context, limits.requestLimiter, usage, context.appId as string, context.api.id, grant.plan)
-      context.limitsAllowed()
+      const pending = applyRequestLimits(context, limits.requestLimiter, usage, context.appId as string, context.api.id, grant.plan)
+      if (pending === undefined) {
+        context.limitsAllowed()
+        return
+      }
+      return pending.then(() => { context.limitsAllowed() })
     }
   }
 }

@@ -1,7 +1,7 @@
 // Rate limit and quota, per app × API from the grant's plan, in one round trip to the
 // counter backend. Every response carries the rate-limit headers.
 import { DependencyUnavailableError, QuotaExceededError, RateLimitedError } from '../../../domain/errors.js'
-import type { LimitPlan, RequestLimiter } from '../../../limits/request-limiter.js'
+import type { LimitDecision, LimitPlan, RequestLimiter } from '../../../limits/request-limiter.js'
 import type { SnapshotPlan } from '../../../store/config-snapshot.js'
 import type { UsageRecorder } from '../../usage/usage-recorder.js'
 import { rateLimitHeaders } from './rate-limit-headers.js'
@@ -22,7 +22,11 @@ export interface RateLimitedExchange {
   setResponseHeaders: (headers: Readonly<Record<string, string>>) => void
 }
 
-export async function applyRequestLimits (exchange: RateLimitedExchange, limiter: RequestLimiter, usage: UsageRecorder, appId: string, apiId: string, plan: SnapshotPlan): Promise<void> {
+/**
+ * Counts the call against the plan and sets the limit headers; throws the refusal. Returns a
+ * promise only when the limiter has to ask its store: a decision this process holds costs none.
+ */
+export function applyRequestLimits (exchange: RateLimitedExchange, limiter: RequestLimiter, usage: UsageRecorder, appId: string, apiId: string, plan: SnapshotPlan): void | Promise<void> {
   const limit = limitPlan(plan)
   if (limit.ratePerSecond === null && limit.quotaPerDay === null && limit.quotaPerMonth === null) {
     usage.record(appId, apiId, 'call')
@@ -30,10 +34,20 @@ export async function applyRequestLimits (exchange: RateLimitedExchange, limiter
   }
   let decision
   try {
-    decision = await limiter.consume(`${appId}:${apiId}`, limit)
+    decision = limiter.consume(`${appId}:${apiId}`, limit)
   } catch {
     throw new DependencyUnavailableError('The rate limit store is unavailable')
   }
+  if (decision instanceof Promise) {
+    return decision.then(
+      settled => { applyDecision(exchange, usage, appId, apiId, settled) },
+      () => { throw new DependencyUnavailableError('The rate limit store is unavailable') }
+    )
+  }
+  applyDecision(exchange, usage, appId, apiId, decision)
+}
+
+function applyDecision (exchange: RateLimitedExchange, usage: UsageRecorder, appId: string, apiId: string, decision: LimitDecision): void {
   exchange.setResponseHeaders(rateLimitHeaders(decision))
   if (decision.allowed) {
     usage.record(appId, apiId, 'call')
