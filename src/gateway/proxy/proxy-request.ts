@@ -2,15 +2,14 @@
 // are never buffered in either direction. Real target failures (target-failure.ts) mark
 // the target's passive health, and an idempotent request whose body can be replayed gets
 // one retry on another target after a connection-level failure.
-import { EventEmitter } from 'node:events'
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Dispatcher } from 'undici'
+import { errors, type Dispatcher } from 'undici'
 import { PayloadTooLargeError, RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
 import { REQUEST_ID_HEADER } from '../../domain/request-id.js'
 import { limitBodyIdle, limitBodySize, releaseBody } from '../request-body.js'
-import { TappedResponse, type ResponseBodyTap } from './body-tap.js'
+import type { ResponseBodyTap } from './body-tap.js'
 import { isRetryableFailure, isTargetFailure, isTargetFailureStatus } from './target-failure.js'
 import { upstreamTlsError } from './tls-failure.js'
 import type { UpstreamPool, UpstreamTarget } from './upstream-pool.js'
@@ -46,6 +45,7 @@ export interface ProxyOutcome {
 
 // `expect` is not hop-by-hop, but the gateway answers it itself (RFC 9110 §10.1.1) and undici refuses it
 export const HOP_BY_HOP: ReadonlySet<string> = new Set(['expect', 'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+const { RequestAbortedError } = errors
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'])
 const COLON = 0x3a
 
@@ -90,104 +90,169 @@ function toGatewayError (error: unknown, target: UpstreamTarget): Error {
 export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyReply, options: ProxyOptions): Promise<ProxyOutcome> {
   const method = request.method
   const replayable = options.body === undefined || Buffer.isBuffer(options.body)
-  // undici also takes an EventEmitter as the abort signal: far cheaper than an AbortController per request
-  const abort = new EventEmitter()
-  let clientGone = false
-  const onClientGone = (): void => {
-    if (reply.raw.writableFinished) return
-    clientGone = true
-    abort.emit('abort')
-  }
-  reply.raw.once('close', onClientGone)
+  const response = reply.raw
   const started = performance.now()
   const first = options.pool.pick()
   if (first === undefined) throw new ServiceUnavailableError('No healthy upstream target')
-  let target: UpstreamTarget = first
-  let outcome: ProxyOutcome | undefined
-  let bodyStalled = false
-  let bodyTooLarge = false
+  let attempt = new UpstreamAttempt(reply, first, started, options)
+  // the response's end, or the client leaving, settles whichever attempt runs
+  response.once('close', () => { attempt.responseClosed(response.writableFinished) })
   let body: Readable | Buffer | undefined = options.body
   if (options.body !== undefined && !Buffer.isBuffer(options.body)) {
-    limitBodyIdle(options.body, reply.raw, options.bodyIdleTimeoutMs, () => {
-      // with the answer started, a cut connection is the only signal left; its 'close' aborts the upstream
-      if (outcome !== undefined) {
-        reply.raw.destroy()
-        return
-      }
-      bodyStalled = true
-      abort.emit('abort')
-    })
-    if (options.bodyLimitBytes !== undefined) {
-      body = limitBodySize(options.body, options.bodyLimitBytes, () => {
-        if (outcome !== undefined) {
-          reply.raw.destroy()
-          return
-        }
-        bodyTooLarge = true
-        abort.emit('abort')
-      })
-    }
+    limitBodyIdle(options.body, response, options.bodyIdleTimeoutMs, () => { attempt.end('body_stalled') })
+    if (options.bodyLimitBytes !== undefined) body = limitBodySize(options.body, options.bodyLimitBytes, () => { attempt.end('body_too_large') })
     // only now, with every policy passed and a target to take it, is the body asked for
-    releaseBody(options.body, reply.raw)
+    releaseBody(options.body, response)
   }
-  for (let attempt = 1; ; attempt++) {
-    const attempted = target
-    attempted.activeRequests++
-    options.onAttempt?.(attempted)
+  for (let attempts = 1; ; attempts++) {
+    const target = attempt.target
+    target.activeRequests++
+    options.onAttempt?.(target)
     try {
-      // undici writes the upstream body straight into the client response: no intermediate stream per request
-      await attempted.pool.stream({
+      target.pool.dispatch({
         method: method as Dispatcher.HttpMethod,
-        path: attempted.basePath + options.path,
-        headers: upstreamRequestHeaders(request, attempted, options),
-        body,
-        signal: abort
-      }, ({ statusCode, headers }) => {
-        if (isTargetFailureStatus(statusCode)) attempted.health.recordFailure(Date.now())
-        else attempted.health.recordSuccess()
-        outcome = { statusCode, upstreamMs: performance.now() - started, target: attempted.url }
-        const tap = options.onUpstreamResponse?.(outcome.upstreamMs, statusCode, headers as IncomingHttpHeaders)
-        const response = startResponse(reply, statusCode, headers as IncomingHttpHeaders)
-        return tap === undefined ? response : new TappedResponse(response, tap)
-      })
-      attempted.activeRequests--
-      break
+        path: target.basePath + options.path,
+        headers: upstreamRequestHeaders(request, target, options),
+        body
+      }, attempt)
+      await attempt.settled
+      target.activeRequests--
+      return attempt.outcome as ProxyOutcome
     } catch (error) {
-      attempted.activeRequests--
+      target.activeRequests--
       // once the status line is out, the only honest signal left is a cut connection
-      if (outcome !== undefined) {
-        reply.raw.destroy()
-        return outcome
+      if (attempt.outcome !== undefined) {
+        response.destroy()
+        return attempt.outcome
       }
-      if (bodyStalled) throw new RequestTimeoutError(`The request body sent nothing for ${options.bodyIdleTimeoutMs / 1000} s`)
-      if (bodyTooLarge) throw new PayloadTooLargeError(String(options.bodyLimitBytes))
-      if (clientGone) throw new UpstreamUnavailableError()
-      if (isTargetFailure(error)) attempted.health.recordFailure(Date.now())
-      const next: UpstreamTarget | undefined = attempt === 1 && isRetryableFailure(error) && replayable && IDEMPOTENT.has(method) ? options.pool.pick(attempted) : undefined
-      if (next === undefined) throw toGatewayError(error, attempted)
-      target = next
+      const ended = attempt.endedBecause
+      if (ended === 'body_stalled') throw new RequestTimeoutError(`The request body sent nothing for ${options.bodyIdleTimeoutMs / 1000} s`)
+      if (ended === 'body_too_large') throw new PayloadTooLargeError(String(options.bodyLimitBytes))
+      if (ended === 'client_gone') throw new UpstreamUnavailableError()
+      if (isTargetFailure(error)) target.health.recordFailure(Date.now())
+      const next: UpstreamTarget | undefined = attempts === 1 && isRetryableFailure(error) && replayable && IDEMPOTENT.has(method) ? options.pool.pick(target) : undefined
+      if (next === undefined) throw toGatewayError(error, target)
+      attempt = new UpstreamAttempt(reply, next, started, options)
     }
   }
-  return outcome as ProxyOutcome
 }
 
-/** Takes the response over from Fastify and writes the status and headers: the gateway's own, then the upstream's. */
-function startResponse (reply: FastifyReply, statusCode: number, upstreamHeaders: IncomingHttpHeaders): ServerResponse {
+/** Why the gateway itself ended an exchange with the upstream. */
+type EndReason = 'client_gone' | 'body_stalled' | 'body_too_large'
+
+/**
+ * undici's handler for one request to one target: writes the upstream's status, headers and
+ * body into the client's response as they come, with the response's backpressure. `settled`
+ * resolves once the client's response has closed after finishing, and rejects when the
+ * exchange failed: the target could not be reached, it broke off, or the gateway ended it
+ * (`endedBecause`).
+ */
+class UpstreamAttempt implements Dispatcher.DispatchHandler {
+  readonly target: UpstreamTarget
+  readonly settled: Promise<void>
+  /** set once the upstream's status and headers have arrived */
+  outcome: ProxyOutcome | undefined = undefined
+  endedBecause: EndReason | undefined = undefined
+  readonly #reply: FastifyReply
+  readonly #started: number
+  readonly #options: ProxyOptions
+  #controller: Dispatcher.DispatchController | undefined = undefined
+  #tap: ResponseBodyTap | undefined = undefined
+  #complete = false
+  #resolve: () => void = noop
+  #reject: (error: Error) => void = noop
+
+  constructor (reply: FastifyReply, target: UpstreamTarget, started: number, options: ProxyOptions) {
+    this.target = target
+    this.#reply = reply
+    this.#started = started
+    this.#options = options
+    this.settled = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+  }
+
+  /**
+   * Ends the exchange for the gateway's reason. Before the answer started, `settled` rejects
+   * with it; after, the client's connection is cut (the only honest signal left) and the
+   * upstream's request aborted.
+   */
+  end (reason: EndReason): void {
+    if (this.outcome === undefined) this.endedBecause ??= reason
+    else this.#reply.raw.destroy()
+    // the upstream's answer is all in: there is nothing left to abort
+    if (this.#complete) this.#reject(new RequestAbortedError())
+    // not dispatched to a connection yet: aborted the moment it is (onRequestStart)
+    else this.#controller?.abort(new RequestAbortedError())
+  }
+
+  /** The client's response closed: after finishing, the exchange is done; before, the client left. */
+  responseClosed (finished: boolean): void {
+    if (finished) this.#resolve()
+    else this.end('client_gone')
+  }
+
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.endedBecause !== undefined) controller.abort(new RequestAbortedError())
+  }
+
+  onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    // 1xx (Early Hints, a stray 100 Continue) are not the answer
+    if (statusCode < 200) return
+    const target = this.target
+    if (isTargetFailureStatus(statusCode)) target.health.recordFailure(Date.now())
+    else target.health.recordSuccess()
+    const outcome = { statusCode, upstreamMs: performance.now() - this.#started, target: target.url }
+    this.outcome = outcome
+    this.#tap = this.#options.onUpstreamResponse?.(outcome.upstreamMs, statusCode, headers)
+    const response = writeResponseHead(this.#reply, statusCode, headers)
+    response.on('drain', () => { controller.resume() })
+    if (response.writableNeedDrain) controller.pause()
+  }
+
+  onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#tap?.write(chunk)
+    if (!this.#reply.raw.write(chunk)) controller.pause()
+  }
+
+  onResponseEnd (): void {
+    this.#complete = true
+    this.#tap?.end()
+    this.#reply.raw.end()
+  }
+
+  onResponseError (_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#reject(error)
+  }
+}
+
+function noop (): void {}
+
+/**
+ * Takes the response over from Fastify and writes the status line and headers in one go: the
+ * gateway's own, then the upstream's (a flat list: Node stores none of them on the response).
+ */
+function writeResponseHead (reply: FastifyReply, statusCode: number, upstreamHeaders: IncomingHttpHeaders): ServerResponse {
   const own = reply.getHeaders()
   reply.hijack()
-  const raw = reply.raw
-  raw.statusCode = statusCode
+  const listed = connectionListed(upstreamHeaders)
+  const head: Array<string | string[]> = []
   for (const name in own) {
     const value = own[name]
-    if (value !== undefined) raw.setHeader(name, value as string | string[])
+    // a header the upstream sends too is the upstream's (the policies rewrote it as they saw fit)
+    if (value === undefined || (upstreamHeaders[name] !== undefined && forwardedFromUpstream(name, listed))) continue
+    head.push(name, typeof value === 'number' ? String(value) : value)
   }
-  const listed = connectionListed(upstreamHeaders)
   for (const name in upstreamHeaders) {
-    // the client sees the id the gateway logged, even if the upstream answers with another
-    if (HOP_BY_HOP.has(name) || listed?.has(name) === true || name === REQUEST_ID_HEADER) continue
     const value = upstreamHeaders[name]
-    if (value === undefined) continue
-    raw.setHeader(name, value)
+    if (value !== undefined && forwardedFromUpstream(name, listed)) head.push(name, value)
   }
-  return raw
+  return reply.raw.writeHead(statusCode, head)
+}
+
+function forwardedFromUpstream (name: string, connectionListed: Set<string> | undefined): boolean {
+  // the client sees the id the gateway logged, even if the upstream answers with another
+  return !HOP_BY_HOP.has(name) && connectionListed?.has(name) !== true && name !== REQUEST_ID_HEADER
 }

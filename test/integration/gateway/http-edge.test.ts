@@ -164,20 +164,14 @@ describe('the gateway at its HTTP edge', () => {
     ])('proxies $size bytes whole, answering Expect: 100-continue itself', async ({ size, expectsContinue }) => {
       const { file, sha256 } = await bodyFile(size)
       const errorsBefore = await upstreamErrors()
-      global.gc?.()
-      const rssBefore = process.memoryUsage().rss
-      let peakRss = rssBefore
-      const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 20)
       const result = await curl(['-H', `x-api-key: ${app.apiKey}`, '-H', 'content-type: application/octet-stream', '--data-binary', `@${file}`, `${stack.gatewayUrls[0]}${prefix}/upload`])
-      clearInterval(sampler)
       expect(result.status, result.stderr).toBe(200)
       // the upstream never sees Expect: the gateway answered it
       expect(JSON.parse(result.body)).toEqual({ method: 'POST', received: size, sha256, expect: null })
       expect(result.stderr.includes('> Expect: 100-continue')).toBe(expectsContinue)
       expect(result.stderr.includes('< HTTP/1.1 100 Continue')).toBe(expectsContinue)
       expect(await upstreamErrors()).toBe(errorsBefore)
-      // the gateway and the upstream share this process: a buffered 50 MiB body would show
-      expect(peakRss - rssBefore).toBeLessThan(32 * MiB)
+      // that such a body streams, not buffered, proxy.test.ts proves with a paused upstream
     })
 
     it.each([0, 1000, MiB + 1])('proxies a chunked upload of %i bytes', async size => {

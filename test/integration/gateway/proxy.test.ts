@@ -71,7 +71,10 @@ describe('gateway proxy', () => {
     return started
   }
 
-  it('streams a 100 MB upload and download without buffering them', async () => {
+  it.each([
+    { expectContinue: false },
+    { expectContinue: true }
+  ])('streams a 100 MB upload and download without buffering them (Expect: 100-continue: $expectContinue)', async ({ expectContinue }) => {
     // A reader that stops pulling must stop the writer on the far side: if the
     // gateway buffered a body, the writer would get to the end of it
     const size = 100 * MB
@@ -102,14 +105,20 @@ describe('gateway proxy', () => {
     const expected = createHash('sha256')
     const body = generated(size)
     const upload = new Promise<{ received: number, sha256: string }>((resolve, reject) => {
-      const outgoing = httpRequest({ host: gateway.hostname, port: gateway.port, method: 'POST', path: `${prefix}/upload`, headers: { 'x-api-key': app.apiKey, 'content-type': 'application/octet-stream' } }, response => {
+      const headers = { 'x-api-key': app.apiKey, 'content-type': 'application/octet-stream', ...(expectContinue ? { expect: '100-continue' } : {}) }
+      const outgoing = httpRequest({ host: gateway.hostname, port: gateway.port, method: 'POST', path: `${prefix}/upload`, headers }, response => {
         const chunks: Buffer[] = []
         response.on('data', chunk => chunks.push(chunk))
         response.on('end', () => { resolve(JSON.parse(Buffer.concat(chunks).toString())) })
       })
       outgoing.on('error', reject)
-      body.on('data', chunk => expected.update(chunk))
-      body.pipe(outgoing)
+      const send = (): void => {
+        body.on('data', chunk => expected.update(chunk))
+        body.pipe(outgoing)
+      }
+      // the gateway answers 100 Continue itself once every policy passed
+      if (expectContinue) outgoing.once('continue', send)
+      else send()
     })
     const sentWhileUpstreamPaused = await settled(() => body.produced)
     expect(uploadReceiver?.received()).toBeLessThan(MB)
@@ -231,6 +240,26 @@ describe('gateway proxy', () => {
     await new Promise(resolve => setTimeout(resolve, 200))
     controller.abort()
     await call
+    await closedUpstream
+  })
+
+  it('aborts the upstream response when the client goes away in the middle of it', async () => {
+    let upstreamClosed: (() => void) | undefined
+    const closedUpstream = new Promise<void>(resolve => { upstreamClosed = resolve })
+    const streaming = await upstream('streaming', (request, response) => {
+      request.socket.once('close', () => { upstreamClosed?.() })
+      response.writeHead(200, { 'content-type': 'application/octet-stream' })
+      response.write(Buffer.alloc(1024, 'x'))
+    })
+    const app = await provision(stack, { upstreamUrls: [streaming.url] })
+    const prefix = await routeOf(stack, app.apiId)
+    await waitForPropagation(stack)
+    const controller = new AbortController()
+    const response = await fetch(`${stack.gatewayUrls[0]}${prefix}/endless`, { headers: { 'x-api-key': app.apiKey }, signal: controller.signal })
+    expect(response.status).toBe(200)
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    expect((await reader.read()).value?.length).toBeGreaterThan(0)
+    controller.abort()
     await closedUpstream
   })
 
