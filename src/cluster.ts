@@ -6,6 +6,7 @@ import cluster from 'node:cluster'
 import type { Logger } from 'pino'
 import { ConfigError } from './config/load.js'
 import type { Config } from './config/schema.js'
+import { ClusterMetricsPrimary, METRICS_COLLECT_DEADLINE_MS } from './observability/cluster-metrics.js'
 import { startProduct, type RunningProduct } from './server.js'
 
 const RESTART_DELAY_MS = 1000
@@ -23,7 +24,13 @@ export async function startPrimary (config: Config, logger: Logger): Promise<{ p
   let stopping = false
   const product = config.roles.includes('control') ? await startProduct({ ...config, roles: ['control'] }, { logger }) : undefined
   const fork = (): void => { cluster.fork({ GATEWAY_ROLES: 'gateway', GATEWAY_WORKERS: '0', SEED_DEMO: 'false' }) }
+  // a scrape on any worker is answered with every worker's metrics (observability/cluster-metrics.ts)
+  const metrics = new ClusterMetricsPrimary({ deadlineMs: METRICS_COLLECT_DEADLINE_MS })
+  cluster.on('listening', worker => { metrics.add(worker) })
+  cluster.on('message', (worker, message) => { metrics.receive(worker, message) })
+  cluster.on('disconnect', worker => { metrics.remove(worker) })
   cluster.on('exit', (worker, code, signal) => {
+    metrics.remove(worker)
     if (stopping) return
     logger.error({ worker: worker.process.pid, code, signal }, 'gateway worker died; starting a new one')
     setTimeout(fork, RESTART_DELAY_MS).unref()

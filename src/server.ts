@@ -3,6 +3,7 @@
 // close() is the graceful shutdown: readiness off at once, listeners closed, in-flight requests
 // given `shutdownTimeoutSeconds` before their connections are cut, then everything else is
 // stopped in reverse order, flushing usage counters.
+import cluster from 'node:cluster'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -19,6 +20,7 @@ import { SnapshotManager } from './gateway/snapshot/snapshot-manager.js'
 import { quotaSeedSource } from './gateway/usage/quota-seed.js'
 import { readQuotaUsage, UsageRecorder } from './gateway/usage/usage-recorder.js'
 import { createLimitBackends } from './limits/index.js'
+import { ClusterMetricsWorker, METRICS_COLLECT_DEADLINE_MS } from './observability/cluster-metrics.js'
 import { GatewayMetrics } from './observability/gateway-metrics.js'
 import { parseAppLabelSetting } from './observability/app-label.js'
 import { createProcessLogs, type ProcessLogs } from './observability/logger.js'
@@ -186,6 +188,8 @@ export async function startProduct (config: Config, options: ProductLoggers = {}
         }
       }
       const metrics = new GatewayMetrics({ defaultMetrics: true, appLabel: parseAppLabelSetting(config.metricsAppLabel) })
+      const clusterMetrics = cluster.isWorker ? new ClusterMetricsWorker({ registry: metrics.registry, channel: process, deadlineMs: METRICS_COLLECT_DEADLINE_MS, log: gatewayLog }) : undefined
+      if (clusterMetrics !== undefined) closers.push(async () => { clusterMetrics.close() })
       const connection = redis
       const availability = redisAvailability
       const gateway = await buildGatewayServer({
@@ -195,6 +199,7 @@ export async function startProduct (config: Config, options: ProductLoggers = {}
         usage,
         responseCache: createResponseCacheStore(config, connection === undefined || availability === undefined ? undefined : { connection, availability }),
         metrics,
+        clusterMetrics,
         lifecycle,
         probes: {
           database: async () => await probeWithDeadline(async () => await database.prisma.$queryRawUnsafe('SELECT 1'), PROBE_DEADLINE_MS),

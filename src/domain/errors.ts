@@ -67,6 +67,9 @@ export const ServiceUnavailableError = createError('SERVICE_UNAVAILABLE', '%s', 
 export const UpstreamBusyError = createError('UPSTREAM_BUSY', 'The service behind %s has %s requests in flight, as many as it takes; retry shortly', 503)
 export const DependencyUnavailableError = createError('DEPENDENCY_UNAVAILABLE', '%s', 503)
 
+// Gateway: its own endpoints
+export const MetricsIncompleteError = createError('METRICS_INCOMPLETE', '%s', 503)
+
 // Control API: storage
 export const DatabaseUnavailableError = createError('DATABASE_UNAVAILABLE', 'The database is unavailable; retry later', 503)
 

@@ -16,6 +16,7 @@ import { BadPathError, ExpectationFailedError, MethodNotAllowedError, RouteNotFo
 import { REQUEST_ID_HEADER, requestIdFrom } from '../domain/request-id.js'
 import type { LimitBackends } from '../limits/index.js'
 import { accessLogWriter } from '../observability/access-log-writer.js'
+import type { ClusterMetricsWorker } from '../observability/cluster-metrics.js'
 import { GatewayMetrics } from '../observability/gateway-metrics.js'
 import { OtlpHttpExporter } from '../observability/otlp-exporter.js'
 import { readinessStatusCode, type DependencyState, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
@@ -49,6 +50,8 @@ export interface GatewayServerOptions {
   /** where the response cache keeps answers (src/gateway/policies/response-cache/stores.ts) */
   responseCache: ResponseCacheStore
   metrics?: GatewayMetrics
+  /** in a GATEWAY_WORKERS worker: /metrics answers every worker's metrics combined, through the primary */
+  clusterMetrics?: ClusterMetricsWorker
   /** draining turns readiness off */
   lifecycle?: Lifecycle
   /** reachability of the dependencies, each probed with a deadline; undefined = not used */
@@ -195,8 +198,9 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   fastify.get('/metrics', async (request, reply) => {
     // partners on the public side must not read the metrics: only loopback and private addresses get them
     if (!isInternalAddress(request.socket.remoteAddress)) throw new RouteNotFoundError(request.method, '/metrics')
+    const text = options.clusterMetrics === undefined ? await metrics.registry.metrics() : await options.clusterMetrics.scrape()
     void reply.header('content-type', metrics.registry.contentType)
-    return await metrics.registry.metrics()
+    return text
   })
 
   fastify.get('/healthz', async () => {

@@ -2,7 +2,11 @@
 // one process). Labels are bounded: API names and routes are set by operators, methods,
 // status codes, outcomes and reasons are small sets, and apps are named only for the busiest
 // few (app-label.ts). README.md lists every metric with its labels.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+//
+// With GATEWAY_WORKERS the workers' registries are combined into one answer (cluster-metrics.ts)
+// by each metric's aggregator: counters and histograms are summed; a gauge says how it combines
+// where summing would not mean what its name says.
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Aggregator } from 'prom-client'
 import { PROXIED_METHODS, type RouteDefinition } from '../gateway/routing/route-table.js'
 import { BoundCounter, BoundHistogram } from './bound-series.js'
 import { AppLabeller, NO_APP, type AppLabelSetting } from './app-label.js'
@@ -148,19 +152,24 @@ export class GatewayMetrics {
   readonly responseBytes = new BoundCounter({ name: 'gateway_response_bytes_total', help: 'Bytes sent to clients (status line, headers and body), by API', labelNames: ['api'] as const, registers: [this.registry] })
   readonly rejections = new BoundCounter({ name: 'gateway_rejections_total', help: 'Requests the gateway refused (4xx), by API and reason (error code)', labelNames: ['api', 'reason'] as const, registers: [this.registry] })
   readonly limitDecisions = new BoundCounter({ name: 'gateway_limit_decisions_total', help: 'Rate-limit and quota decisions, by API, plan and decision (allowed or the refusal\'s error code)', labelNames: ['api', 'plan', 'decision'] as const, registers: [this.registry] })
-  readonly snapshotVersion = this.#sourcedGauge('gateway_snapshot_version', 'Configuration version of the snapshot in use', async sources => sources.snapshotVersion())
-  readonly snapshotAge = this.#sourcedGauge('gateway_snapshot_age_seconds', 'Seconds since the snapshot in use was last confirmed current against the database', async sources => (Date.now() - sources.snapshotSyncedAt()) / 1000)
-  readonly databaseUp = this.#sourcedGauge('gateway_database_up', '1 when the last configuration read succeeded', async sources => sources.databaseHealthy() ? 1 : 0)
+  // across workers: the version every worker has reached, so a change shows as applied only once all of them serve it
+  readonly snapshotVersion = this.#sourcedGauge('gateway_snapshot_version', 'Configuration version of the snapshot in use', 'min', async sources => sources.snapshotVersion())
+  // across workers, like the up gauges below: the worst of them, which is what an alert wants to see
+  readonly snapshotAge = this.#sourcedGauge('gateway_snapshot_age_seconds', 'Seconds since the snapshot in use was last confirmed current against the database', 'max', async sources => (Date.now() - sources.snapshotSyncedAt()) / 1000)
+  readonly databaseUp = this.#sourcedGauge('gateway_database_up', '1 when the last configuration read succeeded', 'min', async sources => sources.databaseHealthy() ? 1 : 0)
   readonly upstreamEjections = new Counter({ name: 'gateway_upstream_ejections_total', help: 'Targets taken out of service, by upstream and cause (failures | health-check)', labelNames: ['upstream', 'cause'] as const, registers: [this.registry] })
-  readonly upstreamTargetHealthy = this.#labelledGauge('gateway_upstream_target_healthy', 'Whether the target is in service (1) or ejected / failing its health check (0)', ['upstream', 'target'], (sources, gauge) => {
+  // every worker ejects and health-checks on its own: 1 across workers only while all of them send to the target
+  readonly upstreamTargetHealthy = this.#labelledGauge('gateway_upstream_target_healthy', 'Whether the target is in service (1) or ejected / failing its health check (0)', ['upstream', 'target'], 'min', (sources, gauge) => {
     for (const { upstream, target, healthy } of sources.upstreamTargets?.() ?? []) gauge.set({ upstream, target }, healthy ? 1 : 0)
   })
 
-  readonly upstreamTargetConnections = this.#labelledGauge('gateway_upstream_target_connections', 'Open connections from this process to the target (kept alive between requests)', ['upstream', 'target'], (sources, gauge) => {
+  // across workers: the connections the target holds open, from all of them
+  readonly upstreamTargetConnections = this.#labelledGauge('gateway_upstream_target_connections', 'Open connections from this process to the target (kept alive between requests)', ['upstream', 'target'], 'sum', (sources, gauge) => {
     for (const { upstream, target, connections } of sources.upstreamTargets?.() ?? []) gauge.set({ upstream, target }, connections)
   })
 
-  readonly upstreamInFlight = this.#labelledGauge('gateway_upstream_requests_in_flight', 'Requests in flight to the upstream, counted against UPSTREAM_MAX_CONCURRENT_REQUESTS', ['upstream'], (sources, gauge) => {
+  // the limit is per process: across workers, the one closest to it, which is the one answering UPSTREAM_BUSY first
+  readonly upstreamInFlight = this.#labelledGauge('gateway_upstream_requests_in_flight', 'Requests in flight to the upstream, counted against UPSTREAM_MAX_CONCURRENT_REQUESTS', ['upstream'], 'max', (sources, gauge) => {
     for (const { upstream, inFlight } of sources.upstreamsInFlight?.() ?? []) gauge.set({ upstream }, inFlight)
   })
 
@@ -169,7 +178,8 @@ export class GatewayMetrics {
   readonly webSocketBytes = new BoundCounter({ name: 'gateway_websocket_bytes_total', help: 'WebSocket payload bytes, by API and direction (in: from the client, out: to the client)', labelNames: ['api', 'direction'] as const, registers: [this.registry] })
   readonly webSocketPolicyCloses = new Counter({ name: 'gateway_websocket_policy_closes_total', help: 'WebSocket connections the gateway closed with 1008, by API and reason (access_revoked, how the route changed, or the policy that no longer admits them, e.g. ip_not_allowed)', labelNames: ['api', 'reason'] as const, registers: [this.registry] })
   readonly tlsCertificateReloads = new Counter({ name: 'gateway_tls_certificate_reloads_total', help: 'Certificate reloads (SIGHUP, changed files) by certificate file and result: reloaded (a new certificate is in use) or failed (the files do not load; the previous certificate stays in use)', labelNames: ['certificate', 'result'] as const, registers: [this.registry] })
-  readonly tlsCertificateExpiry = new Gauge({ name: 'gateway_tls_certificate_expiry_timestamp_seconds', help: 'End of validity (notAfter, Unix time) of the certificate in use, by certificate file', labelNames: ['certificate'] as const, registers: [this.registry] })
+  // every worker reloads its certificates itself: across workers, the earliest end of validity still served
+  readonly tlsCertificateExpiry = new Gauge({ name: 'gateway_tls_certificate_expiry_timestamp_seconds', help: 'End of validity (notAfter, Unix time) of the certificate in use, by certificate file', labelNames: ['certificate'] as const, registers: [this.registry], aggregator: 'min' })
   readonly traceSpansExported = new Counter({ name: 'gateway_trace_spans_exported_total', help: 'Spans the OTLP collector accepted', registers: [this.registry] })
   readonly traceSpansDropped = new Counter({ name: 'gateway_trace_spans_dropped_total', help: 'Spans dropped, by reason (queue_full: the collector is slower than the traffic; export_failed: the collector refused or was unreachable)', labelNames: ['reason'] as const, registers: [this.registry] })
   #redisUp: Gauge | undefined
@@ -193,7 +203,7 @@ export class GatewayMetrics {
     // a gauge with no labels reads 0 once registered: absent means "not configured" only if never registered
     if (sources.redisUp !== undefined && this.#redisUp === undefined) {
       const redisUp = sources.redisUp
-      this.#redisUp = new Gauge({ name: 'gateway_redis_up', help: '1 while Redis answers within its deadline; absent when counters are in memory', registers: [this.registry], collect () { this.set(redisUp() ? 1 : 0) } })
+      this.#redisUp = new Gauge({ name: 'gateway_redis_up', help: '1 while Redis answers within its deadline; absent when counters are in memory', registers: [this.registry], aggregator: 'min', collect () { this.set(redisUp() ? 1 : 0) } })
     }
   }
 
@@ -245,13 +255,14 @@ export class GatewayMetrics {
   }
 
   /** A gauge whose series are all read at scrape time: removed upstreams and targets disappear. */
-  #labelledGauge (name: string, help: string, labelNames: string[], read: (sources: MetricSources, gauge: Gauge) => void): Gauge {
+  #labelledGauge (name: string, help: string, labelNames: string[], aggregator: Aggregator, read: (sources: MetricSources, gauge: Gauge) => void): Gauge {
     const metrics = this
     return new Gauge({
       name,
       help,
       labelNames,
       registers: [this.registry],
+      aggregator,
       collect () {
         this.reset()
         if (metrics.#sources !== undefined) read(metrics.#sources, this)
@@ -259,12 +270,13 @@ export class GatewayMetrics {
     })
   }
 
-  #sourcedGauge (name: string, help: string, read: (sources: MetricSources) => Promise<number>): Gauge {
+  #sourcedGauge (name: string, help: string, aggregator: Aggregator, read: (sources: MetricSources) => Promise<number>): Gauge {
     const metrics = this
     return new Gauge({
       name,
       help,
       registers: [this.registry],
+      aggregator,
       async collect () {
         if (metrics.#sources !== undefined) this.set(await read(metrics.#sources))
       }

@@ -1,13 +1,33 @@
 // GATEWAY_WORKERS=2: the primary runs the control server, two workers share the gateway
-// port and enforce one rate limit together through Redis.
+// port, enforce one rate limit together through Redis and answer /metrics for both.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { freePort } from '../helpers/ports.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { find, parseMetrics, type Sample } from '../helpers/metrics-text.js'
+import { freePort } from '../helpers/ports.js'
 import { createTestDatabase, randomPrefix, REDIS_URL, type TestDatabase } from '../helpers/database.js'
 import { deleteRedisKeys } from '../helpers/redis.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
 
+/** /metrics on a new connection: the cluster's scheduler hands each connection to the next worker. */
+async function scrape (port: number, signal?: AbortSignal): Promise<{ status: number, text: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' }, signal })
+  return { status: response.status, text: await response.text() }
+}
+
+/** The pids of both workers, from /healthz on new connections. */
+async function workerPids (port: number): Promise<number[]> {
+  const pids = new Set<number>()
+  for (let index = 0; index < 30 && pids.size < 2; index++) {
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`, { headers: { connection: 'close' } })
+    pids.add(((await health.json()) as { pid: number }).pid)
+  }
+  return [...pids]
+}
+
+function total (samples: Sample[], name: string, labels: Record<string, string>): number {
+  return find(samples, name, labels).reduce((sum, sample) => sum + sample.value, 0)
+}
 
 describe('gateway workers under node:cluster', () => {
   let database: TestDatabase
@@ -48,12 +68,7 @@ describe('gateway workers under node:cluster', () => {
   })
 
   it('spreads connections over both workers and enforces one shared limit', async () => {
-    const pids = new Set<number>()
-    for (let index = 0; index < 30 && pids.size < 2; index++) {
-      const health = await fetch(`http://127.0.0.1:${gatewayPort}/healthz`, { headers: { connection: 'close' } })
-      pids.add(((await health.json()) as { pid: number }).pid)
-    }
-    expect(pids.size).toBe(2)
+    expect(await workerPids(gatewayPort)).toHaveLength(2)
 
     const up = await admin('/upstreams', { name: 'echo', targets: [{ url: upstream.url }] })
     const plan = await admin('/plans', { name: 'tight', rateLimit: { perSecond: 1, burst: 10 } })
@@ -69,6 +84,58 @@ describe('gateway workers under node:cluster', () => {
     }))
     expect(statuses.filter(status => status === 200)).toHaveLength(10)
     expect(statuses.filter(status => status === 429)).toHaveLength(20)
+  })
+
+  const proxied = 40
+
+  it('answers /metrics on any worker with the sum over both workers', async () => {
+    const up = await admin('/upstreams', { name: 'echo-metered', targets: [{ url: upstream.url }] })
+    const plan = await admin('/plans', { name: 'roomy', rateLimit: { perSecond: 1000, burst: 1000 } })
+    const api = await admin('/apis', { name: 'metered', upstreamId: up.id, auth: ['apikey'], routes: [{ path: '/metered', stripPrefix: true }] })
+    const partner = await admin('/partners', { name: 'Metered Co' })
+    const app = await admin(`/partners/${partner.id as string}/apps`, { name: 'app' })
+    await admin('/grants', { appId: app.id, apiId: api.id, planId: plan.id })
+    await new Promise(resolve => setTimeout(resolve, 1500))
+    for (let index = 0; index < proxied; index++) {
+      const response = await fetch(`http://127.0.0.1:${gatewayPort}/metered/x`, { headers: { 'x-api-key': app.apiKey, connection: 'close' } })
+      await response.arrayBuffer()
+      expect(response.status).toBe(200)
+    }
+    expect(await workerPids(gatewayPort)).toHaveLength(2)
+
+    const scrapes = await Promise.all(Array.from({ length: 6 }, async () => await scrape(gatewayPort)))
+    expect(scrapes.map(({ status, text }) => {
+      const samples = parseMetrics(text)
+      return {
+        status,
+        requests: total(samples, 'gateway_requests_total', { api: 'metered', outcome: 'proxied' }),
+        durations: total(samples, 'gateway_request_duration_seconds_count', { api: 'metered' }),
+        allowed: total(samples, 'gateway_limit_decisions_total', { api: 'metered', decision: 'allowed' }),
+        snapshotVersions: find(samples, 'gateway_snapshot_version').length,
+        workers: total(samples, 'gateway_workers', {}),
+        // a process metric describes one process: one series per worker, not a sum
+        startTimes: new Set(find(samples, 'process_start_time_seconds').map(sample => sample.labels.worker)).size
+      }
+    })).toEqual(Array.from({ length: 6 }, () => ({ status: 200, requests: proxied, durations: proxied, allowed: proxied, snapshotVersions: 1, workers: 2, startTimes: 2 })))
+  })
+
+  it('fails the scrape with 503 while a worker does not send its metrics, rather than report a smaller total', async () => {
+    const [stopped] = await workerPids(gatewayPort)
+    process.kill(stopped, 'SIGSTOP')
+    try {
+      // the one connection handed to the stopped worker waits; the scheduler gives the next ones to the other
+      let answer: { status: number, text: string } | undefined
+      for (let attempt = 0; attempt < 3 && answer === undefined; attempt++) {
+        answer = await scrape(gatewayPort, AbortSignal.timeout(5_000)).catch(() => undefined)
+      }
+      expect(answer?.status).toBe(503)
+      expect(JSON.parse(answer?.text ?? '{}').error).toMatchObject({ code: 'METRICS_INCOMPLETE', message: 'Only 1 of 2 gateway workers sent their metrics within 2000 ms' })
+    } finally {
+      process.kill(stopped, 'SIGCONT')
+    }
+    const { status, text } = await scrape(gatewayPort)
+    expect(status).toBe(200)
+    expect(total(parseMetrics(text), 'gateway_requests_total', { api: 'metered', outcome: 'proxied' })).toBe(proxied)
   })
 
   it('stops the primary and the workers on SIGTERM', async () => {

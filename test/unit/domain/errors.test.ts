@@ -36,6 +36,7 @@ const EXPECTED: Record<string, [string, number]> = {
   UpstreamCertificateUntrustedError: ['UPSTREAM_CERTIFICATE_UNTRUSTED', 502],
   UpstreamTlsHandshakeError: ['UPSTREAM_TLS_HANDSHAKE_FAILED', 502],
   DependencyUnavailableError: ['DEPENDENCY_UNAVAILABLE', 503],
+  MetricsIncompleteError: ['METRICS_INCOMPLETE', 503],
   DatabaseUnavailableError: ['DATABASE_UNAVAILABLE', 503],
   UpstreamBusyError: ['UPSTREAM_BUSY', 503],
   DataDirInUseError: ['DATA_DIR_IN_USE', 409],
