@@ -175,8 +175,9 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     return exchange
   }
 
-  // every answer names its request id: proxied, refused, 404, even /metrics
-  fastify.addHook('onRequest', (request, reply, done) => {
+  // every answer names its request id: refused, 404, even /metrics; a proxied one gets it from
+  // its exchange's headers (the proxy writes the head itself, Fastify sends nothing)
+  fastify.addHook('onSend', (request, reply, _payload, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id)
     done()
   })
@@ -190,6 +191,8 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     if (exchange?.limitingPlan !== undefined && error.code !== undefined) exchange.metrics.api.countLimitDecision(exchange.limitingPlan, error.code)
     // the rest of an unread body is not worth reading (a trickle could hold the connection): close instead
     if (!request.raw.complete && request.raw.httpVersionMajor !== 2) void reply.header('connection', 'close')
+    // what the units set (rate-limit headers on a 429, a challenge on a 401, CORS) goes with the error
+    if (exchange !== null) void reply.headers(exchange.responseHeaders)
     const code = errorHandler(error, request, reply)
     if (exchange !== null) exchange.errorCode = code
   })
@@ -308,6 +311,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
         bodyIdleTimeoutMs: exchangeSettings.bodyIdleTimeoutMs,
         bodyLimitBytes: exchange.bodyLimitBytes,
         setHeaders,
+        responseHeaders: exchange.responseHeaders,
         removeHeaders: exchange.credentialHeaders,
         onAttempt: target => {
           exchange.upstreamTarget = target.url

@@ -9,6 +9,7 @@ import type { Outcome, RouteMetrics } from '../observability/gateway-metrics.js'
 import type { RequestSpans } from '../observability/tracing.js'
 import type { TrustedProxies } from './client-address.js'
 import type { AnsweredOutcome, PolicyContext } from './policies/chain.js'
+import { REQUEST_ID_HEADER } from '../domain/request-id.js'
 import { PolicyContextState } from './policies/context-state.js'
 import { readBoundedBody } from './request-body.js'
 import { clientSocket } from './tls/http2-requests.js'
@@ -40,6 +41,12 @@ export class HttpExchange extends PolicyContextState implements PolicyContext {
   /** only when tracing is on */
   readonly spans: RequestSpans | undefined
 
+  /**
+   * The gateway's own response headers (the request id, what the units set), kept here rather
+   * than on Fastify's reply: the proxy writes them with the upstream's in one go, and only an
+   * answer the gateway sends itself (an error, a preflight, a cached response) hands them to Fastify.
+   */
+  readonly responseHeaders: Record<string, string>
   answered = false
   /** the cap the units set on the body (limitBody); undefined = none but the signed-body limit when it is read */
   bodyLimitBytes: number | undefined = undefined
@@ -55,6 +62,7 @@ export class HttpExchange extends PolicyContextState implements PolicyContext {
     this.peer = keepPeer ? this.socket.remoteAddress : undefined
     this.metrics = metrics
     this.spans = spans
+    this.responseHeaders = { [REQUEST_ID_HEADER]: String(request.id) }
   }
 
   get transport (): 'http' {
@@ -91,11 +99,11 @@ export class HttpExchange extends PolicyContextState implements PolicyContext {
   }
 
   setResponseHeader (name: string, value: string): void {
-    void this.reply.header(name, value)
+    this.responseHeaders[name] = value
   }
 
   setResponseHeaders (headers: Readonly<Record<string, string>>): void {
-    void this.reply.headers(headers)
+    for (const name in headers) this.responseHeaders[name] = headers[name]
   }
 
   readBody (): Promise<Buffer> {
@@ -116,6 +124,6 @@ export class HttpExchange extends PolicyContextState implements PolicyContext {
   answer (statusCode: number, headers: Readonly<Record<string, string>>, body: string | Buffer | undefined, outcome: AnsweredOutcome): void {
     this.answered = true
     this.outcome = outcome
-    void this.reply.code(statusCode).headers(headers).send(body)
+    void this.reply.code(statusCode).headers(this.responseHeaders).headers(headers).send(body)
   }
 }

@@ -26,6 +26,8 @@ export interface ProxyOptions {
   bodyLimitBytes: number | undefined
   /** set on the upstream request, replacing anything the client sent under these names */
   setHeaders: Record<string, string>
+  /** the gateway's own response headers; the upstream's win a name both set */
+  responseHeaders: Readonly<Record<string, string>>
   /** request headers never forwarded, e.g. the credentials */
   removeHeaders: readonly string[]
   /** called with each target tried, before the request is sent to it */
@@ -207,7 +209,7 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const outcome = { statusCode, upstreamMs: performance.now() - this.#started, target: target.url }
     this.outcome = outcome
     this.#tap = this.#options.onUpstreamResponse?.(outcome.upstreamMs, statusCode, headers)
-    const response = writeResponseHead(this.#reply, statusCode, headers)
+    const response = writeResponseHead(this.#reply, statusCode, this.#options.responseHeaders, headers)
     response.on('drain', () => { controller.resume() })
     if (response.writableNeedDrain) controller.pause()
   }
@@ -234,16 +236,14 @@ function noop (): void {}
  * Takes the response over from Fastify and writes the status line and headers in one go: the
  * gateway's own, then the upstream's (a flat list: Node stores none of them on the response).
  */
-function writeResponseHead (reply: FastifyReply, statusCode: number, upstreamHeaders: IncomingHttpHeaders): ServerResponse {
-  const own = reply.getHeaders()
+function writeResponseHead (reply: FastifyReply, statusCode: number, own: Readonly<Record<string, string>>, upstreamHeaders: IncomingHttpHeaders): ServerResponse {
   reply.hijack()
   const listed = connectionListed(upstreamHeaders)
   const head: Array<string | string[]> = []
   for (const name in own) {
-    const value = own[name]
     // a header the upstream sends too is the upstream's (the policies rewrote it as they saw fit)
-    if (value === undefined || (upstreamHeaders[name] !== undefined && forwardedFromUpstream(name, listed))) continue
-    head.push(name, typeof value === 'number' ? String(value) : value)
+    if (upstreamHeaders[name] !== undefined && forwardedFromUpstream(name, listed)) continue
+    head.push(name, own[name])
   }
   for (const name in upstreamHeaders) {
     const value = upstreamHeaders[name]
