@@ -1,9 +1,7 @@
 // `partner-gateway` as a real child process (through tsx, no build needed), for tests that
 // kill it, start it twice or call its CLI next to it.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { promisify } from 'node:util'
+import { spawn, type ChildProcess } from 'node:child_process'
 
-const run = promisify(execFile)
 const CLI = ['--import', 'tsx', 'src/cli.ts']
 export const CLI_ADMIN_TOKEN = 'cli-process-admin-token'
 
@@ -37,11 +35,27 @@ export async function startGateway (environment: NodeJS.ProcessEnv): Promise<Sta
   throw new Error(`partner-gateway start did not come up:\n${output}`)
 }
 
-export async function runCli (environment: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number, stdout: string, stderr: string }> {
-  return await run(process.execPath, [...CLI, ...args], { env: environment }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number, stdout: string, stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr })
-  )
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** `partner-gateway ...args`, run to its exit. */
+export async function runCli (environment: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
+  return await runCliWithStdin(environment, undefined, ...args)
+}
+
+/** Runs the CLI with `stdin` on its standard input, as an operator pipes a password to it. */
+export async function runCliWithStdin (environment: NodeJS.ProcessEnv, stdin: string | undefined, ...args: string[]): Promise<CliResult> {
+  const child = spawn(process.execPath, [...CLI, ...args], { env: environment })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  child.stdin.end(stdin)
+  const code = await new Promise<number | null>(resolve => { child.once('close', resolve) })
+  return { code, stdout, stderr }
 }
 
 export async function admin (controlUrl: string, method: string, path: string, body?: unknown): Promise<Response> {

@@ -1,23 +1,9 @@
 // `partner-gateway operator create`: the first console admin, with the password read from
 // stdin or generated and printed once; on the embedded database through the running server.
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
+import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { embeddedEnvironment, runCli, startGateway, type StartedGateway } from '../helpers/cli-process.js'
-
-/** Runs the CLI with `input` on its stdin. */
-async function cliWithStdin (environment: NodeJS.ProcessEnv, input: string, ...args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: environment })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  child.stdin.end(input)
-  const code = await new Promise<number | null>(resolve => { child.once('exit', resolve) })
-  return { code, stdout, stderr }
-}
+import { embeddedEnvironment, runCli, runCliWithStdin, startGateway, type StartedGateway } from '../helpers/cli-process.js'
+import { createMigratedDataDir } from '../helpers/database.js'
 
 async function signIn (controlUrl: string, email: string, password: string): Promise<{ status: number, body: any }> {
   const response = await fetch(`${controlUrl}/admin/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })
@@ -30,7 +16,7 @@ describe('partner-gateway operator create on the embedded database', { timeout: 
   let gateway: StartedGateway | undefined
 
   beforeAll(() => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'pgw-operator-'))
+    dataDir = createMigratedDataDir('pgw-operator-')
     environment = embeddedEnvironment(dataDir)
   })
   afterAll(async () => {
@@ -53,7 +39,7 @@ describe('partner-gateway operator create on the embedded database', { timeout: 
     const admin = await signIn(gateway.controlUrl, 'root@example.com', generated)
     expect(admin.body.operator).toMatchObject({ email: 'root@example.com', role: 'admin' })
 
-    const second = await cliWithStdin(environment, 'typed by the operator\n', 'operator', 'create', '--email', 'watcher@example.com', '--role', 'viewer', '--password-stdin')
+    const second = await runCliWithStdin(environment, 'typed by the operator\n', 'operator', 'create', '--email', 'watcher@example.com', '--role', 'viewer', '--password-stdin')
     expect(second.code, second.stderr).toBe(0)
     expect(second.stderr).toContain('running the command there')
     expect(second.stdout).not.toContain('typed by the operator')
@@ -62,7 +48,7 @@ describe('partner-gateway operator create on the embedded database', { timeout: 
     const again = await runCli(environment, 'operator', 'create', '--email', 'root@example.com')
     expect(again.code).toBe(1)
     expect(again.stderr).toMatch(/409 CONFLICT: An operator with the email root@example.com already exists/)
-    const short = await cliWithStdin(environment, 'short\n', 'operator', 'create', '--email', 'x@example.com', '--password-stdin')
+    const short = await runCliWithStdin(environment, 'short\n', 'operator', 'create', '--email', 'x@example.com', '--password-stdin')
     expect(short.code).toBe(1)
     expect(short.stderr).toContain('10 to 200 characters')
   })

@@ -1,17 +1,13 @@
 // The CLI as an operator runs it: migrate, admin-token create, sign; on the embedded
 // database next to a running server (through it) and backup/restore.
-import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sha256Hex } from '../../src/domain/crypto.js'
 import { admin, adminTokenNames, embeddedEnvironment, runCli, startGateway, type StartedGateway } from '../helpers/cli-process.js'
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js'
-
-const run = promisify(execFile)
+import { createMigratedDataDir, createTestDatabase, type TestDatabase } from '../helpers/database.js'
 
 describe('partner-gateway CLI against PostgreSQL', () => {
   let database: TestDatabase
@@ -22,8 +18,11 @@ describe('partner-gateway CLI against PostgreSQL', () => {
   })
   afterAll(async () => { await database?.drop() })
 
+  /** The CLI's output, once it exited with 0. */
   async function cli (...args: string[]): Promise<{ stdout: string, stderr: string }> {
-    return await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: environment })
+    const result = await runCli(environment, ...args)
+    expect(result.code, result.stderr).toBe(0)
+    return result
   }
 
   it('creates an operator token that is stored only as a hash', async () => {
@@ -54,11 +53,10 @@ describe('partner-gateway CLI against PostgreSQL', () => {
   })
 
   it('names the bad setting when the configuration is invalid', async () => {
-    const failure = await cli('migrate').then(() => undefined, (error: { stderr: string, code: number }) => error)
-    expect(failure).toBeUndefined()
-    const bad = await run(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'migrate'], { env: { ...environment, GATEWAY_PORT: '99999' } }).then(() => undefined, (error: { stderr: string, code: number }) => error)
-    expect(bad?.code).toBe(1)
-    expect(bad?.stderr).toContain('GATEWAY_PORT')
+    await cli('migrate')
+    const bad = await runCli({ ...environment, GATEWAY_PORT: '99999' }, 'migrate')
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain('GATEWAY_PORT')
   })
 })
 
@@ -68,7 +66,7 @@ describe('partner-gateway CLI on the embedded database', { timeout: 180_000 }, (
   let environment: NodeJS.ProcessEnv
   let gateway: StartedGateway | undefined
   beforeAll(() => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'pgw-cli-'))
+    dataDir = createMigratedDataDir('pgw-cli-')
     environment = embeddedEnvironment(dataDir)
   })
   afterAll(async () => {
