@@ -12,7 +12,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { generateCredentialMaterial } from '../src/domain/credentials.js'
 import { parseMasterKey, SecretBox } from '../src/domain/crypto.js'
-import { compileSnapshot } from '../src/gateway/snapshot/compile.js'
+import { compileSnapshot, compileSnapshotInSlices } from '../src/gateway/snapshot/compile.js'
 import { loadConfigSnapshot } from '../src/store/config-snapshot.js'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { openDatabase, PrismaClient } from '../src/store/db.js'
@@ -117,7 +117,30 @@ interface SnapshotTimes {
   /** with no transaction deadline, to see how long the read takes */
   unboundedLoadMs: number
   compileMs: number
+  /** the periodic full read's compile, in slices beside the previous snapshot: all of it, and the longest the event loop waited meanwhile */
+  slicedCompileMs: number
+  longestPauseMs: number
   jsonMegabytes: number
+}
+
+/** Runs `work` and measures the longest the event loop waited meanwhile (the gap between two turns of it). */
+async function longestPause (work: () => Promise<unknown>): Promise<number> {
+  let longestMs = 0
+  let last = performance.now()
+  let running = true
+  const turn = (): void => {
+    const now = performance.now()
+    longestMs = Math.max(longestMs, now - last)
+    last = now
+    if (running) setImmediate(turn)
+  }
+  setImmediate(turn)
+  try {
+    await work()
+  } finally {
+    running = false
+  }
+  return longestMs
 }
 
 /**
@@ -142,9 +165,13 @@ async function timeSnapshot (databaseUrl: string, masterKey: string): Promise<Sn
     const loadStarted = performance.now()
     const data = await loadConfigSnapshot(prisma)
     const unboundedLoadMs = performance.now() - loadStarted
+    const secretBox = new SecretBox(parseMasterKey(masterKey))
     const compileStarted = performance.now()
-    compileSnapshot(data, new SecretBox(parseMasterKey(masterKey)))
-    return { product, unboundedLoadMs, compileMs: performance.now() - compileStarted, jsonMegabytes: JSON.stringify(data).length / 1024 / 1024 }
+    const previous = compileSnapshot(data, secretBox)
+    const compileMs = performance.now() - compileStarted
+    const slicedStarted = performance.now()
+    const longestPauseMs = await longestPause(async () => await compileSnapshotInSlices(data, secretBox, previous))
+    return { product, unboundedLoadMs, compileMs, slicedCompileMs: performance.now() - slicedStarted, longestPauseMs, jsonMegabytes: JSON.stringify(data).length / 1024 / 1024 }
   } finally {
     await prisma.$disconnect()
   }
@@ -211,7 +238,9 @@ function snapshotSection (times: SnapshotTimes): string {
     table(['step', 'ms'], [false, true], [
       ['read from PostgreSQL with the product\'s settings (loadConfigSnapshot: one repeatable-read Prisma transaction, 5 s deadline)', times.product.error === undefined ? formatNumber(times.product.ms) : `failed after ${formatNumber(times.product.ms)}: ${times.product.error}`],
       ['the same read with no transaction deadline', formatNumber(times.unboundedLoadMs)],
-      [`compile (compileSnapshot: decrypt ${formatNumber(APPS)} secrets, build the maps and the route table)`, formatNumber(times.compileMs)]
+      [`compile (compileSnapshot: decrypt ${formatNumber(APPS)} secrets, build the maps and the route table)`, formatNumber(times.compileMs)],
+      ['the periodic full read\'s compile while serving (compileSnapshotInSlices, secrets taken from the previous snapshot): all of it', formatNumber(times.slicedCompileMs)],
+      ['… of which the longest the event loop waited for one slice (requests wait at most this long)', formatNumber(times.longestPauseMs, 1)]
     ]),
     '',
     `The snapshot as JSON (what the gateway caches on disk): ${formatNumber(times.jsonMegabytes, 1)} MB.`
@@ -304,7 +333,7 @@ export async function runScaleMode (repository: string, directory: string): Prom
     const seeded = await seed(database.url, secrets.masterKey, upstream.url)
     console.log(`  seeded in ${seeded.seconds.toFixed(1)} s`)
     const snapshotTimes = await timeSnapshot(database.url, secrets.masterKey)
-    console.log(`  snapshot: read ${snapshotTimes.product.error === undefined ? `${formatNumber(snapshotTimes.product.ms)} ms` : `failed (${snapshotTimes.product.error})`}; without a deadline ${formatNumber(snapshotTimes.unboundedLoadMs)} ms; compiled ${formatNumber(snapshotTimes.compileMs)} ms (in the bench process)`)
+    console.log(`  snapshot: read ${snapshotTimes.product.error === undefined ? `${formatNumber(snapshotTimes.product.ms)} ms` : `failed (${snapshotTimes.product.error})`}; without a deadline ${formatNumber(snapshotTimes.unboundedLoadMs)} ms; compiled ${formatNumber(snapshotTimes.compileMs)} ms, in slices ${formatNumber(snapshotTimes.slicedCompileMs)} ms with pauses of at most ${formatNumber(snapshotTimes.longestPauseMs, 1)} ms (in the bench process)`)
 
     console.log('starting a 10-app gateway and the seeded one (PostgreSQL + private Redis each)…')
     const small = await startClusteredGateway(directory, upstream.url, 10, { name: 'small' })

@@ -89,8 +89,25 @@ function unchangedSecret (previous: GatewaySnapshot | undefined, credential: Sna
   return compiled?.id === credential.id ? compiled.secret : undefined
 }
 
+/** How many records a full compile handles between two chances for the event loop to serve requests (compileSnapshotInSlices). */
+const RECORDS_PER_SLICE = 2_000
+
+/** Runs steps that pause (yield) between slices to the end, without pausing. */
+function withoutPauses<T> (steps: Generator<void, T>): T {
+  let step = steps.next()
+  while (step.done !== true) step = steps.next()
+  return step.value
+}
+
 function addCredentials (credentials: Iterable<SnapshotCredential>, secretBox: SecretBox, maps: CredentialMaps, previous?: GatewaySnapshot): void {
+  withoutPauses(addCredentialsInSlices(credentials, secretBox, maps, previous))
+}
+
+/** addCredentials, pausing (yield) after each slice of records. */
+function * addCredentialsInSlices (credentials: Iterable<SnapshotCredential>, secretBox: SecretBox, maps: CredentialMaps, previous?: GatewaySnapshot): Generator<void, void> {
+  let handled = 0
   for (const credential of credentials) {
+    if (++handled % RECORDS_PER_SLICE === 0) yield
     let secret = unchangedSecret(previous, credential)
     if (secret === undefined) {
       try {
@@ -152,38 +169,75 @@ function routingOf (data: ConfigSnapshotData): RoutingData {
 /**
  * The snapshot of `data`. Given the snapshot it replaces (the periodic full read), secrets it
  * holds unchanged are taken from it instead of decrypted again: decrypting is about half of
- * compiling, and at 100,000 apps the whole compile blocks the gateway for a second or more.
+ * compiling.
  */
 export function compileSnapshot (data: ConfigSnapshotData, secretBox: SecretBox, previous?: GatewaySnapshot): GatewaySnapshot {
+  return withoutPauses(compileSteps(data, secretBox, previous))
+}
+
+/**
+ * compileSnapshot for a gateway that serves meanwhile: at 100,000 apps the whole compile takes
+ * a second or more, so it runs in slices of RECORDS_PER_SLICE records with the event loop
+ * free between them, and requests wait for one slice (milliseconds) instead of the whole.
+ */
+export async function compileSnapshotInSlices (data: ConfigSnapshotData, secretBox: SecretBox, previous?: GatewaySnapshot): Promise<GatewaySnapshot> {
+  const steps = compileSteps(data, secretBox, previous)
+  let step = steps.next()
+  while (step.done !== true) {
+    await new Promise(resolve => setImmediate(resolve))
+    step = steps.next()
+  }
+  return step.value
+}
+
+/** The compile, pausing (yield) after each slice of records. */
+function * compileSteps (data: ConfigSnapshotData, secretBox: SecretBox, previous: GatewaySnapshot | undefined): Generator<void, GatewaySnapshot> {
   const credentialsByKey = new Map<string, CompiledCredential>()
   const credentialsByApiKeyHash = new Map<string, CompiledCredential>()
-  addCredentials(data.credentials, secretBox, { byKey: credentialsByKey, byApiKeyHash: credentialsByApiKeyHash }, previous)
+  yield * addCredentialsInSlices(data.credentials, secretBox, { byKey: credentialsByKey, byApiKeyHash: credentialsByApiKeyHash }, previous)
   const appRows = new Map<string, { credentials: SnapshotCredential[], grants: SnapshotGrant[] }>()
   const rowsOf = (appId: string): { credentials: SnapshotCredential[], grants: SnapshotGrant[] } => {
     let rows = appRows.get(appId)
     if (rows === undefined) appRows.set(appId, rows = { credentials: [], grants: [] })
     return rows
   }
-  for (const credential of data.credentials) rowsOf(credential.appId).credentials.push(credential)
-  for (const grant of data.grants) rowsOf(grant.appId).grants.push(grant)
+  let handled = 0
+  for (const credential of data.credentials) {
+    if (++handled % RECORDS_PER_SLICE === 0) yield
+    rowsOf(credential.appId).credentials.push(credential)
+  }
+  const plans = plansById(data.plans)
+  const grants = new Map<string, CompiledGrant>()
+  const grantsById = new Map<string, SnapshotGrant>()
+  for (const grant of data.grants) {
+    if (++handled % RECORDS_PER_SLICE === 0) yield
+    rowsOf(grant.appId).grants.push(grant)
+    grantsById.set(grant.id, grant)
+    const plan = plans.get(grant.planId)
+    if (plan !== undefined) grants.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
+  }
+  const apps = new Map<string, SnapshotApp>()
   const appsOfPartner = new Map<string, string[]>()
   for (const app of data.apps) {
+    if (++handled % RECORDS_PER_SLICE === 0) yield
+    apps.set(app.id, app)
     const ids = appsOfPartner.get(app.partnerId)
     if (ids === undefined) appsOfPartner.set(app.partnerId, [app.id])
     else ids.push(app.id)
   }
+  yield
   const routing = routingOf(data)
   return {
     version: BigInt(data.version),
     loadedAt: data.loadedAt,
     ...compileRouting(routing, secretBox),
-    apps: LayeredMap.from(new Map(data.apps.map(app => [app.id, app]))),
+    apps: LayeredMap.from(apps),
     credentialsByKey: LayeredMap.from(credentialsByKey),
     credentialsByApiKeyHash: LayeredMap.from(credentialsByApiKeyHash),
-    grants: LayeredMap.from(compileGrants(data.grants, plansById(data.plans))),
+    grants: LayeredMap.from(grants),
     routing,
     appRows: LayeredMap.from<string, AppRows>(appRows),
-    grantsById: LayeredMap.from(new Map(data.grants.map(grant => [grant.id, grant]))),
+    grantsById: LayeredMap.from(grantsById),
     appsOfPartner: LayeredMap.from<string, readonly string[]>(appsOfPartner)
   }
 }

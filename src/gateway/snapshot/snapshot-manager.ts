@@ -11,7 +11,7 @@ import type { SecretBox } from '../../domain/crypto.js'
 import type { ChangeBus } from '../../store/change-bus.js'
 import { loadConfigDelta, loadConfigSnapshot, readConfigVersion, type ConfigSnapshotData } from '../../store/config-snapshot.js'
 import type { PrismaClient } from '../../store/db.js'
-import { applyConfigDelta, compileSnapshot, snapshotRecords, type GatewaySnapshot } from './compile.js'
+import { applyConfigDelta, compileSnapshot, compileSnapshotInSlices, snapshotRecords, type GatewaySnapshot } from './compile.js'
 import { writeJsonInSlices } from './json-slices.js'
 
 /** A full read now and then, in case a change escaped the audit log. */
@@ -148,7 +148,8 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
     this.#fullReloadAt = Date.now()
     this.#syncedAt = Date.now()
     if (current !== undefined && BigInt(data.version) < current.version) return
-    this.#install(compileSnapshot(data, this.#options.secretBox, current))
+    // the first compile has nothing to serve meanwhile; a later one serves the current snapshot between slices
+    this.#install(current === undefined ? compileSnapshot(data, this.#options.secretBox) : await compileSnapshotInSlices(data, this.#options.secretBox, current))
     this.#scheduleCacheWrite()
   }
 
