@@ -59,6 +59,8 @@ export const TooManyConcurrentRequestsError = createError('TOO_MANY_CONCURRENT_R
 
 // Gateway: upstream
 export const UpstreamUnavailableError = createError('UPSTREAM_UNAVAILABLE', 'The upstream service is unavailable', 502)
+// nginx's 499: nobody reads it, but the access log and the metrics say what ended the request
+export const ClientClosedRequestError = createError('CLIENT_CLOSED_REQUEST', 'The client closed the connection before the answer came', 499)
 export const UpstreamTimeoutError = createError('UPSTREAM_TIMEOUT', 'The upstream service did not answer in time', 504)
 // what went wrong stays in the gateway's log (the error's cause): partners learn only which side to ask
 export const UpstreamCertificateUntrustedError = createError('UPSTREAM_CERTIFICATE_UNTRUSTED', 'The upstream service\'s TLS certificate is not trusted by the gateway', 502)

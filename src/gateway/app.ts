@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.js'
 import { errorBody, errorHandler } from '../domain/error-handler.js'
 import { tokenIssuer } from '../domain/oauth.js'
 import { isReservedPath } from '../domain/reserved-paths.js'
-import { BadPathError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError } from '../domain/errors.js'
+import { BadPathError, ClientClosedRequestError, ExpectationFailedError, MethodNotAllowedError, RouteNotFoundError } from '../domain/errors.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../domain/request-id.js'
 import type { LimitBackends } from '../limits/index.js'
 import { accessLogWriter } from '../observability/access-log-writer.js'
@@ -186,8 +186,12 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     const exchange = request.exchange
+    // Fastify's onResponse runs only for a response that finished: one whose client left
+    // (nginx's 499) is counted and logged here
+    const clientLeft = reply.raw.destroyed
     if (exchange !== null && exchange.outcome === 'proxied') exchange.outcome = 'rejected'
-    if (error.code !== undefined && (error.statusCode ?? 500) < 500) (exchange?.metrics ?? noRouteMetrics).api.countRejection(error.code)
+    // a client that left was refused nothing
+    if (error.code !== undefined && (error.statusCode ?? 500) < 500 && exchange?.outcome !== 'client_closed') (exchange?.metrics ?? noRouteMetrics).api.countRejection(error.code)
     if (exchange?.limitingPlan !== undefined && error.code !== undefined) exchange.metrics.api.countLimitDecision(exchange.limitingPlan, error.code)
     // the rest of an unread body is not worth reading (a trickle could hold the connection): close instead
     if (!request.raw.complete && request.raw.httpVersionMajor !== 2) void reply.header('connection', 'close')
@@ -195,6 +199,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     if (exchange !== null) void reply.headers(exchange.responseHeaders)
     const code = errorHandler(error, request, reply)
     if (exchange !== null) exchange.errorCode = code
+    if (clientLeft) recordExchange(request, reply)
   })
 
   // /metrics, /healthz and /readyz are never routed to an API (src/domain/reserved-paths.ts)
@@ -304,7 +309,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
       // the upstream continues the trace as a child of the gateway's call to it (tracestate passes as it came)
       if (spans !== undefined && upstreamSpan !== undefined) setHeaders.traceparent = spans.traceparentFor(upstreamSpan)
       const bodyRead = exchange.bodyRead
-      await proxyHttpRequest(request, reply, {
+      const proxied = await proxyHttpRequest(request, reply, {
         pool: upstream,
         path: match.upstreamPath + (queryStart === -1 ? '' : rawUrl.slice(queryStart)),
         body: bodyRead !== undefined ? await bodyRead : request.body as IncomingMessage | undefined,
@@ -324,11 +329,16 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
           return upstreamResponded(chain.upstreamResponse, exchange, statusCode, headers)
         }
       }).catch((error: FastifyError) => {
-        // a stalled request body is the client's doing, not the upstream's
-        exchange.outcome = (error.statusCode ?? 500) < 500 ? 'rejected' : 'upstream_error'
+        // a stalled request body is the client's doing, not the upstream's; so is leaving
+        exchange.outcome = error instanceof ClientClosedRequestError ? 'client_closed' : (error.statusCode ?? 500) < 500 ? 'rejected' : 'upstream_error'
         throw error
       })
       endSpan(upstreamSpan)
+      if (proxied.cutShort !== undefined) {
+        // the response will never finish, so Fastify's onResponse never runs for it
+        exchange.outcome = proxied.cutShort
+        recordExchange(request, reply)
+      }
     } finally {
       // proxyHttpRequest settles only when the response has ended, however it ended (sent, failed, client gone)
       exchange.end()

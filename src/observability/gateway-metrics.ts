@@ -11,7 +11,7 @@ import { PROXIED_METHODS, type RouteDefinition } from '../gateway/routing/route-
 import { BoundCounter, BoundHistogram } from './bound-series.js'
 import { AppLabeller, NO_APP, type AppLabelSetting } from './app-label.js'
 
-export const OUTCOMES = ['proxied', 'rejected', 'upstream_error', 'not_found', 'bad_request', 'preflight', 'cached'] as const
+export const OUTCOMES = ['proxied', 'rejected', 'upstream_error', 'client_closed', 'not_found', 'bad_request', 'preflight', 'cached'] as const
 export type Outcome = typeof OUTCOMES[number]
 
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]

@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors, type Dispatcher } from 'undici'
-import { PayloadTooLargeError, RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
+import { ClientClosedRequestError, PayloadTooLargeError, RequestTimeoutError, ServiceUnavailableError, UpstreamTimeoutError, UpstreamUnavailableError } from '../../domain/errors.js'
 import { REQUEST_ID_HEADER } from '../../domain/request-id.js'
 import { limitBodyIdle, limitBodySize, releaseBody } from '../request-body.js'
 import type { ResponseBodyTap } from './body-tap.js'
@@ -43,6 +43,8 @@ export interface ProxyOutcome {
   statusCode: number
   upstreamMs: number
   target: string
+  /** the answer started but did not end: the client left, broke a body limit, or the upstream broke off */
+  cutShort?: 'client_closed' | 'rejected' | 'upstream_error'
 }
 
 // `expect` is not hop-by-hop, but the gateway answers it itself (RFC 9110 §10.1.1) and undici refuses it
@@ -125,12 +127,13 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
       // once the status line is out, the only honest signal left is a cut connection
       if (attempt.outcome !== undefined) {
         response.destroy()
+        attempt.outcome.cutShort ??= 'upstream_error'
         return attempt.outcome
       }
       const ended = attempt.endedBecause
       if (ended === 'body_stalled') throw new RequestTimeoutError(`The request body sent nothing for ${options.bodyIdleTimeoutMs / 1000} s`)
       if (ended === 'body_too_large') throw new PayloadTooLargeError(String(options.bodyLimitBytes))
-      if (ended === 'client_gone') throw new UpstreamUnavailableError()
+      if (ended === 'client_gone') throw new ClientClosedRequestError()
       if (isTargetFailure(error)) target.health.recordFailure(Date.now())
       const next: UpstreamTarget | undefined = attempts === 1 && isRetryableFailure(error) && replayable && IDEMPOTENT.has(method) ? options.pool.pick(target) : undefined
       if (next === undefined) throw toGatewayError(error, target)
@@ -181,8 +184,12 @@ class UpstreamAttempt implements Dispatcher.DispatchHandler {
    * upstream's request aborted.
    */
   end (reason: EndReason): void {
-    if (this.outcome === undefined) this.endedBecause ??= reason
-    else this.#reply.raw.destroy()
+    if (this.outcome === undefined) {
+      this.endedBecause ??= reason
+    } else {
+      this.outcome.cutShort ??= reason === 'client_gone' ? 'client_closed' : 'rejected'
+      this.#reply.raw.destroy()
+    }
     // the upstream's answer is all in: there is nothing left to abort
     if (this.#complete) this.#reject(new RequestAbortedError())
     // not dispatched to a connection yet: aborted the moment it is (onRequestStart)

@@ -65,6 +65,22 @@ describe('gateway proxy', () => {
     for (const server of servers) { server.closeAllConnections(); server.close() }
   })
 
+  async function metricsText (): Promise<string> {
+    return await (await fetch(`${stack.gatewayUrls[0]}/metrics`)).text()
+  }
+
+  async function apiName (apiId: string): Promise<string> {
+    return (await stack.admin('GET', `/admin/v1/apis/${apiId}`)).body.name
+  }
+
+  /** The API's gateway_requests_total lines, once there are any (a request is counted when its response has closed). */
+  async function requestsCounted (apiId: string): Promise<string[]> {
+    const name = await apiName(apiId)
+    const lines = async (): Promise<string[]> => (await metricsText()).split('\n').filter(line => line.startsWith('gateway_requests_total{') && line.includes(`api="${name}"`))
+    await expect.poll(lines).not.toEqual([])
+    return await lines()
+  }
+
   async function upstream (name: string, handler?: Parameters<typeof startUpstream>[1]): Promise<TestUpstream> {
     const started = await startUpstream(name, handler)
     upstreams.push(started)
@@ -241,6 +257,9 @@ describe('gateway proxy', () => {
     controller.abort()
     await call
     await closedUpstream
+    // counted as the client's leaving (nginx's 499), not as an upstream failure nor a refusal
+    expect(await requestsCounted(app.apiId)).toEqual([expect.stringMatching(/status="499",outcome="client_closed"} 1$/)])
+    expect(await metricsText()).not.toContain(`gateway_rejections_total{api="${await apiName(app.apiId)}"`)
   })
 
   it('aborts the upstream response when the client goes away in the middle of it', async () => {
@@ -261,6 +280,7 @@ describe('gateway proxy', () => {
     expect((await reader.read()).value?.length).toBeGreaterThan(0)
     controller.abort()
     await closedUpstream
+    expect(await requestsCounted(app.apiId)).toEqual([expect.stringMatching(/status="200",outcome="client_closed"} 1$/)])
   })
 
   it('marks a target down and up again from active health checks', async () => {

@@ -32,6 +32,7 @@ const EXPECTED: Record<string, [string, number]> = {
   TooManyConnectionsFromClientError: ['TOO_MANY_CONNECTIONS_FROM_CLIENT', 429],
   TooManyFailedAuthenticationsError: ['TOO_MANY_FAILED_AUTHENTICATIONS', 429],
   UpstreamUnavailableError: ['UPSTREAM_UNAVAILABLE', 502],
+  ClientClosedRequestError: ['CLIENT_CLOSED_REQUEST', 499],
   UpstreamTimeoutError: ['UPSTREAM_TIMEOUT', 504],
   UpstreamCertificateUntrustedError: ['UPSTREAM_CERTIFICATE_UNTRUSTED', 502],
   UpstreamTlsHandshakeError: ['UPSTREAM_TLS_HANDSHAKE_FAILED', 502],
