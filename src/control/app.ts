@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js'
 import type { SecretBox } from '../domain/crypto.js'
 import { errorHandler, notFoundHandler } from '../domain/error-handler.js'
 import { REQUEST_ID_HEADER, requestIdFrom } from '../domain/request-id.js'
+import { plainAddress, TrustedProxies } from '../gateway/client-address.js'
 import { probeWithDeadline, readinessStatusCode, type Lifecycle, type ReadinessReport } from '../observability/readiness.js'
 import type { ConfigWriter } from '../store/config-writer.js'
 import type { PrismaClient } from '../store/db.js'
@@ -41,9 +42,12 @@ export interface ControlServerOptions {
 const DATABASE_PROBE_DEADLINE_MS = 1_000
 
 export async function buildControlServer (options: ControlServerOptions): Promise<FastifyInstance> {
+  // behind a load balancer, the sign-in and token throttles count the client, not the balancer
+  const trustedProxies = new TrustedProxies(options.config.trustedProxies)
   const fastify = Fastify({
     ...(options.logger !== undefined ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.config.bodyLimitBytes,
+    trustProxy: options.config.trustedProxies.length === 0 ? false : (address: string) => trustedProxies.trusts(plainAddress(address)),
     genReqId: request => requestIdFrom(request.headers[REQUEST_ID_HEADER])
   }).withTypeProvider<TypeBoxTypeProvider>()
   // the id in every error body is worth quoting only if the caller can see it on successes too

@@ -254,3 +254,50 @@ describe.each(DATABASE_KINDS)('OAuth2 token endpoint on %s', kind => {
     expect((await fetch(`${server.url}/admin/v1/signing-keys/rotate`, { method: 'POST' })).status).toBe(401)
   })
 })
+
+describe('OAuth2 token endpoint behind a load balancer (TRUSTED_PROXIES)', () => {
+  const balancer = '127.0.0.6'
+  let server: TestControlServer
+
+  beforeAll(async () => {
+    server = await startControlServer('pglite', { config: { publicUrl: `${ISSUER}/`, trustedProxies: [balancer] } })
+  })
+  afterAll(async () => { await server?.close() })
+
+  async function provisionApp (): Promise<{ key: string, secret: string }> {
+    const suffix = Math.random().toString(36).slice(2, 8)
+    const call = async (method: string, path: string, body?: unknown): Promise<any> => (await server.call(method, path, body)).body
+    const upstream = await call('POST', '/admin/v1/upstreams', { name: `up-${suffix}`, targets: [{ url: 'http://127.0.0.1:9' }] })
+    const plan = await call('POST', '/admin/v1/plans', { name: `plan-${suffix}` })
+    const partner = await call('POST', '/admin/v1/partners', { name: `partner-${suffix}` })
+    const created = await call('POST', `/admin/v1/partners/${partner.id as string}/apps`, { name: `app-${suffix}` })
+    const api = await call('POST', '/admin/v1/apis', { name: `api-${suffix}`, upstreamId: upstream.id, auth: ['jwt'], routes: [{ path: `/${suffix}` }] })
+    await call('POST', '/admin/v1/grants', { appId: created.id, apiId: api.id, planId: plan.id })
+    return { key: created.key, secret: created.secret }
+  }
+
+  async function tokenFrom (peer: string, forwardedFor: string, key: string, secret: string): Promise<number> {
+    const { response } = await fetchFrom(peer, `${server.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`, 'x-forwarded-for': forwardedFor },
+      body: 'grant_type=client_credentials'
+    })
+    return response.status
+  }
+
+  it('throttles the client the balancer names, not the balancer', async () => {
+    const target = await provisionApp()
+    for (let attempt = 0; attempt < 10; attempt++) expect(await tokenFrom(balancer, '203.0.113.7', target.key, `guess-${attempt}`)).toBe(401)
+    expect(await tokenFrom(balancer, '203.0.113.7', target.key, target.secret)).toBe(429)
+    // every other client comes through the same balancer and still gets its token
+    expect(await tokenFrom(balancer, '203.0.113.8', target.key, target.secret)).toBe(200)
+  })
+
+  it('does not take X-Forwarded-For from a peer it does not trust', async () => {
+    const target = await provisionApp()
+    const attacker = '127.0.0.7'
+    // a new forged address on every try would escape a throttle that believed it
+    for (let attempt = 0; attempt < 10; attempt++) expect(await tokenFrom(attacker, `198.51.100.${attempt}`, target.key, `guess-${attempt}`)).toBe(401)
+    expect(await tokenFrom(attacker, '198.51.100.99', target.key, target.secret)).toBe(429)
+  })
+})
