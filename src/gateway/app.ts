@@ -3,7 +3,7 @@
 // configured policies around them) and proxies it, reading only the in-memory snapshot. Request bodies are never parsed; they stream to the upstream unless
 // a signature covers them (form parameters, Content-MD5), then they are read once, bounded.
 // Either way the body is asked for only after every policy passed (Expect: 100-continue).
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Http2SecureServer } from 'node:http2'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyBaseLogger } from 'fastify'
@@ -71,6 +71,8 @@ export interface GatewayServerExtras {
   snapshot: () => GatewaySnapshot
   /** serves another listener (the TLS port) as the gateway's own: same routes, 100-continue, WebSocket upgrades, client errors, connection cap; call it before `listen` */
   serve: (server: Http2SecureServer) => void
+  /** puts the gateway's connection cap (one count per client for all its ports) in front of another plain listener: the HTTPS redirect port; call it before `listen` */
+  capConnections: (server: Server) => void
 }
 
 export type GatewayServer = FastifyInstance & GatewayServerExtras
@@ -437,6 +439,10 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     server.on('clientError', answerClientError)
   }
 
-  const extras: GatewayServerExtras = { pools, metrics, webSockets, snapshotVersion: () => snapshots.current.version, snapshot: () => snapshots.current, serve }
+  const capConnections = (server: Server): void => {
+    if (connectionCap !== undefined) capConnectionsPerClient(server, connectionCap)
+  }
+
+  const extras: GatewayServerExtras = { pools, metrics, webSockets, snapshotVersion: () => snapshots.current.version, snapshot: () => snapshots.current, serve, capConnections }
   return Object.assign(fastify, extras) as GatewayServer
 }

@@ -130,6 +130,7 @@ export async function attachGatewayTls (gateway: GatewayServer, config: Config, 
       gateway: (request, response) => { gateway.routing(request, response) }
     })
     : undefined
+  if (redirect !== undefined) gateway.capConnections(redirect)
 
   let closed: Promise<unknown> | undefined
   let deadline: NodeJS.Timeout | undefined

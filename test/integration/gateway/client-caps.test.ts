@@ -63,7 +63,7 @@ class RawConnection {
     if (this.#buffer.length < end + 4 + length) return undefined
     const body = this.#buffer.subarray(end + 4, end + 4 + length).toString()
     this.#buffer = this.#buffer.subarray(end + 4 + length)
-    return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) }
+    return { status: Number(statusLine.split(' ')[1]), headers, body: length === 0 ? undefined : JSON.parse(body) }
   }
 }
 
@@ -406,6 +406,52 @@ describe('the connection cap on the TLS port', () => {
     expect((await new RawConnection(plainPort, client).request(httpPath, key)).status).toBe(429)
     secure.destroy()
     next.destroy()
+  })
+})
+
+describe('the connection cap on the HTTPS redirect port', () => {
+  const MAX = 2
+  let ca: TestCa
+  let stack: TestStack
+  let redirectPort: number
+  let origin: string
+
+  beforeAll(async () => {
+    ca = await createTestCa()
+    const certificate = await ca.issue([TLS_NAME])
+    const files = { certFile: path.join(ca.dir, 'gateway.crt'), keyFile: path.join(ca.dir, 'gateway.key') }
+    writeFileSync(files.certFile, certificate.cert)
+    writeFileSync(files.keyFile, certificate.key)
+    stack = await startStack({ database: 'pglite', redis: false, config: { maxConnectionsPerClient: MAX, gatewayTlsPort: 0, gatewayTlsCertificates: [files], gatewayHttpRedirect: true } })
+    redirectPort = Number(new URL(stack.gatewayUrls[0]).port)
+    origin = stack.gatewayTlsUrls[0] as string
+  })
+
+  afterAll(async () => {
+    await stack?.close()
+    ca?.close()
+  })
+
+  it('refuses a client over the cap on the redirect port too, counting its TLS connections with them', async () => {
+    const client = '127.0.0.14'
+    const open = [new RawConnection(redirectPort, client), new RawConnection(redirectPort, client)]
+    for (const connection of open) expect((await connection.request('/anything', {})).status).toBe(308)
+    const over = await new RawConnection(redirectPort, client).request('/anything', {})
+    expect(over).toMatchObject({ status: 429, body: { error: { code: 'TOO_MANY_CONNECTIONS_FROM_CLIENT' } } })
+    expect((await httpsGet(`${origin}/anything`, httpsConnection(ca.ca, client), {})).status).toBe(429)
+    // another client is not counted against it
+    expect((await new RawConnection(redirectPort, '127.0.0.15').request('/anything', {})).status).toBe(308)
+    open[0].close()
+    await open[0].closed
+    // the slot frees when the gateway sees the close: a connection refused meanwhile is closed by it
+    const attempts: RawConnection[] = []
+    const freed = await until(async () => {
+      const attempt = new RawConnection(redirectPort, client)
+      attempts.push(attempt)
+      return await attempt.request('/anything', {})
+    }, response => response.status === 308)
+    expect(freed.status).toBe(308)
+    for (const connection of [open[1], ...attempts]) connection.close()
   })
 })
 
