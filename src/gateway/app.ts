@@ -347,18 +347,25 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     }
   }
 
-  // with request logging disabled, Fastify reports nothing of an onResponse hook that throws:
-  // a bug here would silently cost every line and count, so it is logged
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
+    recordExchange(request, reply)
+    done()
+  })
+
+  /**
+   * Counts the request in the metrics, ends its trace and writes its access-log line; never
+   * throws. With request logging disabled, Fastify reports nothing of an onResponse hook that
+   * throws: a bug here would silently cost every line and count, so it is logged.
+   */
+  function recordExchange (request: FastifyRequest, reply: FastifyReply): void {
     try {
-      recordExchange(request, reply)
+      countAndLog(request, reply)
     } catch (error) {
       fastify.log.error({ err: error, reqId: request.id }, 'could not count or log a request')
     }
-  })
+  }
 
-  /** Counts the request in the metrics, ends its trace and writes its access-log line. */
-  function recordExchange (request: FastifyRequest, reply: FastifyReply): void {
+  function countAndLog (request: FastifyRequest, reply: FastifyReply): void {
     const exchange = request.exchange
     if (exchange === null) return
     const routeMetrics = exchange.metrics
