@@ -127,12 +127,15 @@ function plansById (plans: SnapshotPlan[]): Map<string, SnapshotPlan> {
   return new Map(plans.map(plan => [plan.id, plan]))
 }
 
+/** A grant whose plan is unknown grants nothing: it stays out of the compiled grants. */
+function addCompiledGrant (compiled: Map<string, CompiledGrant>, grant: SnapshotGrant, plans: Map<string, SnapshotPlan>): void {
+  const plan = plans.get(grant.planId)
+  if (plan !== undefined) compiled.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
+}
+
 function compileGrants (grants: Iterable<SnapshotGrant>, plans: Map<string, SnapshotPlan>): Map<string, CompiledGrant> {
   const compiled = new Map<string, CompiledGrant>()
-  for (const grant of grants) {
-    const plan = plans.get(grant.planId)
-    if (plan !== undefined) compiled.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
-  }
+  for (const grant of grants) addCompiledGrant(compiled, grant, plans)
   return compiled
 }
 
@@ -213,8 +216,7 @@ function * compileSteps (data: ConfigSnapshotData, secretBox: SecretBox, previou
     if (++handled % RECORDS_PER_SLICE === 0) yield
     rowsOf(grant.appId).grants.push(grant)
     grantsById.set(grant.id, grant)
-    const plan = plans.get(grant.planId)
-    if (plan !== undefined) grants.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
+    addCompiledGrant(grants, grant, plans)
   }
   const apps = new Map<string, SnapshotApp>()
   const appsOfPartner = new Map<string, string[]>()

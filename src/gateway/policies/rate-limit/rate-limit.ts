@@ -36,15 +36,19 @@ export function applyRequestLimits (exchange: RateLimitedExchange, limiter: Requ
   try {
     decision = limiter.consume(`${appId}:${apiId}`, limit)
   } catch {
-    throw new DependencyUnavailableError('The rate limit store is unavailable')
+    throw storeUnavailable()
   }
   if (decision instanceof Promise) {
     return decision.then(
       settled => { applyDecision(exchange, usage, appId, apiId, settled) },
-      () => { throw new DependencyUnavailableError('The rate limit store is unavailable') }
+      () => { throw storeUnavailable() }
     )
   }
   applyDecision(exchange, usage, appId, apiId, decision)
+}
+
+function storeUnavailable (): Error {
+  return new DependencyUnavailableError('The rate limit store is unavailable')
 }
 
 function applyDecision (exchange: RateLimitedExchange, usage: UsageRecorder, appId: string, apiId: string, decision: LimitDecision): void {
