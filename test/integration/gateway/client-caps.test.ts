@@ -281,6 +281,15 @@ async function h2Get (session: ClientHttp2Session, path: string, headers: Record
   return { status: Number(responseHeaders[':status']), headers: responseHeaders as Record<string, string>, body: JSON.parse(Buffer.concat(chunks).toString()) }
 }
 
+/** A certificate for TLS_NAME from `ca`, written where the gateway's configuration can name it. */
+async function gatewayCertificateFiles (ca: TestCa): Promise<{ certFile: string, keyFile: string }> {
+  const certificate = await ca.issue([TLS_NAME])
+  const files = { certFile: path.join(ca.dir, 'gateway.crt'), keyFile: path.join(ca.dir, 'gateway.key') }
+  writeFileSync(files.certFile, certificate.cert)
+  writeFileSync(files.keyFile, certificate.key)
+  return files
+}
+
 describe('the connection cap on the TLS port', () => {
   const MAX = 2
   let ca: TestCa
@@ -299,10 +308,7 @@ describe('the connection cap on the TLS port', () => {
 
   beforeAll(async () => {
     ca = await createTestCa()
-    const certificate = await ca.issue([TLS_NAME])
-    const files = { certFile: path.join(ca.dir, 'gateway.crt'), keyFile: path.join(ca.dir, 'gateway.key') }
-    writeFileSync(files.certFile, certificate.cert)
-    writeFileSync(files.keyFile, certificate.key)
+    const files = await gatewayCertificateFiles(ca)
     stack = await startStack({ database: 'pglite', redis: false, config: { maxConnectionsPerClient: MAX, gatewayTlsPort: 0, gatewayTlsCertificates: [files] } })
     upstream = await startUpstream()
     app = await provision(stack, { upstreamUrls: [upstream.url], auth: ['apikey'], routes: [{ path: '/caps-tls', stripPrefix: true }] })
@@ -418,10 +424,7 @@ describe('the connection cap on the HTTPS redirect port', () => {
 
   beforeAll(async () => {
     ca = await createTestCa()
-    const certificate = await ca.issue([TLS_NAME])
-    const files = { certFile: path.join(ca.dir, 'gateway.crt'), keyFile: path.join(ca.dir, 'gateway.key') }
-    writeFileSync(files.certFile, certificate.cert)
-    writeFileSync(files.keyFile, certificate.key)
+    const files = await gatewayCertificateFiles(ca)
     stack = await startStack({ database: 'pglite', redis: false, config: { maxConnectionsPerClient: MAX, gatewayTlsPort: 0, gatewayTlsCertificates: [files], gatewayHttpRedirect: true } })
     redirectPort = Number(new URL(stack.gatewayUrls[0]).port)
     origin = stack.gatewayTlsUrls[0] as string
