@@ -2,7 +2,9 @@
 // backends reads it). A call that fails because Redis is unreachable or too slow marks it
 // down; from then on callers get an immediate RedisUnavailableError instead of waiting,
 // while a background probe pings it and marks it up again, which is when the fallbacks
-// reconcile what they counted meanwhile. Each change of state is logged once.
+// reconcile what they counted meanwhile. A heartbeat pings it while it is up, so a node with no
+// traffic (or whose traffic is served from leases) notices a silent cut too, and its
+// gateway_redis_up and /readyz say so. Each change of state is logged once.
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import { ReplyError } from 'ioredis'
@@ -56,6 +58,8 @@ export interface RedisAvailabilityOptions {
   probeIntervalMs?: number
   /** a connection that stays black-holed this long is replaced by a new one */
   reconnectAfterMs?: number
+  /** how often an up Redis is pinged; its missed deadlines count like any call's */
+  heartbeatIntervalMs?: number
 }
 
 export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
@@ -69,6 +73,7 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
   #downSince = 0
   #lastReconnect = 0
   #probeTimer: NodeJS.Timeout | undefined
+  readonly #heartbeatTimer: NodeJS.Timeout
   #probing = false
   #closed = false
 
@@ -83,6 +88,13 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
     // (a Cluster also reports failed slot refreshes while it serves: only a connection that is not ready counts)
     redis.on('error', error => { if (this.#up && redis.status !== 'ready') this.markDown(error) })
     redis.on('close', () => { if (this.#up && !this.#closed) this.markDown(new Error('connection closed')) })
+    this.#heartbeatTimer = setInterval(() => { void this.#heartbeat() }, options.heartbeatIntervalMs ?? 1_000)
+    this.#heartbeatTimer.unref()
+  }
+
+  async #heartbeat (): Promise<void> {
+    if (!this.#up || this.#redis.status !== 'ready') return
+    await this.run(async () => await this.#redis.ping()).catch(() => {})
   }
 
   get isUp (): boolean {
@@ -162,6 +174,7 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
 
   close (): void {
     this.#closed = true
+    clearInterval(this.#heartbeatTimer)
     clearInterval(this.#probeTimer)
     this.removeAllListeners()
   }

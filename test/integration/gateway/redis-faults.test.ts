@@ -98,9 +98,10 @@ describe.each([
     expect(during.filter(call => call.ms > 250).length).toBeLessThanOrEqual(3)
 
     const started = performance.now()
-    const metrics = await fetch(`${gateway}/metrics`, { signal: AbortSignal.timeout(5_000) })
+    await fetch(`${gateway}/metrics`, { signal: AbortSignal.timeout(5_000) })
     expect(performance.now() - started).toBeLessThan(FAST_MS)
-    expect(await metrics.text()).toMatch(/^gateway_redis_up 0$/m)
+    // calls served from a lease may not have touched Redis during the cut: the heartbeat notices it (about 3 s)
+    await waitFor(async () => !await redisUp(gateway), 'Redis to be marked down', 6_000)
     const ready = await fetch(`${gateway}/readyz`, { signal: AbortSignal.timeout(5_000) })
     expect(ready.status).toBe(200)
     expect(await ready.json()).toMatchObject({ status: 'ready', redis: 'down' })

@@ -62,6 +62,29 @@ describe.each(['drop', 'refuse'] as const)('RedisAvailability when Redis is cut 
   })
 })
 
+it('notices a silent cut without any calls of its own, by its heartbeat, and comes back', async () => {
+  const relay = await startTcpRelay(redis.port)
+  const connection = createRedis(relay.url('redis'), { commandTimeoutMs: 50 })
+  const { logger } = capturedLogger()
+  const availability = new RedisAvailability(connection, { log: logger, probeIntervalMs: 50, heartbeatIntervalMs: 100 })
+  try {
+    await availability.waitForConnection(2_000)
+    await new Promise(resolve => setTimeout(resolve, 300))
+    expect(availability.isUp).toBe(true)
+    relay.setMode('drop')
+    const cut = performance.now()
+    await new Promise<void>(resolve => { availability.once('down', resolve) })
+    // three heartbeats missing their deadline in a row
+    expect(performance.now() - cut).toBeLessThan(2_000)
+    relay.setMode('pass')
+    await new Promise<void>(resolve => { availability.once('up', resolve) })
+  } finally {
+    availability.close()
+    connection.disconnect()
+    await relay.close()
+  }
+})
+
 it('tells calls that were never sent from calls that may have run without an answer', async () => {
   const relay = await startTcpRelay(redis.port)
   const connection = createRedis(relay.url('redis'), { commandTimeoutMs: 50 })
