@@ -5,15 +5,18 @@
 // the snapshot's build time and the gateway's memory, and how long a revoked grant takes to
 // reach the gateway.
 // CPU per request is the lowest of the rounds, as in the default mode.
-//   BENCH_SCALE_APPS (100000), BENCH_SCALE_APIS (1000), BENCH_SCALE_ROUTES_PER_API (10), BENCH_ROUNDS (5)
+//   BENCH_SCALE_APPS (100000), BENCH_SCALE_APIS (1000), BENCH_SCALE_ROUTES_PER_API (10), BENCH_ROUNDS (5),
+//   BENCH_GATEWAY_FLAGS: node flags for both gateway processes, e.g. "--max-semi-space-size=32"
 import { randomUUID } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import pg from 'pg'
 import { generateCredentialMaterial } from '../src/domain/credentials.js'
 import { parseMasterKey, SecretBox } from '../src/domain/crypto.js'
 import { compileSnapshot, compileSnapshotInSlices } from '../src/gateway/snapshot/compile.js'
-import { loadConfigSnapshot } from '../src/store/config-snapshot.js'
+import { loadConfigSnapshot, type ConfigSnapshotData } from '../src/store/config-snapshot.js'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { openDatabase, PrismaClient } from '../src/store/db.js'
 import { cpuPerRequest, median, runLoad, wrkLatency } from './lib/measure.js'
@@ -34,6 +37,7 @@ const REVOCATIONS = 5
 /** starts of the gateway on the seeded database before giving up (its snapshot read may exceed its transaction deadline) */
 const START_ATTEMPTS = 3
 const INSERT_CHUNK = 20_000
+const GATEWAY_FLAGS = (process.env.BENCH_GATEWAY_FLAGS ?? '').split(' ').filter(Boolean)
 
 export interface SeededApp { id: string, apiKey: string, path: string, grantId: string }
 
@@ -121,6 +125,16 @@ interface SnapshotTimes {
   slicedCompileMs: number
   longestPauseMs: number
   jsonMegabytes: number
+  /** the compiled snapshot's share of the heap (collected before and after) */
+  heapMegabytes: number
+}
+
+/** The heap in use after a full collection, MB (gc is exposed for this process only when asked for). */
+function heapInUse (): number {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  gc()
+  return process.memoryUsage().heapUsed / 1024 / 1024
 }
 
 /** Runs `work` and measures the longest the event loop waited meanwhile (the gap between two turns of it). */
@@ -162,16 +176,24 @@ async function timeSnapshot (databaseUrl: string, masterKey: string): Promise<Sn
   }
   const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }), transactionOptions: { timeout: 300_000 } })
   try {
+    const heapBefore = heapInUse()
     const loadStarted = performance.now()
-    const data = await loadConfigSnapshot(prisma)
+    let data: ConfigSnapshotData | undefined = await loadConfigSnapshot(prisma)
     const unboundedLoadMs = performance.now() - loadStarted
     const secretBox = new SecretBox(parseMasterKey(masterKey))
     const compileStarted = performance.now()
     const previous = compileSnapshot(data, secretBox)
     const compileMs = performance.now() - compileStarted
     const slicedStarted = performance.now()
-    const longestPauseMs = await longestPause(async () => await compileSnapshotInSlices(data, secretBox, previous))
-    return { product, unboundedLoadMs, compileMs, slicedCompileMs: performance.now() - slicedStarted, longestPauseMs, jsonMegabytes: JSON.stringify(data).length / 1024 / 1024 }
+    const longestPauseMs = await longestPause(async () => await compileSnapshotInSlices(data as ConfigSnapshotData, secretBox, previous))
+    const slicedCompileMs = performance.now() - slicedStarted
+    const jsonMegabytes = JSON.stringify(data).length / 1024 / 1024
+    // what a gateway holds: the compiled snapshot, which keeps the records it was read from
+    data = undefined
+    const heapMegabytes = heapInUse() - heapBefore
+    // read after the measurement, so that the snapshot is surely alive during it
+    if (previous.apps.size !== APPS) throw new Error(`the snapshot holds ${previous.apps.size} apps, not ${APPS}`)
+    return { product, unboundedLoadMs, compileMs, slicedCompileMs, longestPauseMs, jsonMegabytes, heapMegabytes }
   } finally {
     await prisma.$disconnect()
   }
@@ -243,7 +265,7 @@ function snapshotSection (times: SnapshotTimes): string {
       ['… of which the longest the event loop waited for one slice (requests wait at most this long)', formatNumber(times.longestPauseMs, 1)]
     ]),
     '',
-    `The snapshot as JSON (what the gateway caches on disk): ${formatNumber(times.jsonMegabytes, 1)} MB.`
+    `The snapshot as JSON (what the gateway caches on disk): ${formatNumber(times.jsonMegabytes, 1)} MB. The compiled snapshot in the heap (the records as read and the lookup maps): ${formatNumber(times.heapMegabytes, 1)} MB.`
   ].join('\n')
 }
 
@@ -336,14 +358,14 @@ export async function runScaleMode (repository: string, directory: string): Prom
     console.log(`  snapshot: read ${snapshotTimes.product.error === undefined ? `${formatNumber(snapshotTimes.product.ms)} ms` : `failed (${snapshotTimes.product.error})`}; without a deadline ${formatNumber(snapshotTimes.unboundedLoadMs)} ms; compiled ${formatNumber(snapshotTimes.compileMs)} ms, in slices ${formatNumber(snapshotTimes.slicedCompileMs)} ms with pauses of at most ${formatNumber(snapshotTimes.longestPauseMs, 1)} ms (in the bench process)`)
 
     console.log('starting a 10-app gateway and the seeded one (PostgreSQL + private Redis each)…')
-    const small = await startClusteredGateway(directory, upstream.url, 10, { name: 'small' })
+    const small = await startClusteredGateway(directory, upstream.url, 10, { name: 'small', nodeFlags: { gateway: GATEWAY_FLAGS } })
     try {
       const failedStarts: string[] = []
       let large: GatewayDeployment | undefined
       for (let attempt = 1; attempt <= START_ATTEMPTS && large === undefined; attempt++) {
         const name = `large${attempt}`
         try {
-          large = await startClusteredGateway(directory, upstream.url, 0, { name, databaseUrl: database.url, masterKey: secrets.masterKey })
+          large = await startClusteredGateway(directory, upstream.url, 0, { name, databaseUrl: database.url, masterKey: secrets.masterKey, nodeFlags: { gateway: GATEWAY_FLAGS } })
         } catch {
           const reason = lastLoggedError(path.join(directory, `${name}-gateway.log`))
           console.log(`  start ${attempt}: the gateway on the seeded database exited before it was ready: ${reason}`)

@@ -218,6 +218,12 @@ function * compileSteps (data: ConfigSnapshotData, secretBox: SecretBox, previou
     grantsById.set(grant.id, grant)
     addCompiledGrant(grants, grant, plans)
   }
+  // an array grown by push keeps room for 16 more entries: copies of the exact size save about
+  // 30 MB at 100,000 apps (and a smaller heap makes every young-generation collection cheaper)
+  for (const [appId, rows] of appRows) {
+    if (++handled % RECORDS_PER_SLICE === 0) yield
+    appRows.set(appId, { credentials: rows.credentials.slice(), grants: rows.grants.slice() })
+  }
   const apps = new Map<string, SnapshotApp>()
   const appsOfPartner = new Map<string, string[]>()
   for (const app of data.apps) {

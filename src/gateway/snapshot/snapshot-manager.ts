@@ -9,7 +9,7 @@ import path from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import type { SecretBox } from '../../domain/crypto.js'
 import type { ChangeBus } from '../../store/change-bus.js'
-import { loadConfigDelta, loadConfigSnapshot, readConfigVersion, type ConfigSnapshotData } from '../../store/config-snapshot.js'
+import { loadConfigDelta, loadConfigSnapshot, readConfigVersion, shareRepeatedIds, type ConfigSnapshotData } from '../../store/config-snapshot.js'
 import type { PrismaClient } from '../../store/db.js'
 import { applyConfigDelta, compileSnapshot, compileSnapshotInSlices, snapshotRecords, type GatewaySnapshot } from './compile.js'
 import { writeJsonInSlices } from './json-slices.js'
@@ -167,7 +167,7 @@ export class SnapshotManager extends EventEmitter<{ update: [GatewaySnapshot, Ga
   async #readCache (): Promise<ConfigSnapshotData | undefined> {
     if (this.#options.cacheFile === undefined) return undefined
     try {
-      return JSON.parse(await readFile(this.#options.cacheFile, 'utf8')) as ConfigSnapshotData
+      return shareRepeatedIds(JSON.parse(await readFile(this.#options.cacheFile, 'utf8')) as ConfigSnapshotData)
     } catch {
       return undefined
     }
