@@ -22,6 +22,8 @@ export interface CompiledCredential {
 export interface CompiledGrant {
   id: string
   plan: SnapshotPlan
+  /** what its limits count: the app × API (its key in the grants), made once so that requests build none */
+  subject: string
 }
 
 export type CompiledApi = SnapshotApi & {
@@ -128,9 +130,11 @@ function plansById (plans: SnapshotPlan[]): Map<string, SnapshotPlan> {
 }
 
 /** A grant whose plan is unknown grants nothing: it stays out of the compiled grants. */
-function addCompiledGrant (compiled: Map<string, CompiledGrant>, grant: SnapshotGrant, plans: Map<string, SnapshotPlan>): void {
+function addCompiledGrant (compiled: Pick<MapEdit<string, CompiledGrant>, 'set'>, grant: SnapshotGrant, plans: Map<string, SnapshotPlan>): void {
   const plan = plans.get(grant.planId)
-  if (plan !== undefined) compiled.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
+  if (plan === undefined) return
+  const key = grantKey(grant.appId, grant.apiId)
+  compiled.set(key, { id: grant.id, plan, subject: key })
 }
 
 function compileGrants (grants: Iterable<SnapshotGrant>, plans: Map<string, SnapshotPlan>): Map<string, CompiledGrant> {
@@ -331,8 +335,7 @@ export function applyConfigDelta (previous: GatewaySnapshot, delta: ConfigDelta,
   for (const grant of delta.identities.grants) {
     addedTo(grant.appId).grants.push(grant)
     edit.grantsById.set(grant.id, grant)
-    const plan = plans.get(grant.planId)
-    if (plan !== undefined) edit.grants.set(grantKey(grant.appId, grant.apiId), { id: grant.id, plan })
+    addCompiledGrant(edit.grants, grant, plans)
   }
   for (const [appId, rows] of added) {
     // replaced apps were removed above: what remains are the rows of apps the delta only added grants to

@@ -12,7 +12,7 @@ export function rateLimitUnit (services: ChainServices): PolicyUnit {
     access (context: PolicyContext) {
       const grant = context.grant as CompiledGrant
       context.limitingPlan = grant.plan.name
-      const pending = applyRequestLimits(context, limits.requestLimiter, usage, context.appId as string, context.api.id, grant.plan)
+      const pending = applyRequestLimits(context, limits.requestLimiter, usage, context.appId as string, context.api.id, grant)
       if (pending === undefined) {
         context.limitsAllowed()
         return

@@ -3,6 +3,7 @@
 import { DependencyUnavailableError, QuotaExceededError, RateLimitedError } from '../../../domain/errors.js'
 import type { LimitDecision, LimitPlan, RequestLimiter } from '../../../limits/request-limiter.js'
 import type { SnapshotPlan } from '../../../store/config-snapshot.js'
+import type { CompiledGrant } from '../../snapshot/compile.js'
 import type { UsageRecorder } from '../../usage/usage-recorder.js'
 import { rateLimitHeaders } from './rate-limit-headers.js'
 
@@ -26,15 +27,15 @@ export interface RateLimitedExchange {
  * Counts the call against the plan and sets the limit headers; throws the refusal. Returns a
  * promise only when the limiter has to ask its store: a decision this process holds costs none.
  */
-export function applyRequestLimits (exchange: RateLimitedExchange, limiter: RequestLimiter, usage: UsageRecorder, appId: string, apiId: string, plan: SnapshotPlan): void | Promise<void> {
-  const limit = limitPlan(plan)
+export function applyRequestLimits (exchange: RateLimitedExchange, limiter: RequestLimiter, usage: UsageRecorder, appId: string, apiId: string, grant: CompiledGrant): void | Promise<void> {
+  const limit = limitPlan(grant.plan)
   if (limit.ratePerSecond === null && limit.quotaPerDay === null && limit.quotaPerMonth === null) {
     usage.record(appId, apiId, 'call')
     return
   }
   let decision
   try {
-    decision = limiter.consume(`${appId}:${apiId}`, limit)
+    decision = limiter.consume(grant.subject, limit)
   } catch {
     throw storeUnavailable()
   }
