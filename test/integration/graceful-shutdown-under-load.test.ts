@@ -2,13 +2,16 @@
 // PostgreSQL and Redis. Requests in flight are answered in full, or with the 503 of a closing
 // server; none is ever a 502. A request whose client left while it waited for its rate limit
 // (a relay in front of Redis holds the call) is a 499 that never reaches the upstream, even
-// when the gateway stops before the rate limit answers.
+// when the gateway stops before the rate limit answers. And the upstream pools close after the
+// last request, not after the last connection: stopped with SIGSTOP, the gateway is made to
+// read a connection's reset and its request's rate-limit answer in one go.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { Redis } from 'ioredis'
 import { Client } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, randomPrefix, REDIS_URL, type TestDatabase } from '../helpers/database.js'
@@ -65,6 +68,23 @@ async function refused (port: number): Promise<boolean> {
     socket.once('connect', () => { socket.destroy(); resolve(false) })
     socket.once('error', () => { resolve(true) })
   })
+}
+
+/** The processes serving the gateway port: the one process, or every worker (each connection goes to the next). */
+async function servingPids (gateway: Gateway, processes: number): Promise<number[]> {
+  const pids = new Set<number>()
+  await waitFor('every serving process to answer', async () => {
+    const response = await fetch(`${gateway.url}/healthz`, { headers: { connection: 'close' } })
+    pids.add(((await response.json()) as { pid: number }).pid)
+    return pids.size === processes
+  })
+  return [...pids]
+}
+
+/** The process's state letter from /proc (Linux): 'T' once a SIGSTOP has taken effect. */
+function processState (pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)
 }
 
 function readAccessLog (file: string): AccessLine[] {
@@ -237,5 +257,42 @@ describe.each([
     expect(departed.length).toBeGreaterThanOrEqual(waiting)
     expect(departed.map(line => `${line.status} ${line.outcome}`)).toEqual(departed.map(() => '499 client_closed'))
     expect(upstream.received.filter(request => request.url.includes('departed'))).toEqual([])
+  }, TEST_MS)
+
+  it('logs 499, never 502, for a request whose connection was cut the moment before its rate limit answered: the upstream pools outlast it', async () => {
+    const gateway = await startGateway()
+    const port = Number(new URL(gateway.url).port)
+    const pids = await servingPids(gateway, Math.max(1, workers))
+    const redis = new Redis(REDIS_URL)
+    const counter = `${prefix}rate:{${(app as Provisioned).appId}:${(app as Provisioned).apiId}}`
+    const counted = await redis.get(counter)
+    relay.setMode('drop')
+    let stopped = false
+    try {
+      const socket = connect(port, '127.0.0.1')
+      socket.on('error', () => {})
+      socket.write(`GET /slow/cut HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: ${apiKey()}\r\n\r\n`)
+      // (a heartbeat the relay held first holds the call back in the gateway until that one's deadline)
+      await waitFor('the rate-limit call to wait at the relay', () => relay.held('request').includes(counter))
+      gateway.kill('SIGTERM')
+      // closing: the gateway waits for the one connection, whose request is in progress
+      await waitFor('the gateway to stop listening', async () => await refused(port))
+      for (const pid of pids) process.kill(pid, 'SIGSTOP')
+      stopped = true
+      // a signal takes effect when the process is next scheduled: it must not read the reset before it stops
+      await waitFor('the serving processes to stop', () => pids.every(pid => processState(pid) === 'T'))
+      // the client cuts the connection, then Redis answers: the stopped gateway finds both at once, in this order
+      socket.resetAndDestroy()
+      relay.setMode('pass')
+      await waitFor('Redis to answer the rate-limit call', async () => await redis.get(counter) !== counted)
+    } finally {
+      relay.setMode('pass')
+      if (stopped) for (const pid of pids) process.kill(pid, 'SIGCONT')
+      redis.disconnect()
+    }
+    expect(await gateway.exited()).toBe(0)
+    expect(gateway.failedRequests()).toEqual([])
+    const cut = readAccessLog(gateway.accessLog).filter(line => line.path === '/slow/cut')
+    expect(cut.map(line => `${line.status} ${line.outcome}`)).toEqual(['499 client_closed'])
   }, TEST_MS)
 })
