@@ -34,6 +34,7 @@ import { proxyHttpRequest } from './proxy/proxy-request.js'
 import { UpstreamPools } from './proxy/upstream-pool.js'
 import { isInternalAddress } from './internal-address.js'
 import { deferContinue } from './request-body.js'
+import { RequestsInProgress } from './requests-in-progress.js'
 import { normalizePath } from './routing/normalize-path.js'
 import { PROXIED_METHODS, type RouteMatch } from './routing/route-table.js'
 import type { GatewaySnapshot } from './snapshot/compile.js'
@@ -146,6 +147,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
   const tracer = exporter === undefined ? undefined : new Tracer(exporter)
   const issuer = tokenIssuer(config)
   const chains = policyChains({ config, limits, usage, pools, responseCache: options.responseCache, tokenIssuer: issuer, failedAuthentications })
+  const proxying = new RequestsInProgress()
   const syncPools = (): void => { pools.sync(snapshots.current.upstreams) }
   syncPools()
   snapshots.on('update', syncPools)
@@ -302,6 +304,8 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     const routeMetrics = metrics.forRoute(api.name, match.route)
     exchange.routed(snapshot, api, match, path, routeMetrics)
     const chain = chains(api, snapshot)
+    // everything above ran synchronously: a request is counted from its first wait on
+    proxying.start()
     try {
       await runPolicies(chain.http, exchange, spans)
       if (exchange.answered) return
@@ -342,6 +346,7 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
         recordExchange(request, reply)
       }
     } finally {
+      proxying.end()
       // proxyHttpRequest settles only when the response has ended, however it ended (sent, failed, client gone)
       exchange.end()
     }
@@ -425,6 +430,8 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
 
   fastify.addHook('onClose', async () => {
     snapshots.off('update', syncPools)
+    // the connections are closed; requests whose clients left may still be on their way upstream
+    await proxying.ended()
     await pools.close()
     // after the last request: its spans are in the queue
     await exporter?.close()

@@ -12,10 +12,14 @@ export interface TcpRelay {
   url: (protocol: string, path?: string) => string
   readonly mode: RelayMode
   setMode: (mode: RelayMode) => void
+  /** what it holds (drop) on the way to the service ('request') or to the client ('reply') */
+  held: (direction: Direction) => string
   close: () => Promise<void>
 }
 
-interface Held { socket: Socket, chunks: Buffer[] }
+type Direction = 'request' | 'reply'
+
+interface Held { socket: Socket, direction: Direction, chunks: Buffer[] }
 
 export async function startTcpRelay (service: number | { host: string, port: number }): Promise<TcpRelay> {
   const target = typeof service === 'number' ? { host: '127.0.0.1', port: service } : service
@@ -23,8 +27,8 @@ export async function startTcpRelay (service: number | { host: string, port: num
   const sockets = new Set<Socket>()
   const held: Held[] = []
 
-  function forward (from: Socket, to: Socket, direction: 'request' | 'reply'): void {
-    const queue: Held = { socket: to, chunks: [] }
+  function forward (from: Socket, to: Socket, direction: Direction): void {
+    const queue: Held = { socket: to, direction, chunks: [] }
     held.push(queue)
     to.once('close', () => { held.splice(held.indexOf(queue), 1) })
     from.on('data', chunk => {
@@ -65,6 +69,7 @@ export async function startTcpRelay (service: number | { host: string, port: num
         }
       }
     },
+    held: direction => held.filter(queue => queue.direction === direction).map(queue => Buffer.concat(queue.chunks).toString('latin1')).join('\n'),
     async close () {
       for (const socket of sockets) socket.destroy()
       await new Promise(resolve => server.close(resolve))

@@ -3,6 +3,7 @@
 // the target's passive health, and an idempotent request whose body can be replayed gets
 // one retry on another target after a connection-level failure.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerResponse } from 'node:http2'
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { errors, type Dispatcher } from 'undici'
@@ -84,6 +85,14 @@ function upstreamRequestHeaders (request: FastifyRequest, target: UpstreamTarget
   return headers
 }
 
+/**
+ * Whether the client is gone: its HTTP/1.1 response or its HTTP/2 stream has closed. An
+ * exchange with the upstream started now would wait for a 'close' event already past.
+ */
+function responseGone (response: ServerResponse | Http2ServerResponse): boolean {
+  return 'stream' in response ? response.stream.destroyed : response.destroyed
+}
+
 /** The catalogue error for a failed exchange with a target; the failure is its cause, for the log line. */
 function toGatewayError (error: unknown, target: UpstreamTarget): Error {
   const code = (error as { code?: string }).code
@@ -95,6 +104,8 @@ export async function proxyHttpRequest (request: FastifyRequest, reply: FastifyR
   const method = request.method
   const replayable = options.body === undefined || Buffer.isBuffer(options.body)
   const response = reply.raw
+  // a client that left while its request waited (for its rate limit, say) is not sent upstream
+  if (responseGone(response)) throw new ClientClosedRequestError()
   const started = performance.now()
   const first = options.pool.pick()
   if (first === undefined) throw new ServiceUnavailableError('No healthy upstream target')
