@@ -14,6 +14,7 @@ import path from 'node:path'
 import { Redis } from 'ioredis'
 import { Client } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { monthWindow } from '../../src/limits/limit-math.js'
 import { createTestDatabase, randomPrefix, REDIS_URL, type TestDatabase } from '../helpers/database.js'
 import { find, parseMetrics } from '../helpers/metrics-text.js'
 import { freePort } from '../helpers/ports.js'
@@ -176,7 +177,7 @@ describe.each([
       const text = await response.text()
       return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) }
     }
-    app ??= await provision({ admin } as unknown as TestStack, { upstreamUrls: [upstream.url], auth: ['apikey'], routes: [{ path: '/slow', stripPrefix: true }], plan: { rateLimit: { perSecond: 100_000, burst: 100_000 } } })
+    app ??= await provision({ admin } as unknown as TestStack, { upstreamUrls: [upstream.url], auth: ['apikey'], routes: [{ path: '/slow', stripPrefix: true }], plan: { rateLimit: { perSecond: 100_000, burst: 100_000 }, quota: { perMonth: 100_000_000 } } })
     // every worker has the API (a new connection goes to the next worker)
     let answered = 0
     await waitFor('the API to be served', async () => {
@@ -264,8 +265,10 @@ describe.each([
     const port = Number(new URL(gateway.url).port)
     const pids = await servingPids(gateway, Math.max(1, workers))
     const redis = new Redis(REDIS_URL)
-    const counter = `${prefix}rate:{${(app as Provisioned).appId}:${(app as Provisioned).apiId}}`
-    const counted = await redis.get(counter)
+    const subject = `{${(app as Provisioned).appId}:${(app as Provisioned).apiId}}`
+    // the month's count of the app's calls: the rate-limit call adds this one when Redis runs it
+    const monthCount = `${prefix}quota:${subject}:${monthWindow(Date.now()).id}`
+    const counted = await redis.get(monthCount)
     relay.setMode('drop')
     let stopped = false
     try {
@@ -273,7 +276,7 @@ describe.each([
       socket.on('error', () => {})
       socket.write(`GET /slow/cut HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: ${apiKey()}\r\n\r\n`)
       // (a heartbeat the relay held first holds the call back in the gateway until that one's deadline)
-      await waitFor('the rate-limit call to wait at the relay', () => relay.held('request').includes(counter))
+      await waitFor('the rate-limit call to wait at the relay', () => relay.held('request').includes(`${prefix}rate:${subject}`))
       gateway.kill('SIGTERM')
       // closing: the gateway waits for the one connection, whose request is in progress
       await waitFor('the gateway to stop listening', async () => await refused(port))
@@ -284,7 +287,8 @@ describe.each([
       // the client cuts the connection, then Redis answers: the stopped gateway finds both at once, in this order
       socket.resetAndDestroy()
       relay.setMode('pass')
-      await waitFor('Redis to answer the rate-limit call', async () => await redis.get(counter) !== counted)
+      // Redis wrote its answer to the relay before it read this question, and the relay passes it on at once
+      await waitFor('Redis to run the rate-limit call', async () => await redis.get(monthCount) !== counted)
     } finally {
       relay.setMode('pass')
       if (stopped) for (const pid of pids) process.kill(pid, 'SIGCONT')
