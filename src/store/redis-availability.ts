@@ -2,8 +2,8 @@
 // backends reads it). A call that fails because Redis is unreachable or too slow marks it
 // down; from then on callers get an immediate RedisUnavailableError instead of waiting,
 // while a background probe pings it and marks it up again, which is when the fallbacks
-// reconcile what they counted meanwhile. A heartbeat pings it while it is up, so a node with no
-// traffic (or whose traffic is served from leases) notices a silent cut too, and its
+// reconcile what they counted meanwhile. A heartbeat pings it while it is up and quiet, so a node
+// with no traffic (or whose traffic is served from leases) notices a silent cut too, and its
 // gateway_redis_up and /readyz say so. Each change of state is logged once.
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
@@ -58,7 +58,7 @@ export interface RedisAvailabilityOptions {
   probeIntervalMs?: number
   /** a connection that stays black-holed this long is replaced by a new one */
   reconnectAfterMs?: number
-  /** how often an up Redis is pinged; its missed deadlines count like any call's */
+  /** how often an up Redis is pinged when no call was answered meanwhile; its missed deadlines count like any call's */
   heartbeatIntervalMs?: number
 }
 
@@ -69,6 +69,9 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
   readonly #reconnectAfterMs: number
   readonly #timeoutsToMarkDown: number
   #timeoutsInARow = 0
+  /** calls answered so far: a heartbeat is needed only when none was answered since the last one */
+  #answered = 0
+  #answeredAtHeartbeat = 0
   #up = true
   #downSince = 0
   #lastReconnect = 0
@@ -93,7 +96,9 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
   }
 
   async #heartbeat (): Promise<void> {
-    if (!this.#up || this.#redis.status !== 'ready') return
+    const quiet = this.#answered === this.#answeredAtHeartbeat
+    this.#answeredAtHeartbeat = this.#answered
+    if (!quiet || !this.#up || this.#redis.status !== 'ready') return
     await this.run(async () => await this.#redis.ping()).catch(() => {})
   }
 
@@ -123,6 +128,7 @@ export class RedisAvailability extends EventEmitter<{ up: [], down: [] }> {
     try {
       const result = await call()
       this.#timeoutsInARow = 0
+      this.#answered++
       return result
     } catch (error) {
       if (!isAvailabilityFailure(error)) throw error
