@@ -337,7 +337,7 @@ async function measureAgainstSmall (small: GatewayDeployment, large: GatewayDepl
     `Before each revoke the bench waits for the (other) app to be served; right after start the measured app got: ${statusCounts(refusedAtStart)}.`,
     '',
     `Errors logged during the whole run by the large gateway: ${largeErrors.length === 0 ? 'none' : countDistinct(largeErrors)}; by the 10-app gateway: ${smallErrors.length === 0 ? 'none' : countDistinct(smallErrors)}. ` +
-    '("request failed: The upstream service is unavailable" comes in bursts of 10 or 20, the connections of a load run: requests in flight when autocannon closes its connections at the end of a run, logged by the gateway as upstream failures; no client saw them.)'
+    '(Requests in flight when autocannon closes its connections at the end of a load run are logged 499 client_closed, not as errors.)'
   ].join('\n')
 }
 
