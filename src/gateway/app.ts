@@ -118,7 +118,9 @@ export async function buildGatewayServer (options: GatewayServerOptions): Promis
     // no child logger per request (it cost a bindings object and string each): the access-log
     // line and the error handler name the request id themselves
     childLoggerFactory: logger => logger,
-    return503OnClosing: true,
+    // a request read while the server drains (on a connection busy when SIGTERM came) is served
+    // like any other, with Connection: close, instead of Fastify's 503 in its own error format
+    return503OnClosing: false,
     http: httpServerOptions(config.headersTimeoutSeconds),
     clientErrorHandler: answerClientError,
     trustProxy: false,

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import http from 'node:http'
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../src/store/db.js'
 import { createMigratedDataDir } from '../helpers/database.js'
@@ -91,14 +92,31 @@ describe('graceful shutdown of the embedded product', () => {
     expect(stalledResponse.statusCode).toBe(200)
     successfulCalls++
     const inFlight = fetch(`${gatewayUrl}/files/slow`, { headers: { 'x-api-key': apiKey } })
+    // a request sent while the server closes, on a connection busy with one sent before (pipelined): it is still served
+    const pipelineSocket = connect(Number(new URL(gatewayUrl).port), '127.0.0.1')
+    const pipelinedRequest = `GET /files/slow HTTP/1.1\r\nhost: gateway\r\nx-api-key: ${apiKey}\r\n\r\n`
+    const pipelined = new Promise<string>((resolve, reject) => {
+      let received = ''
+      pipelineSocket.on('data', chunk => { received += chunk.toString('latin1') })
+      pipelineSocket.on('close', () => { resolve(received) })
+      pipelineSocket.on('error', reject)
+    })
+    pipelineSocket.write(pipelinedRequest)
     await new Promise(resolve => setTimeout(resolve, 200))
 
     const started = Date.now()
     child.kill('SIGTERM')
+    await new Promise(resolve => setTimeout(resolve, 100))
+    pipelineSocket.write(pipelinedRequest)
     const slow = await inFlight
     expect(slow.status).toBe(200)
     expect(await slow.text()).toBe('slow done')
     successfulCalls++
+    const answers = (await pipelined).split(/(?=HTTP\/1\.1 )/)
+    expect(answers.map(answer => answer.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200'])
+    expect(answers[1]).toMatch(/\r\nconnection: close\r\n/i)
+    expect(answers[1]).toMatch(/slow done$/)
+    successfulCalls += 2
 
     const { code } = await exit
     const took = Date.now() - started
