@@ -22,6 +22,7 @@ import { deleteRedisKeys } from '../helpers/redis.js'
 import { provision, type JsonResponse, type Provisioned, type TestStack } from '../helpers/stack.js'
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js'
 import { startUpstream, type TestUpstream } from '../helpers/upstream.js'
+import { waitFor } from '../helpers/wait-for.js'
 
 const UPSTREAM_BODY = Buffer.alloc(16 * 1024, 'x')
 const UPSTREAM_DELAY_MS = 20
@@ -47,14 +48,6 @@ interface Gateway {
 
 interface AccessLine { path: string, status: number, outcome: string }
 
-async function waitFor (what: string, done: () => boolean | Promise<boolean>, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
-
 /** Requests holding an upstream slot, from before their rate limit to their end; with workers, the most any one holds. */
 async function requestsInFlight (gateway: Gateway): Promise<number> {
   const response = await fetch(`${gateway.url}/metrics`, { headers: { connection: 'close' } })
@@ -78,7 +71,7 @@ async function servingPids (gateway: Gateway, processes: number): Promise<number
     const response = await fetch(`${gateway.url}/healthz`, { headers: { connection: 'close' } })
     pids.add(((await response.json()) as { pid: number }).pid)
     return pids.size === processes
-  })
+  }, WAIT_MS)
   return [...pids]
 }
 
@@ -215,7 +208,7 @@ describe.each([
         }
       }
     })
-    await waitFor('load to flow', () => (answers.get('200') ?? 0) >= 5 * LOAD_CONNECTIONS)
+    await waitFor('load to flow', () => (answers.get('200') ?? 0) >= 5 * LOAD_CONNECTIONS, WAIT_MS)
 
     gateway.kill('SIGTERM')
     expect(await gateway.exited()).toBe(0)
@@ -243,11 +236,11 @@ describe.each([
         socket.write(`GET /slow/departed-${index} HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: ${apiKey()}\r\n\r\n`)
         return socket
       })
-      await waitFor('the requests to wait for their rate limit', async () => await requestsInFlight(gateway) >= waiting)
+      await waitFor('the requests to wait for their rate limit', async () => await requestsInFlight(gateway) >= waiting, WAIT_MS)
       for (const socket of sockets) socket.destroy()
       gateway.kill('SIGTERM')
       // the connections are gone and the gateway is closing, while the requests still wait for their rate limit
-      await waitFor('the gateway to stop listening', async () => await refused(port))
+      await waitFor('the gateway to stop listening', async () => await refused(port), WAIT_MS)
     } finally {
       relay.setMode('pass')
     }
@@ -276,19 +269,19 @@ describe.each([
       socket.on('error', () => {})
       socket.write(`GET /slow/cut HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: ${apiKey()}\r\n\r\n`)
       // (a heartbeat the relay held first holds the call back in the gateway until that one's deadline)
-      await waitFor('the rate-limit call to wait at the relay', () => relay.held('request').includes(`${prefix}rate:${subject}`))
+      await waitFor('the rate-limit call to wait at the relay', () => relay.held('request').includes(`${prefix}rate:${subject}`), WAIT_MS)
       gateway.kill('SIGTERM')
       // closing: the gateway waits for the one connection, whose request is in progress
-      await waitFor('the gateway to stop listening', async () => await refused(port))
+      await waitFor('the gateway to stop listening', async () => await refused(port), WAIT_MS)
       for (const pid of pids) process.kill(pid, 'SIGSTOP')
       stopped = true
       // a signal takes effect when the process is next scheduled: it must not read the reset before it stops
-      await waitFor('the serving processes to stop', () => pids.every(pid => processState(pid) === 'T'))
+      await waitFor('the serving processes to stop', () => pids.every(pid => processState(pid) === 'T'), WAIT_MS)
       // the client cuts the connection, then Redis answers: the stopped gateway finds both at once, in this order
       socket.resetAndDestroy()
       relay.setMode('pass')
       // Redis wrote its answer to the relay before it read this question, and the relay passes it on at once
-      await waitFor('Redis to run the rate-limit call', async () => await redis.get(monthCount) !== counted)
+      await waitFor('Redis to run the rate-limit call', async () => await redis.get(monthCount) !== counted, WAIT_MS)
     } finally {
       relay.setMode('pass')
       if (stopped) for (const pid of pids) process.kill(pid, 'SIGCONT')

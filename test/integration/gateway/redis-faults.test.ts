@@ -8,6 +8,7 @@ import { startPrivateRedis, type PrivateRedis } from '../../helpers/redis-server
 import { provision, startStack, waitForPropagation, type ProvisionOptions, type Provisioned, type TestStack } from '../../helpers/stack.js'
 import { startTcpRelay, type TcpRelay } from '../../helpers/tcp-relay.js'
 import { startUpstream, type TestUpstream } from '../../helpers/upstream.js'
+import { waitFor } from '../../helpers/wait-for.js'
 
 /** Generous next to the 50 ms deadline, far below the seconds a hanging client would wait. */
 const FAST_MS = 1_000
@@ -48,14 +49,6 @@ async function timedCall (url: string, apiKey: string): Promise<{ status: number
   const response = await fetch(url, { headers: { 'x-api-key': apiKey }, signal: AbortSignal.timeout(30_000) })
   const body = await response.json() as { error?: { code: string } }
   return { status: response.status, ms: performance.now() - started, code: body.error?.code }
-}
-
-async function waitFor (condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
 }
 
 async function redisUp (gatewayUrl: string): Promise<boolean> {
@@ -101,13 +94,13 @@ describe.each([
     await fetch(`${gateway}/metrics`, { signal: AbortSignal.timeout(5_000) })
     expect(performance.now() - started).toBeLessThan(FAST_MS)
     // calls served from a lease may not have touched Redis during the cut: the heartbeat notices it (about 3 s)
-    await waitFor(async () => !await redisUp(gateway), 'Redis to be marked down', 6_000)
+    await waitFor('Redis to be marked down', async () => !await redisUp(gateway), 6_000, 50)
     const ready = await fetch(`${gateway}/readyz`, { signal: AbortSignal.timeout(5_000) })
     expect(ready.status).toBe(200)
     expect(await ready.json()).toMatchObject({ status: 'ready', redis: 'down' })
 
     setup.relay.setMode('pass')
-    await waitFor(async () => await redisUp(gateway), 'Redis to be marked up again')
+    await waitFor('Redis to be marked up again', async () => await redisUp(gateway), 10_000, 50)
     for (let index = 0; index < 5; index++) expect((await timedCall(url, setup.app.apiKey)).status).toBe(200)
     // before + during (reconciled) + after, never fewer. Calls sent to Redis whose answers were lost
     // in the cut may still have run (a dropped connection delivers them late) and stay counted,
@@ -118,7 +111,7 @@ describe.each([
     // requests reserved in a batch and not spent go back when their lease expires (200 ms); a loaded
     // machine may miss a deadline and count a call locally for a moment: it is added when Redis is back
     const counted = async (): Promise<number> => await dayCounter(setup)
-    await waitFor(async () => await redisUp(gateway) && await counted() >= 50 && await counted() <= most, 'the counter to settle').catch(() => {})
+    await waitFor('the counter to settle', async () => await redisUp(gateway) && await counted() >= 50 && await counted() <= most, 10_000, 50).catch(() => {})
     expect(await counted()).toBeGreaterThanOrEqual(50)
     expect(await counted()).toBeLessThanOrEqual(most)
   })
@@ -179,12 +172,12 @@ describe('Redis restarted without its data', () => {
 
     await redis.kill()
     await redis.start()
-    await waitFor(async () => {
+    await waitFor('the private Redis to restart', async () => {
       // the connection notices the restart on its next command; a call may run in the local fallback meanwhile
       const client = new Redis(redis.url)
       try { return await client.ping() === 'PONG' } finally { client.disconnect() }
-    }, 'the private Redis to restart')
-    await waitFor(async () => await redisUp(gateway), 'the gateway to use Redis again')
+    }, 10_000, 50)
+    await waitFor('the gateway to use Redis again', async () => await redisUp(gateway), 10_000, 50)
 
     const after = []
     for (let index = 0; index < 8; index++) after.push(await timedCall(url, setup.app.apiKey))
@@ -209,11 +202,11 @@ describe('Redis restarted without its data', () => {
     // from the lease, then locally
     for (let index = 0; index < 10; index++) await call()
     await redis.start()
-    await waitFor(async () => await redisUp(gateway), 'the gateway to use Redis again')
+    await waitFor('the gateway to use Redis again', async () => await redisUp(gateway), 10_000, 50)
     for (let index = 0; index < 10; index++) await call()
     // the new leases go back when they expire; the old one is not given back to the re-seeded counter
     // (nor are calls a loaded machine may count locally for a moment lost: they are added when Redis is back)
-    await waitFor(async () => await redisUp(gateway) && await dayCounter(setup) === served, 'every call to be counted once').catch(() => {})
+    await waitFor('every call to be counted once', async () => await redisUp(gateway) && await dayCounter(setup) === served, 10_000, 50).catch(() => {})
     expect(await dayCounter(setup)).toBe(served)
   })
 })

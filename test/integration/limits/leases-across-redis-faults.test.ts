@@ -14,6 +14,7 @@ import type { LimitPlan } from '../../../src/limits/request-limiter.js'
 import { mayHaveRun, RedisAvailability } from '../../../src/store/redis-availability.js'
 import { createRedis, type RedisConnection } from '../../../src/store/redis.js'
 import { startPrivateRedis, type PrivateRedis } from '../../helpers/redis-server.js'
+import { waitFor } from '../../helpers/wait-for.js'
 import { startTcpRelay, type RelayMode, type TcpRelay } from '../../helpers/tcp-relay.js'
 
 const LEASE_MS = 100
@@ -79,7 +80,7 @@ async function startNode (options: { probeIntervalMs?: number, reconnectAfterMs?
   const seedSource = async (of: string): Promise<{ dayUsed: number, monthUsed: number }> => ({ dayUsed: served(node, of), monthUsed: served(node, of) })
   node.limits = await createLimitBackends({ keyPrefix: 'lease-faults:', redis: { connection, availability, faultPolicy: 'local', leaseMs: LEASE_MS, seedSource } })
   nodes.push(node)
-  await waitFor(() => availability.isUp, 'the first connection')
+  await waitFor('the first connection', () => availability.isUp, 10_000, 10)
   node.downs = 0
   // the subject's counters exist already: its first call does not re-seed them (on a loaded machine a
   // re-seed that misses its deadline fails the call before the reservation itself was sent)
@@ -121,14 +122,6 @@ async function sleep (ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }
 
-async function waitFor (condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(10)
-  }
-}
-
 /** Replies lost, then the connection cut: what was sent ran, and the client never learns it (a lost reply needs a broken connection). */
 async function loseRepliesThenCut (node: Node): Promise<void> {
   node.relay.setMode('refuse')
@@ -154,7 +147,7 @@ async function holdLease (node: Node): Promise<void> {
  */
 async function settle (node: Node, subjects = [node.subject]): Promise<void> {
   for (let round = 0; round < 10; round++) {
-    await waitFor(() => node.availability.isUp, 'Redis to be marked up again')
+    await waitFor('Redis to be marked up again', () => node.availability.isUp, 10_000, 10)
     const downs = node.downs
     for (const subject of subjects) await serve(node, 1, subject)
     const before = await counters(subjects)
@@ -293,14 +286,14 @@ describe('leased quota counts across Redis faults', () => {
     // the add sent when Redis is back goes into a silent connection and times out
     node.availability.once('up', () => { node.relay.setMode('drop') })
     await redis.start()
-    await waitFor(() => node.availability.isUp && node.relay.mode === 'drop', 'Redis to be marked up again')
+    await waitFor('Redis to be marked up again', () => node.availability.isUp && node.relay.mode === 'drop', 10_000, 10)
     await sleep(100)
     // it arrives late and finds the counters lost; the next call re-seeds them, counting those calls
     node.relay.setMode('pass')
     await serve(node, 1)
     // Redis away and back once more: the add must not run now
     node.relay.setMode('refuse')
-    await waitFor(() => !node.availability.isUp, 'Redis to be marked down')
+    await waitFor('Redis to be marked down', () => !node.availability.isUp, 10_000, 10)
     node.relay.setMode('pass')
     await settle(node)
     await expectCounted(node, { unansweredRan: false })
