@@ -5,7 +5,9 @@
 // the time per request by source side by side. Only the samples of the fixed-rate runs count
 // (not start-up or warm-up); the raw .cpuprofile files stay in a temp directory
 // (BENCH_KEEP_PROFILE=1 keeps them).
-// Run with `npm run bench:profile`.   BENCH_RATE (2000 req/s), BENCH_PROFILE_SECONDS (15)
+// Run with `npm run bench:profile`.   BENCH_RATE (2000 req/s), BENCH_PROFILE_SECONDS (15),
+// BENCH_PROFILE_AUTH (apikey, or hmac: a fresh signature and nonce per request, written to
+// profile-hmac-memory.txt)
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -18,6 +20,8 @@ import { formatSummary, summariseProfile, type CpuProfile, type ProfileSummary }
 const RATE = Number(process.env.BENCH_RATE ?? 2000)
 const SECONDS = Number(process.env.BENCH_PROFILE_SECONDS ?? 15)
 const SAMPLING_INTERVAL_MICROS = 200
+const AUTH = process.env.BENCH_PROFILE_AUTH === 'hmac' ? 'hmac' : 'apikey'
+const AUTH_LABEL = AUTH === 'hmac' ? 'HMAC-SHA256 signature' : 'API key'
 const REPOSITORY = path.resolve(import.meta.dirname, '..')
 
 /** V8 stamps samples with CLOCK_MONOTONIC in µs, the clock of process.hrtime. */
@@ -82,7 +86,9 @@ async function main (): Promise<void> {
     console.log(`profiling the gateway, ${SECONDS} s at ${formatNumber(RATE)} req/s…`)
     const gatewayProfiles = path.join(directory, 'gateway-profiles')
     const deployment = await startEmbeddedGateway(directory, upstream.url, 10, profilerFlags(gatewayProfiles))
-    const gateway = await profile(deployment.gateway.child, gatewayProfiles, `${deployment.gatewayUrl}${deployment.fixture.path}`, { headers: { 'x-api-key': deployment.fixture.apps[0].apiKey } })
+    const app = deployment.fixture.apps[0]
+    const credentials: Credentials = AUTH === 'hmac' ? { hmac: { key: app.key, secret: app.secret } } : { headers: { 'x-api-key': app.apiKey } }
+    const gateway = await profile(deployment.gateway.child, gatewayProfiles, `${deployment.gatewayUrl}${deployment.fixture.path}`, credentials)
 
     console.log(`profiling the bare proxy, ${SECONDS} s at ${formatNumber(RATE)} req/s…`)
     const bareProfiles = path.join(directory, 'bare-profiles')
@@ -91,12 +97,12 @@ async function main (): Promise<void> {
     const bare = await profile(bareProxy.child, bareProfiles, `http://127.0.0.1:${bareProxy.port}/bench/items`, {})
 
     const document = [
-      'CPU profile: gateway, embedded (PGlite), in-memory counters, API key, access log on (LOG_LEVEL=info to a file), against the bare @fastify/http-proxy (bench/bare-proxy.ts)',
+      `CPU profile: gateway, embedded (PGlite), in-memory counters, ${AUTH_LABEL}, access log on (LOG_LEVEL=info to a file), against the bare @fastify/http-proxy (bench/bare-proxy.ts)`,
       `${header}`,
       `node --cpu-prof --cpu-prof-interval=${SAMPLING_INTERVAL_MICROS} (µs), one target after the other on the same upstream; only samples within each fixed-rate run.`,
       describeRun('gateway (dist/cli.js start)', gateway),
       describeRun('bare proxy', bare),
-      'Regenerate with `npm run bench:profile`. self = time in the function itself; total = with its callees. Write syscalls (writev, writeLatin1String, writeString) include the kernel delivering the bytes on loopback.',
+      `Regenerate with \`${AUTH === 'hmac' ? 'BENCH_PROFILE_AUTH=hmac ' : ''}npm run bench:profile\`. self = time in the function itself; total = with its callees. Write syscalls (writev, writeLatin1String, writeString) include the kernel delivering the bytes on loopback.`,
       '',
       'Main-thread time per request by source, gateway against bare proxy (largest difference first)',
       sourcesSideBySide(gateway, bare),
@@ -108,7 +114,7 @@ async function main (): Promise<void> {
       formatSummary(bare.summary, 25),
       ''
     ].join('\n')
-    const output = path.join(REPOSITORY, 'bench', 'results', 'profile-apikey-memory.txt')
+    const output = path.join(REPOSITORY, 'bench', 'results', `profile-${AUTH}-memory.txt`)
     writeFileSync(output, document)
     console.log(`\n${document}\nwritten to ${path.relative(REPOSITORY, output)}`)
     if (process.env.BENCH_KEEP_PROFILE === '1') {
