@@ -26,7 +26,7 @@ export interface HmacRequestParts {
 }
 
 export type HmacVerification =
-  | { ok: true; key: string }
+  | { ok: true; key: string; /** the signed X-Ca-Timestamp */ sentAtMs: number }
   | {
     ok: false
     code: 'MISSING_CREDENTIALS' | 'BAD_SIGNATURE' | 'EXPIRED_TIMESTAMP' | 'UNKNOWN_KEY'
@@ -126,7 +126,7 @@ export function verifyHmacSignature (
   if (!constantTimeEqual(computeSignature(stringToSign, secret, signatureMethod), signature)) {
     return { ok: false, code: 'BAD_SIGNATURE', message: 'The signature does not match', stringToSign }
   }
-  return { ok: true, key }
+  return { ok: true, key, sentAtMs: sentAt }
 }
 
 // Header values must stay printable ASCII: anything else (a decoded non-ASCII query

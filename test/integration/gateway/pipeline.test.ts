@@ -111,6 +111,18 @@ describe.each(SETUPS)('gateway pipeline on $name', setup => {
     expect(((await replay.json()) as { error: { code: string } }).error.code).toBe('REPLAYED_NONCE')
   })
 
+  it('refuses a replay signed near the window edge as a replay, then as expired: never served twice', async () => {
+    // the nonce is kept only until its signed timestamp leaves the 15-minute window
+    const headers = signRequest({ method: 'GET', url: `${prefix}/edge` }, app.key, app.secret, { timestamp: Date.now() - 15 * 60_000 + 1_500 })
+    expect((await fetch(`${gateway}${prefix}/edge`, { headers })).status).toBe(200)
+    const replay = await fetch(`${gateway}${prefix}/edge`, { headers })
+    expect(((await replay.json()) as { error: { code: string } }).error.code).toBe('REPLAYED_NONCE')
+    await new Promise(resolve => setTimeout(resolve, 2_500))
+    const late = await fetch(`${gateway}${prefix}/edge`, { headers })
+    expect(late.status).toBe(401)
+    expect(((await late.json()) as { error: { code: string } }).error.code).toBe('EXPIRED_TIMESTAMP')
+  })
+
   it('answers missing and unknown credentials with 401', async () => {
     const missing = await fetch(`${gateway}${prefix}/x`)
     expect(missing.status).toBe(401)

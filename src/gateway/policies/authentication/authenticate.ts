@@ -101,7 +101,8 @@ export async function authenticate (request: AuthExchange, snapshot: GatewaySnap
     const nonce = headers['x-ca-nonce'] as string
     let fresh: boolean
     try {
-      fresh = await options.nonceStore.remember(credential.key, nonce, options.timestampWindowMs * 2)
+      // a replay carries the signed timestamp, so it fails the window check once that leaves it
+      fresh = await options.nonceStore.remember(credential.key, nonce, Math.max(1, verification.sentAtMs + options.timestampWindowMs - nowMs))
     } catch {
       throw new DependencyUnavailableError('The replay protection store is unavailable')
     }
