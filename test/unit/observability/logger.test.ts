@@ -26,6 +26,17 @@ describe('process logs', () => {
     expect(lineCount(file)).toBe(3)
   })
 
+  it('keeps multi-byte text intact across many buffer-sized writes', async () => {
+    const file = path.join(dir, 'utf8.log')
+    const logs = createProcessLogs({ level: 'silent', accessLogFile: file })
+    const text = 'café 日本 🚀 '.repeat(40)
+    for (let index = 0; index < 2_000; index++) logs.accessLog.info({ index, text }, 'request')
+    await logs.flush()
+    const lines = readFileSync(file, 'utf8').split('\n').filter(line => line !== '').map(line => JSON.parse(line) as { index: number, text: string })
+    expect(lines.map(line => line.index)).toEqual(Array.from({ length: 2_000 }, (_, index) => index))
+    expect(lines.every(line => line.text === text)).toBe(true)
+  })
+
   it('writes to a new file under the same name after a rename and reopen', async () => {
     const file = path.join(dir, 'rotate.log')
     const logs = createProcessLogs({ level: 'silent', accessLogFile: file })
