@@ -104,6 +104,7 @@ interface Summary {
   cpuRounds: number[]
   p50: number
   p99: number
+  p99Rounds: number[]
   failed: number
   redisCommands?: number
   redisScriptCalls?: number
@@ -119,6 +120,7 @@ function summarise (target: Target, rounds: Round[]): Summary {
     cpuRounds: rounds.map(round => round.cpu.microsPerRequest),
     p50: median(rounds.map(round => round.latency.p50)),
     p99: median(rounds.map(round => round.latency.p99)),
+    p99Rounds: rounds.map(round => round.latency.p99),
     failed: rounds.reduce((sum, round) => sum + round.saturation.failed + round.cpu.failed, 0),
     redisCommands: some(round => round.redisCommands),
     redisScriptCalls: some(round => round.redisScriptCalls),
@@ -139,7 +141,7 @@ function mainTable (summaries: Summary[], bare: Summary, bareNode: { p50: number
       formatNumber(summary.saturation),
       `${formatNumber(summary.cpu)} (${summary.cpuRounds.map(value => formatNumber(value)).join(', ')})`,
       `${(summary.cpu / bare.cpu).toFixed(2)}×`,
-      `${formatNumber(summary.p50)} / ${formatNumber(summary.p99)}${note}`,
+      `${formatNumber(summary.p50)} / ${formatNumber(summary.p99)}${note} (${summary.p99Rounds.map(value => formatNumber(value)).join(', ')})`,
       summary.target.isGateway ? `${signed(summary.p50 - baseline.p50)} / ${signed(summary.p99 - baseline.p99)}` : '',
       formatNumber(summary.rss),
       summary.redisCommands !== undefined ? `${formatNumber(summary.redisCommands, 1)} (${formatNumber(summary.redisScriptCalls ?? 0, 1)})` : '–',
@@ -147,7 +149,7 @@ function mainTable (summaries: Summary[], bare: Summary, bareNode: { p50: number
     ]
   })
   return table(
-    ['target', 'saturation req/s', `CPU µs/request at ${formatNumber(RATE)} req/s, lowest round (each round)`, '× bare proxy', 'one connection p50 / p99 µs', 'Δ p50 / Δ p99 vs bare µs', 'RSS MB', 'Redis commands per 1,000 req (of which script calls)', 'failed requests'],
+    ['target', 'saturation req/s', `CPU µs/request at ${formatNumber(RATE)} req/s, lowest round (each round)`, '× bare proxy', 'one connection p50 / p99 µs, medians (each round\'s p99)', 'Δ p50 / Δ p99 vs bare µs', 'RSS MB', 'Redis commands per 1,000 req (of which script calls)', 'failed requests'],
     [false, true, true, true, true, true, true, true, true],
     rows
   )
