@@ -54,8 +54,8 @@ interface Round {
   saturation: LoadResult
   cpu: CpuResult
   latency: LatencyResult
-  /** the bare proxy only: its latency through the Node client, the baseline of the HMAC rows */
-  nodeLatency?: LatencyResult
+  /** gateway rows: the bare proxy's latency by the same tool, measured right before this row's */
+  baselineLatency?: LatencyResult
   redisCommands?: number
   redisScriptCalls?: number
 }
@@ -68,7 +68,12 @@ function redisScriptCalls (port: number): number {
   return redisCommandCount(port, /^(eval|evalsha|evalsha_ro|eval_ro|fcall|fcall_ro)$/)
 }
 
-async function measure (target: Target, withNodeLatency: boolean): Promise<Round> {
+async function oneConnectionLatency (url: string, credentials: Credentials, tool: Target['latencyTool']): Promise<LatencyResult> {
+  return tool === 'wrk' ? await wrkLatency(url, wrkHeaders(credentials), LATENCY_SECONDS) : await nodeLatency(url, credentials, LATENCY_SECONDS)
+}
+
+/** Measures one round of `target`; a gateway's latency is paired with the bare proxy's, measured just before by the same tool. */
+async function measure (target: Target, bare: Target): Promise<Round> {
   const saturation = await runLoad(target.url, target.credentials, { connections: CONNECTIONS, seconds: SATURATION_SECONDS })
   const commandsBefore = target.redisPort !== undefined ? redisCommandCount(target.redisPort) : 0
   const scriptsBefore = target.redisPort !== undefined ? redisScriptCalls(target.redisPort) : 0
@@ -78,10 +83,8 @@ async function measure (target: Target, withNodeLatency: boolean): Promise<Round
     round.redisCommands = (redisCommandCount(target.redisPort) - commandsBefore) * 1000 / cpu.completed
     round.redisScriptCalls = (redisScriptCalls(target.redisPort) - scriptsBefore) * 1000 / cpu.completed
   }
-  round.latency = target.latencyTool === 'wrk'
-    ? await wrkLatency(target.url, wrkHeaders(target.credentials), LATENCY_SECONDS)
-    : await nodeLatency(target.url, target.credentials, LATENCY_SECONDS)
-  if (withNodeLatency) round.nodeLatency = await nodeLatency(target.url, target.credentials, LATENCY_SECONDS)
+  if (target.isGateway) round.baselineLatency = await oneConnectionLatency(bare.url, bare.credentials, target.latencyTool)
+  round.latency = await oneConnectionLatency(target.url, target.credentials, target.latencyTool)
   console.log(`  ${target.name}: ${formatNumber(saturation.requestsPerSecond)} req/s saturated, ${formatNumber(cpu.microsPerRequest, 1)} µs CPU/request at ${formatNumber(cpu.rate)} req/s, p50/p99 ${formatNumber(round.latency.p50)}/${formatNumber(round.latency.p99)} µs (${round.latency.tool})${round.redisCommands !== undefined ? `, ${formatNumber(round.redisCommands, 1)} Redis commands/1,000` : ''}${saturation.failed + cpu.failed > 0 ? `, ${saturation.failed + cpu.failed} failed` : ''}`)
   return round
 }
@@ -105,6 +108,10 @@ interface Summary {
   p50: number
   p99: number
   p99Rounds: number[]
+  /** gateway rows: medians over the rounds of (this row − the bare proxy measured just before) */
+  deltaP50?: number
+  deltaP99?: number
+  deltaP99Rounds?: number[]
   failed: number
   redisCommands?: number
   redisScriptCalls?: number
@@ -121,6 +128,7 @@ function summarise (target: Target, rounds: Round[]): Summary {
     p50: median(rounds.map(round => round.latency.p50)),
     p99: median(rounds.map(round => round.latency.p99)),
     p99Rounds: rounds.map(round => round.latency.p99),
+    ...(target.isGateway ? pairedDeltas(rounds) : {}),
     failed: rounds.reduce((sum, round) => sum + round.saturation.failed + round.cpu.failed, 0),
     redisCommands: some(round => round.redisCommands),
     redisScriptCalls: some(round => round.redisScriptCalls),
@@ -128,13 +136,17 @@ function summarise (target: Target, rounds: Round[]): Summary {
   }
 }
 
+function pairedDeltas (rounds: Round[]): Pick<Summary, 'deltaP50' | 'deltaP99' | 'deltaP99Rounds'> {
+  const deltas = (pick: (latency: LatencyResult) => number): number[] => rounds.map(round => pick(round.latency) - pick(round.baselineLatency as LatencyResult))
+  return { deltaP50: median(deltas(latency => latency.p50)), deltaP99: median(deltas(latency => latency.p99)), deltaP99Rounds: deltas(latency => latency.p99) }
+}
+
 function signed (value: number): string {
   return `${value >= 0 ? '+' : '−'}${formatNumber(Math.abs(value))}`
 }
 
-function mainTable (summaries: Summary[], bare: Summary, bareNode: { p50: number, p99: number }): string {
+function mainTable (summaries: Summary[], bare: Summary): string {
   const rows = summaries.map(summary => {
-    const baseline = summary.target.latencyTool === 'node' ? bareNode : bare
     const note = summary.target.latencyTool === 'node' ? ' ¹' : ''
     return [
       summary.target.name,
@@ -142,14 +154,14 @@ function mainTable (summaries: Summary[], bare: Summary, bareNode: { p50: number
       `${formatNumber(summary.cpu)} (${summary.cpuRounds.map(value => formatNumber(value)).join(', ')})`,
       `${(summary.cpu / bare.cpu).toFixed(2)}×`,
       `${formatNumber(summary.p50)} / ${formatNumber(summary.p99)}${note} (${summary.p99Rounds.map(value => formatNumber(value)).join(', ')})`,
-      summary.target.isGateway ? `${signed(summary.p50 - baseline.p50)} / ${signed(summary.p99 - baseline.p99)}` : '',
+      summary.deltaP50 !== undefined && summary.deltaP99 !== undefined ? `${signed(summary.deltaP50)} / ${signed(summary.deltaP99)} (${(summary.deltaP99Rounds ?? []).map(signed).join(', ')})` : '',
       formatNumber(summary.rss),
       summary.redisCommands !== undefined ? `${formatNumber(summary.redisCommands, 1)} (${formatNumber(summary.redisScriptCalls ?? 0, 1)})` : '–',
       summary.failed > 0 ? String(summary.failed) : '0'
     ]
   })
   return table(
-    ['target', 'saturation req/s', `CPU µs/request at ${formatNumber(RATE)} req/s, lowest round (each round)`, '× bare proxy', 'one connection p50 / p99 µs, medians (each round\'s p99)', 'Δ p50 / Δ p99 vs bare µs', 'RSS MB', 'Redis commands per 1,000 req (of which script calls)', 'failed requests'],
+    ['target', 'saturation req/s', `CPU µs/request at ${formatNumber(RATE)} req/s, lowest round (each round)`, '× bare proxy', 'one connection p50 / p99 µs, medians (each round\'s p99)', 'Δ p50 / Δ p99 vs the bare proxy just before, medians (each round\'s Δ p99) µs', 'RSS MB', 'Redis commands per 1,000 req (of which script calls)', 'failed requests'],
     [false, true, true, true, true, true, true, true, true],
     rows
   )
@@ -176,12 +188,10 @@ async function runDefaultMode (directory: string): Promise<string> {
     const rounds = new Map<Target, Round[]>(targets.map(target => [target, []]))
     for (let round = 1; round <= ROUNDS; round++) {
       console.log(`round ${round} of ${ROUNDS}`)
-      for (const target of targets) rounds.get(target)?.push(await measure(target, target === bareTarget))
+      for (const target of targets) rounds.get(target)?.push(await measure(target, bareTarget))
     }
     const summaries = targets.map(target => summarise(target, rounds.get(target) ?? []))
     const bare = summaries[2]
-    const bareRounds = rounds.get(bareTarget) ?? []
-    const bareNode = { p50: median(bareRounds.map(round => round.nodeLatency?.p50 ?? 0)), p99: median(bareRounds.map(round => round.nodeLatency?.p99 ?? 0)) }
 
     console.log('workers: one gateway process, then GATEWAY_WORKERS=2, on the same database, Redis and workload (API key)…')
     const workers = await compareWorkers(directory, clustered, redis)
@@ -189,16 +199,16 @@ async function runDefaultMode (directory: string): Promise<string> {
     return [
       `## Per request, ${ROUNDS} rounds`,
       '',
-      mainTable(summaries, bare, bareNode),
+      mainTable(summaries, bare),
       '',
       `Fixed rate ${formatNumber(RATE)} req/s for ${CPU_SECONDS} s over ${RATE_CONNECTIONS} connections (autocannon \`overallRate\`); CPU = utime + stime of the serving processes from /proc/<pid>/stat, divided by the requests completed (clock ticks of 10 ms: ±1 µs per request at this rate and duration): the figure to compare, steady where saturation throughput moves ±15% between runs. ` +
       `The CPU column is the lowest of the rounds (other processes on the machine only ever add to a process's CPU time), each round's figure in parentheses; throughput and latency are medians over the rounds. Saturation: autocannon, ${CONNECTIONS} connections, ${SATURATION_SECONDS} s (load generator on the same 2 cores). ` +
-      `One connection: \`wrk -t1 -c1 -d${LATENCY_SECONDS}s --latency\`. ` +
+      `One connection: \`wrk -t1 -c1 -d${LATENCY_SECONDS}s --latency\`; in every round each gateway row's run comes right after one of the bare proxy by the same tool, and the Δ columns are the medians of those pairs' differences (one-connection p99 moves 2–3× within minutes on these shared cores, so only pairs taken seconds apart compare). ` +
       `Embedded rows: one process (\`npm start\` defaults: PGlite, in-memory counters, control server in the same process), so the three auth rows share it and its RSS. ` +
       `PostgreSQL + Redis rows: gateway and control as separate processes (GATEWAY_ROLES), CPU of the gateway plus its private redis-server, RSS of the gateway alone; Redis commands = sum of \`calls=\` in INFO commandstats except INFO over the fixed-rate run (commands run inside Lua scripts count too; script calls ≈ round trips). ` +
       'The gateway runs as `node dist/cli.js start` with LOG_LEVEL=info (access log on, to a file), a plan with rate limit 20,000/s and quotas, API key / HMAC-SHA256 / OAuth2 client-credentials bearer token on one API. ' +
       `nginx logs every request (its default, to a file); the bare proxy logs nothing.\n\n` +
-      `¹ HMAC rows: wrk cannot sign HMAC-SHA256 per request, so one kept-alive connection from a Node client timed with process.hrtime (signature and nonce made before the clock starts); the Δ is against the bare proxy timed by the same client: p50 ${formatNumber(bareNode.p50)} / p99 ${formatNumber(bareNode.p99)} µs.`,
+      `¹ HMAC rows: wrk cannot sign HMAC-SHA256 per request, so one kept-alive connection from a Node client timed with process.hrtime (signature and nonce made before the clock starts); its Δ is against the bare proxy timed by the same client just before.`,
       '',
       '## GATEWAY_WORKERS=2 against one process (PostgreSQL + Redis, API key)',
       '',
