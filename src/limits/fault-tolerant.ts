@@ -180,12 +180,20 @@ export class FaultTolerantRequestLimiter implements RequestLimiter {
   }
 }
 
+interface AcceptedNonce { key: string, nonce: string, expiresAtMs: number }
+
+/** nonces written back to Redis at a time when it returns: an outage's worth at once would be millions of calls in flight */
+const WRITE_BACK_BATCH = 500
+/** the list of nonces to write back is cleared of expired ones when it doubles, and never below this */
+const MIN_PRUNE_LENGTH = 1_024
+
 export class FaultTolerantNonceStore implements NonceStore {
   readonly #redis: RedisNonceStore
   readonly #availability: RedisAvailability
   readonly #local = new MemoryNonceStore()
   /** nonces accepted while Redis was away, written back when it returns */
-  #accepted: Array<{ key: string, nonce: string, expiresAtMs: number }> = []
+  #accepted: AcceptedNonce[] = []
+  #pruneAtLength = MIN_PRUNE_LENGTH
 
   constructor (redis: RedisNonceStore, availability: RedisAvailability) {
     this.#redis = redis
@@ -202,22 +210,46 @@ export class FaultTolerantNonceStore implements NonceStore {
       }
     }
     const fresh = await this.#local.remember(key, nonce, ttlMs)
-    if (fresh) this.#accepted.push({ key, nonce, expiresAtMs: Date.now() + ttlMs })
+    if (fresh) this.#keepForWriteBack({ key, nonce, expiresAtMs: Date.now() + ttlMs })
     return fresh
   }
 
+  /** Nonces accepted while Redis was away and not yet written back (expired ones may linger until the next pruning). */
+  get awaitingWriteBack (): number {
+    return this.#accepted.length
+  }
+
+  /** Writes back, batch by batch, the nonces accepted while Redis was away that are still live; what a new outage interrupts waits for the next return. */
   async reconcile (): Promise<void> {
-    const accepted = this.#accepted
-    this.#accepted = []
     const now = Date.now()
-    await Promise.all(accepted.filter(entry => entry.expiresAtMs > now).map(async entry => {
-      await this.#availability.run(async () => await this.#redis.remember(entry.key, entry.nonce, entry.expiresAtMs - now)).catch(() => {})
-    }))
+    const live = this.#accepted.filter(entry => entry.expiresAtMs > now)
+    this.#accepted = []
+    for (let start = 0; start < live.length; start += WRITE_BACK_BATCH) {
+      const batch = live.slice(start, start + WRITE_BACK_BATCH)
+      const written = await Promise.all(batch.map(async entry => {
+        const ttlMs = entry.expiresAtMs - Date.now()
+        if (ttlMs <= 0) return true
+        return await this.#availability.run(async () => await this.#redis.remember(entry.key, entry.nonce, ttlMs)).then(() => true, () => false)
+      }))
+      if (written.includes(false)) {
+        for (const entry of live.slice(start)) this.#keepForWriteBack(entry)
+        return
+      }
+    }
   }
 
   async close (): Promise<void> {
     await this.#local.close()
     await this.#redis.close()
+  }
+
+  #keepForWriteBack (entry: AcceptedNonce): void {
+    this.#accepted.push(entry)
+    if (this.#accepted.length < this.#pruneAtLength) return
+    // a long outage must not grow the list past the nonces still live (the local table's bound)
+    const now = Date.now()
+    this.#accepted = this.#accepted.filter(accepted => accepted.expiresAtMs > now)
+    this.#pruneAtLength = Math.max(MIN_PRUNE_LENGTH, this.#accepted.length * 2)
   }
 }
 
