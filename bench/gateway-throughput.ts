@@ -12,7 +12,7 @@
 // target and Redis share the cores. The CPU figure is the lowest round: other processes can
 // only add to a process's CPU time (cache and core sharing), never take from it. Throughput
 // and latency are medians over rounds.
-//   BENCH_ROUNDS (3), BENCH_RATE (2000 req/s), BENCH_CPU_SECONDS (5), BENCH_SATURATION_SECONDS (3),
+//   BENCH_ROUNDS (3), BENCH_RATE (2000 req/s), BENCH_CPU_SECONDS (4), BENCH_SATURATION_SECONDS (3),
 //   BENCH_CONNECTIONS (50), BENCH_LATENCY_SECONDS (3), BENCH_APPS (10), BENCH_KEEP_TMP=1 keeps the logs
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,7 +26,7 @@ import { startBaselines, startClusteredGateway, startEmbeddedGateway, type Gatew
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const RATE = Number(process.env.BENCH_RATE ?? 2000)
-const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 5)
+const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 4)
 const SATURATION_SECONDS = Number(process.env.BENCH_SATURATION_SECONDS ?? 3)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 3)
@@ -56,6 +56,8 @@ interface Round {
   latency: LatencyResult
   /** gateway rows: the bare proxy's latency by the same tool, measured right before this row's */
   baselineLatency?: LatencyResult
+  /** gateway rows: the bare proxy's CPU per request, measured right before this row's */
+  baselineCpu?: CpuResult
   redisCommands?: number
   redisScriptCalls?: number
 }
@@ -72,13 +74,15 @@ async function oneConnectionLatency (url: string, credentials: Credentials, tool
   return tool === 'wrk' ? await wrkLatency(url, wrkHeaders(credentials), LATENCY_SECONDS) : await nodeLatency(url, credentials, LATENCY_SECONDS)
 }
 
-/** Measures one round of `target`; a gateway's latency is paired with the bare proxy's, measured just before by the same tool. */
+/** Measures one round of `target`; a gateway's CPU and latency runs are each paired with one of the bare proxy just before (latency by the same tool). */
 async function measure (target: Target, bare: Target): Promise<Round> {
   const saturation = await runLoad(target.url, target.credentials, { connections: CONNECTIONS, seconds: SATURATION_SECONDS })
+  const fixedRate = { rate: RATE, seconds: CPU_SECONDS, connections: RATE_CONNECTIONS }
+  const baselineCpu = target.isGateway ? await cpuPerRequest(bare.url, bare.credentials, bare.serving, fixedRate) : undefined
   const commandsBefore = target.redisPort !== undefined ? redisCommandCount(target.redisPort) : 0
   const scriptsBefore = target.redisPort !== undefined ? redisScriptCalls(target.redisPort) : 0
-  const cpu = await cpuPerRequest(target.url, target.credentials, target.serving, { rate: RATE, seconds: CPU_SECONDS, connections: RATE_CONNECTIONS })
-  const round: Round = { saturation, cpu, latency: { p50: 0, p99: 0, requests: 0, tool: target.latencyTool } }
+  const cpu = await cpuPerRequest(target.url, target.credentials, target.serving, fixedRate)
+  const round: Round = { saturation, cpu, baselineCpu, latency: { p50: 0, p99: 0, requests: 0, tool: target.latencyTool } }
   if (target.redisPort !== undefined) {
     round.redisCommands = (redisCommandCount(target.redisPort) - commandsBefore) * 1000 / cpu.completed
     round.redisScriptCalls = (redisScriptCalls(target.redisPort) - scriptsBefore) * 1000 / cpu.completed
@@ -105,6 +109,8 @@ interface Summary {
   saturation: number
   cpu: number
   cpuRounds: number[]
+  /** gateway rows: each round's CPU per request over the bare proxy's just before */
+  cpuRatioRounds?: number[]
   p50: number
   p99: number
   p99Rounds: number[]
@@ -125,6 +131,7 @@ function summarise (target: Target, rounds: Round[]): Summary {
     saturation: median(rounds.map(round => round.saturation.requestsPerSecond)),
     cpu: Math.min(...rounds.map(round => round.cpu.microsPerRequest)),
     cpuRounds: rounds.map(round => round.cpu.microsPerRequest),
+    ...(target.isGateway ? { cpuRatioRounds: rounds.map(round => round.cpu.microsPerRequest / (round.baselineCpu as CpuResult).microsPerRequest) } : {}),
     p50: median(rounds.map(round => round.latency.p50)),
     p99: median(rounds.map(round => round.latency.p99)),
     p99Rounds: rounds.map(round => round.latency.p99),
@@ -152,7 +159,9 @@ function mainTable (summaries: Summary[], bare: Summary): string {
       summary.target.name,
       formatNumber(summary.saturation),
       `${formatNumber(summary.cpu)} (${summary.cpuRounds.map(value => formatNumber(value)).join(', ')})`,
-      `${(summary.cpu / bare.cpu).toFixed(2)}×`,
+      summary.cpuRatioRounds !== undefined
+        ? `${median(summary.cpuRatioRounds).toFixed(2)}× (${summary.cpuRatioRounds.map(ratio => ratio.toFixed(2)).join(', ')})`
+        : `${(summary.cpu / bare.cpu).toFixed(2)}×`,
       `${formatNumber(summary.p50)} / ${formatNumber(summary.p99)}${note} (${summary.p99Rounds.map(value => formatNumber(value)).join(', ')})`,
       summary.deltaP50 !== undefined && summary.deltaP99 !== undefined ? `${signed(summary.deltaP50)} / ${signed(summary.deltaP99)} (${(summary.deltaP99Rounds ?? []).map(signed).join(', ')})` : '',
       formatNumber(summary.rss),
@@ -161,7 +170,7 @@ function mainTable (summaries: Summary[], bare: Summary): string {
     ]
   })
   return table(
-    ['target', 'saturation req/s', `CPU µs/request at ${formatNumber(RATE)} req/s, lowest round (each round)`, '× bare proxy', 'one connection p50 / p99 µs, medians (each round\'s p99)', 'Δ p50 / Δ p99 vs the bare proxy just before, medians (each round\'s Δ p99) µs', 'RSS MB', 'Redis commands per 1,000 req (of which script calls)', 'failed requests'],
+    ['target', 'saturation req/s', `CPU µs/request at ${formatNumber(RATE)} req/s, lowest round (each round)`, '× bare proxy (gateway rows: median of each round\'s ratio to a bare-proxy run just before; others: lowest rounds)', 'one connection p50 / p99 µs, medians (each round\'s p99)', 'Δ p50 / Δ p99 vs the bare proxy just before, medians (each round\'s Δ p99) µs', 'RSS MB', 'Redis commands per 1,000 req (of which script calls)', 'failed requests'],
     [false, true, true, true, true, true, true, true, true],
     rows
   )
@@ -202,11 +211,11 @@ async function runDefaultMode (directory: string): Promise<string> {
       mainTable(summaries, bare),
       '',
       `Fixed rate ${formatNumber(RATE)} req/s for ${CPU_SECONDS} s over ${RATE_CONNECTIONS} connections (autocannon \`overallRate\`); CPU = utime + stime of the serving processes from /proc/<pid>/stat, divided by the requests completed (clock ticks of 10 ms: ±1 µs per request at this rate and duration): the figure to compare, steady where saturation throughput moves ±15% between runs. ` +
-      `The CPU column is the lowest of the rounds (other processes on the machine only ever add to a process's CPU time), each round's figure in parentheses; throughput and latency are medians over the rounds. Saturation: autocannon, ${CONNECTIONS} connections, ${SATURATION_SECONDS} s (load generator on the same 2 cores). ` +
+      `The CPU column is the lowest of the rounds (other processes on the machine only ever add to a process's CPU time), each round's figure in parentheses; throughput and latency are medians over the rounds. A gateway row's ratio to the bare proxy pairs each of its rounds with a run of the bare proxy right before it and takes the median of those ratios: the machine's speed drifts over minutes (the same build's lowest rounds moved 95–152 µs between runs an hour apart), so a ratio of figures taken minutes apart moves with it. Saturation: autocannon, ${CONNECTIONS} connections, ${SATURATION_SECONDS} s (load generator on the same 2 cores). ` +
       `One connection: \`wrk -t1 -c1 -d${LATENCY_SECONDS}s --latency\`; in every round each gateway row's run comes right after one of the bare proxy by the same tool, and the Δ columns are the medians of those pairs' differences (one-connection p99 moves 2–3× within minutes on these shared cores, so only pairs taken seconds apart compare). ` +
       `Embedded rows: one process (\`npm start\` defaults: PGlite, in-memory counters, control server in the same process), so the three auth rows share it and its RSS. ` +
       `PostgreSQL + Redis rows: gateway and control as separate processes (GATEWAY_ROLES), CPU of the gateway plus its private redis-server, RSS of the gateway alone; Redis commands = sum of \`calls=\` in INFO commandstats except INFO over the fixed-rate run (commands run inside Lua scripts count too; script calls ≈ round trips). ` +
-      'The gateway runs as `node dist/cli.js start` with LOG_LEVEL=info (access log on, to a file), a plan with rate limit 20,000/s and quotas, API key / HMAC-SHA256 / OAuth2 client-credentials bearer token on one API. ' +
+      'The gateway runs as `node dist/cli.js start` with LOG_LEVEL=info (access log on, to a file), a plan with rate limit 20,000/s and quotas, API key / HMAC-SHA256 / OAuth2 client-credentials bearer token on one API; HMAC load is signed (a fresh nonce per request) before each run, so the load generator spends as little per request as with the other credentials. ' +
       `nginx logs every request (its default, to a file); the bare proxy logs nothing.\n\n` +
       `¹ HMAC rows: wrk cannot sign HMAC-SHA256 per request, so one kept-alive connection from a Node client timed with process.hrtime (signature and nonce made before the clock starts); its Δ is against the bare proxy timed by the same client just before.`,
       '',
