@@ -1,7 +1,8 @@
 // SIGTERM under load, on the real process: one process, and a primary with two workers, on
 // PostgreSQL and Redis. Requests in flight, and requests read from a kept-alive connection
-// while the gateway drains, are answered in full (with Connection: close); none is ever a 5xx. A request whose client left while it waited for its rate limit
-// (a relay in front of Redis holds the call) is a 499 that never reaches the upstream, even
+// while the gateway drains, are answered in full (with Connection: close); none is ever a
+// 5xx. A request whose client left while it waited for its rate limit (a relay in front of
+// Redis holds the call) is a 499 that never reaches the upstream, even
 // when the gateway stops before the rate limit answers. And the upstream pools close after the
 // last request, not after the last connection: stopped with SIGSTOP, the gateway is made to
 // read a connection's reset and its request's rate-limit answer in one go.

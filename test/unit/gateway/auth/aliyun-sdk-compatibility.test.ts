@@ -29,6 +29,8 @@ const SECRET = 'sdk-secret-Ω'
 
 interface Received {
   verification: HmacVerification
+  /** the X-Ca-Timestamp the SDK sent */
+  sentTimestamp: string | undefined
   bodyMatchesContentMd5: boolean | undefined
 }
 
@@ -64,7 +66,8 @@ beforeAll(async () => {
         headers: request.headers
       }, SECRET, Date.now(), 15 * 60 * 1000)
       const md5 = request.headers['content-md5']
-      const received: Received = { verification, bodyMatchesContentMd5: md5 === undefined ? undefined : md5 === contentMd5(body) }
+      const timestamp = request.headers['x-ca-timestamp']
+      const received: Received = { verification, sentTimestamp: Array.isArray(timestamp) ? timestamp[0] : timestamp, bodyMatchesContentMd5: md5 === undefined ? undefined : md5 === contentMd5(body) }
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(received))
     })
   })
@@ -81,7 +84,7 @@ describe('requests signed by the aliyun-api-gateway SDK', () => {
 
   it('verifies a GET with query parameters, an empty one and unicode', async () => {
     const received = await client.get(`${baseUrl}/v1/orders?status=open&tag=`, { query: { city: '北京', page: '2' } }) as Received
-    expect(received.verification).toMatchObject({ ok: true, key: KEY })
+    expect(received.verification).toEqual({ ok: true, key: KEY, sentAtMs: Number(received.sentTimestamp) })
   })
 
   it('verifies extra signed headers', async () => {

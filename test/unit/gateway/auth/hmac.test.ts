@@ -207,7 +207,7 @@ describe('verifyHmacSignature', () => {
         'x-ca-signature': 'b9F3+Z46APRTndzC7YmgqP5+3b8='
       }
     }
-    expect(verifyHmacSignature(parts, 's3cret', NOW, WINDOW)).toMatchObject({ ok: true, key: 'key1' })
+    expect(verifyHmacSignature(parts, 's3cret', NOW, WINDOW)).toEqual({ ok: true, key: 'key1', sentAtMs: 1_700_000_000_000 })
   })
 })
 
