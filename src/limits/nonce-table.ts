@@ -89,7 +89,10 @@ export class NonceTable {
 
   /** Live entries; walks the table, for tests and diagnostics. */
   liveEntries (nowMs: number): number {
-    const now = this.#second(nowMs, Math.floor)
+    return this.#countLive(this.#second(nowMs, Math.floor))
+  }
+
+  #countLive (now: number): number {
     let live = 0
     for (const expiry of this.#expiries) if (expiry > now) live++
     return live
@@ -129,29 +132,24 @@ export class NonceTable {
   /** Copies the live entries into a table a quarter full after the copy, or as large as allowed. */
   #makeRoom (now: number): void {
     if (now === this.#fullAtSecond) throw new NonceTableFullError(this.#maxEntries)
-    const expiries = this.#expiries
-    const fingerprints = this.#fingerprints
-    let live = 0
-    for (const expiry of expiries) if (expiry > now) live++
+    const live = this.#countLive(now)
     if (live >= this.#maxEntries) {
       this.#fullAtSecond = now
       throw new NonceTableFullError(this.#maxEntries)
     }
     let capacity = INITIAL_CAPACITY
     while (capacity < live * 4 && capacity < this.#maxCapacity) capacity *= 2
-    const nextExpiries = new Uint32Array(capacity)
-    const nextFingerprints = new Uint32Array(capacity * 2)
-    const mask = capacity - 1
+    const expiries = this.#expiries
+    const fingerprints = this.#fingerprints
+    this.#expiries = new Uint32Array(capacity)
+    this.#fingerprints = new Uint32Array(capacity * 2)
     for (let from = 0; from < expiries.length; from++) {
       if (expiries[from] <= now) continue
-      let slot = fingerprints[from * 2 + 1] & mask
-      while (nextExpiries[slot] !== EMPTY) slot = (slot + 1) & mask
-      nextFingerprints[slot * 2] = fingerprints[from * 2]
-      nextFingerprints[slot * 2 + 1] = fingerprints[from * 2 + 1]
-      nextExpiries[slot] = expiries[from]
+      const slot = this.#emptySlot(fingerprints[from * 2 + 1])
+      this.#fingerprints[slot * 2] = fingerprints[from * 2]
+      this.#fingerprints[slot * 2 + 1] = fingerprints[from * 2 + 1]
+      this.#expiries[slot] = expiries[from]
     }
-    this.#expiries = nextExpiries
-    this.#fingerprints = nextFingerprints
     this.#used = live
   }
 }
